@@ -1,0 +1,188 @@
+"""The tamper-evident audit log (GDPR Art. 5(2) accountability, Art. 30, Art. 32(1)(d)).
+
+Each tenant has its own hash chain: entry *n* stores the SHA-256 of its own content and of entry
+*n-1*'s hash. ``audit_heads`` holds each chain's newest (seq, hash), updated in the same transaction, so
+truncating the newest entries is caught too. An entry is written in the transaction of the change it
+records: no change without its entry, no entry for a change that rolled back.
+
+Entries name subjects by surrogate id and categories by key; they never hold an identifier's value.
+Operator-wide events (key rotation, retention runs) go to the chain of :data:`OPERATOR`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from .store.schema import audit_heads, audit_log
+
+OPERATOR = "_operator"  # tenant ids cannot start with "_", so this chain cannot collide
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    actor: str
+    action: str
+    outcome: str = "ok"
+    purpose: str | None = None
+    legal_basis: str | None = None
+    subject_id: str | None = None
+    categories: tuple[str, ...] | list[str] = ()
+    reason: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Problem:
+    tenant_id: str
+    seq: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"tenant {self.tenant_id}, entry {self.seq}: {self.message}"
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    checked: int
+    chains: int
+    problem: Problem | None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def _digest(row: dict[str, Any]) -> str:
+    material = {
+        "tenant_id": row["tenant_id"],
+        "seq": row["seq"],
+        "at": row["at"].astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor": row["actor"],
+        "action": row["action"],
+        "purpose": row["purpose"],
+        "legal_basis": row["legal_basis"],
+        "subject_id": row["subject_id"],
+        "categories": list(row["categories"]),
+        "outcome": row["outcome"],
+        "reason": row["reason"],
+        "details": row["details"],
+        "prev_hash": row["prev_hash"],
+    }
+    canonical = json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _lock_head(conn: Connection, tenant_id: str) -> tuple[int, str] | None:
+    query = select(audit_heads.c.seq, audit_heads.c.hash).where(
+        audit_heads.c.tenant_id == tenant_id
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()  # serialise writers of one chain
+    row = conn.execute(query).first()
+    return (row.seq, row.hash) if row else None
+
+
+def record(
+    conn: Connection, tenant_id: str, entry: AuditEntry, *, at: datetime | None = None
+) -> int:
+    """Append ``entry`` to the tenant's chain inside the caller's transaction; return its seq."""
+    head = _lock_head(conn, tenant_id)
+    seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS)
+    # Microsecond precision is what both databases keep; hash what will be read back.
+    row = {
+        "tenant_id": tenant_id,
+        "seq": seq,
+        "at": (at or datetime.now(UTC)).astimezone(UTC),
+        "actor": entry.actor,
+        "action": entry.action,
+        "purpose": entry.purpose,
+        "legal_basis": entry.legal_basis,
+        "subject_id": entry.subject_id,
+        "categories": sorted(entry.categories),
+        "outcome": entry.outcome,
+        "reason": entry.reason,
+        "details": json.loads(json.dumps(entry.details, sort_keys=True, default=str)),
+        "prev_hash": prev_hash,
+    }
+    row["hash"] = _digest(row)
+    conn.execute(insert(audit_log), [row])
+    if head:
+        conn.execute(
+            update(audit_heads)
+            .where(audit_heads.c.tenant_id == tenant_id)
+            .values(seq=seq, hash=row["hash"])
+        )
+    else:
+        conn.execute(insert(audit_heads), [{"tenant_id": tenant_id, "seq": seq, "hash": row["hash"]}])
+    return seq
+
+
+def _check_chain(
+    tenant_id: str, rows: list[dict[str, Any]], head: tuple[int, str] | None
+) -> Problem | None:
+    prev_hash, expected_seq = GENESIS, 1
+    for row in rows:
+        if row["seq"] != expected_seq:
+            return Problem(tenant_id, expected_seq, f"missing; found entry {row['seq']} instead")
+        if row["prev_hash"] != prev_hash:
+            return Problem(tenant_id, row["seq"], "does not follow the previous entry")
+        if _digest(row) != row["hash"]:
+            return Problem(tenant_id, row["seq"], "content was modified")
+        prev_hash, expected_seq = row["hash"], expected_seq + 1
+    last = (expected_seq - 1, prev_hash)
+    if head is None and rows:
+        return Problem(tenant_id, last[0], "the chain head is missing")
+    if head is not None and head != last:
+        return Problem(tenant_id, last[0] + 1, f"entries after {last[0]} were removed")
+    return None
+
+
+def verify(conn: Connection, tenant_id: str | None = None) -> VerifyReport:
+    """Recompute every chain (or one tenant's); report the first bad entry."""
+    heads = {
+        r.tenant_id: (r.seq, r.hash)
+        for r in conn.execute(select(audit_heads)).all()
+        if tenant_id is None or r.tenant_id == tenant_id
+    }
+    tenants = sorted(set(heads) | _chains_in_log(conn, tenant_id))
+    checked = 0
+    for chain in tenants:
+        rows = [
+            dict(r._mapping)
+            for r in conn.execute(
+                select(audit_log).where(audit_log.c.tenant_id == chain).order_by(audit_log.c.seq)
+            )
+        ]
+        checked += len(rows)
+        problem = _check_chain(chain, rows, heads.get(chain))
+        if problem:
+            return VerifyReport(checked, len(tenants), problem)
+    return VerifyReport(checked, len(tenants), None)
+
+
+def _chains_in_log(conn: Connection, tenant_id: str | None) -> set[str]:
+    query = select(audit_log.c.tenant_id).distinct()
+    if tenant_id is not None:
+        query = query.where(audit_log.c.tenant_id == tenant_id)
+    return set(conn.scalars(query))
+
+
+def entries(
+    conn: Connection, tenant_id: str | None = None, *, limit: int = 100, action: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """The newest entries first, as plain dicts (they hold no identifier values)."""
+    query = select(audit_log).order_by(audit_log.c.at.desc(), audit_log.c.seq.desc()).limit(limit)
+    if tenant_id is not None:
+        query = query.where(audit_log.c.tenant_id == tenant_id)
+    if action is not None:
+        query = query.where(audit_log.c.action == action)
+    for row in conn.execute(query):
+        yield dict(row._mapping)

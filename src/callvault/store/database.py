@@ -1,0 +1,69 @@
+"""Connecting to the vault's database and migrating it (Alembic, the same scripts on both engines)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+from ..errors import ConfigError
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Accept plain ``postgresql://`` URLs and use psycopg 3 for them."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
+    cursor.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL is durable at each checkpoint
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def connect(url: str) -> Engine:
+    try:
+        engine = create_engine(sqlalchemy_url(url), future=True)
+    except (ArgumentError, ImportError) as exc:
+        raise ConfigError(f"cannot use database URL {make_url_safe(url)}: {exc}") from exc
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def make_url_safe(url: str) -> str:
+    """The URL with any password hidden, for messages (no secrets in logs)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable URL>"
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Create or upgrade every table to the newest revision (all branches)."""
+    config = _alembic_config()
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "heads")
+    except OperationalError as exc:
+        raise ConfigError(
+            f"cannot reach the database {make_url_safe(str(engine.url))}: {exc.orig}"
+        ) from exc

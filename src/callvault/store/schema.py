@@ -1,0 +1,191 @@
+"""The vault's tables (SQLAlchemy Core), identical on SQLite and PostgreSQL.
+
+Rules the schema keeps (DESIGN, "Storage"):
+- every table carries ``tenant_id`` and every primary key begins with it (shardable by tenant);
+- keys are random surrogates, never a number, e-mail or name;
+- no identifier is stored in clear: ``ciphertext`` columns hold AES-GCM output, ``blind_index`` columns
+  a keyed HMAC (Art. 32(1)(a), Art. 25).
+Alembic migrations under ``migrations/`` create exactly these tables; a test compares the two.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+metadata = MetaData()
+
+ID = 32  # hex of 16 random bytes
+TENANT_ID = 64
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps are stored as naive UTC and come back timezone-aware, on both databases."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the vault; use timezone-aware UTC")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def _tenant_fk() -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"])
+
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("tenant_id", String(TENANT_ID), primary_key=True),
+    Column("name", String(200), nullable=False),
+    # The collection profile: the categories this controller instructs us to collect (Art. 28(3)(a)).
+    Column("collect", JSON, nullable=False),
+    Column("agreement_id", String(100)),
+    Column("agreement_from", UTCDateTime),
+    Column("agreement_to", UTCDateTime),
+    # Retention overrides {kind: ISO period}; only ever shorter than the policy's.
+    Column("retention", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+tenant_keys = Table(
+    "tenant_keys",
+    metadata,
+    Column("tenant_id", String(TENANT_ID), primary_key=True),
+    Column("purpose", String(32), primary_key=True),  # "blind_index", "pseudonym"
+    Column("wrapped_key", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    _tenant_fk(),
+)
+
+subjects = Table(
+    "subjects",
+    metadata,
+    Column("tenant_id", String(TENANT_ID), primary_key=True),
+    Column("subject_id", String(ID), primary_key=True),
+    Column("kind", String(16), nullable=False),  # "user" (tenant's user) or "external" (a caller)
+    Column("wrapped_dek", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("offboarded_at", UTCDateTime),
+    _tenant_fk(),
+)
+
+subject_identifiers = Table(
+    "subject_identifiers",
+    metadata,
+    Column("tenant_id", String(TENANT_ID), primary_key=True),
+    Column("subject_id", String(ID), primary_key=True),
+    # external_id, name, email, phone, extension, department
+    Column("kind", String(16), primary_key=True),
+    Column("slot", Integer, primary_key=True, default=0),
+    Column("blind_index", LargeBinary(16)),  # NULL for values never looked up (name, department)
+    Column("ciphertext", LargeBinary, nullable=False),
+    ForeignKeyConstraint(
+        ["tenant_id", "subject_id"],
+        ["subjects.tenant_id", "subjects.subject_id"],
+        ondelete="CASCADE",
+    ),
+    Index("ix_identifier_lookup", "tenant_id", "blind_index", unique=True),
+)
+
+calls = Table(
+    "calls",
+    metadata,
+    Column("tenant_id", String(TENANT_ID), primary_key=True),
+    Column("call_id", String(ID), primary_key=True),
+    # Blind index over the source's own identity of the record: re-ingesting stores nothing twice.
+    Column("source_key", LargeBinary(16), nullable=False),
+    # Legs of one call (Asterisk linkedid) share this blind index; NULL when the source has none.
+    Column("linked_key", LargeBinary(16)),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("answered_at", UTCDateTime),
+    Column("ended_at", UTCDateTime),
+    Column("duration_s", Integer, nullable=False),
+    Column("billsec_s", Integer, nullable=False),
+    Column("direction", String(8), nullable=False),  # inbound, outbound, internal
+    Column("outcome", String(12), nullable=False),  # answered, no_answer, busy, failed
+    Column("caller_subject_id", String(ID)),
+    Column("callee_subject_id", String(ID)),
+    Column("created_at", UTCDateTime, nullable=False),
+    _tenant_fk(),
+    Index("ux_calls_source", "tenant_id", "source_key", unique=True),
+    Index("ix_calls_started", "tenant_id", "started_at"),
+    Index("ix_calls_caller", "tenant_id", "caller_subject_id"),
+    Index("ix_calls_callee", "tenant_id", "callee_subject_id"),
+)
+
+voicemails = Table(
+    "voicemails",
+    metadata,
+    Column("tenant_id", String(TENANT_ID), primary_key=True),
+    Column("voicemail_id", String(ID), primary_key=True),
+    Column("source_key", LargeBinary(16), nullable=False),
+    Column("mailbox_subject_id", String(ID), nullable=False),
+    Column("caller_subject_id", String(ID)),  # NULL when the caller was "Unknown"
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("duration_s", Integer, nullable=False),
+    Column("folder", String(32), nullable=False),
+    Column("audio_format", String(8), nullable=False),
+    # The recording, AES-GCM under the mailbox owner's data key (bound to this row).
+    Column("audio", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    _tenant_fk(),
+    Index("ux_voicemails_source", "tenant_id", "source_key", unique=True),
+    Index("ix_voicemails_received", "tenant_id", "received_at"),
+    Index("ix_voicemails_mailbox", "tenant_id", "mailbox_subject_id"),
+    Index("ix_voicemails_caller", "tenant_id", "caller_subject_id"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("tenant_id", String(TENANT_ID), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("purpose", String(64)),
+    Column("legal_basis", String(32)),
+    Column("subject_id", String(ID)),  # the surrogate id only, never an identifier
+    Column("categories", JSON, nullable=False),
+    Column("outcome", String(16), nullable=False),  # allow, deny, ok, error
+    Column("reason", Text),
+    Column("details", JSON, nullable=False),  # counts, field names, rules: never values
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+# The head of each tenant's chain: deleting the newest entries would otherwise go unnoticed.
+audit_heads = Table(
+    "audit_heads",
+    metadata,
+    Column("tenant_id", String(TENANT_ID), primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
