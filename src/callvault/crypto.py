@@ -93,8 +93,11 @@ class MasterKey:
         try:
             return open_sealed(self._key, wrapped, aad)
         except IntegrityError as exc:
+            hint = ""
+            if Path(self.source + ".new").exists():
+                hint = f" (a key rotation was interrupted: {self.source}.new holds the new key)"
             raise ConfigError(
-                f"the master key from {self.source} does not open this vault's keys"
+                f"the master key from {self.source} does not open this vault's keys{hint}"
             ) from exc
 
     def __repr__(self) -> str:  # never print key material, not even in tracebacks
@@ -113,17 +116,6 @@ def create_key_file(path: Path) -> MasterKey:
     with os.fdopen(fd, "w") as handle:
         handle.write(encode_key(key) + "\n")
     return MasterKey(key, source=str(path))
-
-
-def write_key_file(path: Path, key: bytes) -> None:
-    """Atomically replace ``path`` with ``key`` (mode 0600): write beside it, then rename."""
-    temp = path.with_name(path.name + ".new")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(encode_key(key) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
 
 
 def load_master_key(*, create: bool = False) -> MasterKey:

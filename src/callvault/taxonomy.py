@@ -73,6 +73,17 @@ COLUMN_CATEGORIES: dict[str, str] = {
 }
 
 
+# Short names accepted wherever a category is given on the command line.
+CATEGORY_ALIASES: dict[str, str] = {
+    "name": "user.name",
+    "email": "user.contact.email",
+    "phone": "user.contact.phone_number",
+    "department": "user.contact.organization",
+    "call_history": "user.behavior.call_history",
+    "voicemail": "user.content.private.voicemail",
+}
+
+
 def category(key: str) -> Category:
     """The category named ``key``; ``KeyError`` when callvault does not know it."""
     return KNOWN_CATEGORIES[key]

@@ -1,0 +1,191 @@
+"""Tenants: the operator's customer companies, each a controller with its own collection profile.
+
+A tenant's profile is its documented instruction to the processor (GDPR Art. 28(3)(a)): the categories
+collected about its users (a subset of the policy's), its service and support agreement (the contract
+that error diagnosis relies on, Art. 6(1)(b)) and retention overrides that may only shorten the policy's.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select
+
+from .audit import AuditEntry
+from .clock import utcnow
+from .errors import InvalidInput, NotFound
+from .store.schema import calls, subjects, tenants, voicemails
+from .taxonomy import CATEGORY_ALIASES
+from .vault import Vault
+
+_TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Agreement:
+    id: str
+    valid_from: datetime
+    valid_to: datetime | None
+
+    def in_force(self, at: datetime) -> bool:
+        return self.valid_from <= at and (self.valid_to is None or at < self.valid_to)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "from": self.valid_from.isoformat(),
+            "to": self.valid_to.isoformat() if self.valid_to else None,
+        }
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: str
+    name: str
+    collect: tuple[str, ...]
+    agreement: Agreement | None
+    retention: dict[str, str] = field(default_factory=dict)
+    created_at: datetime | None = None
+
+    def collects(self, category: str) -> bool:
+        return category in self.collect
+
+
+def _check_id(tenant_id: str) -> str:
+    if not _TENANT_ID.match(tenant_id):
+        raise InvalidInput(
+            f"tenant id {tenant_id!r} must be 1-64 of a-z, 0-9, '_', '.', '-' "
+            "and start with a letter or digit",
+            pointer="id",
+        )
+    return tenant_id
+
+
+def _expand(categories: list[str]) -> list[str]:
+    return [CATEGORY_ALIASES.get(c.strip(), c.strip()) for c in categories if c.strip()]
+
+
+def _agreement(
+    agreement_id: str | None, valid_from: datetime | None, valid_to: datetime | None
+) -> Agreement | None:
+    if agreement_id is None:
+        if valid_from or valid_to:
+            raise InvalidInput("--from/--to need --agreement", pointer="agreement")
+        return None
+    if valid_from is None:
+        raise InvalidInput("an agreement needs its start date (--from)", pointer="agreement.from")
+    if valid_to is not None and valid_to <= valid_from:
+        raise InvalidInput("the agreement ends before it starts", pointer="agreement.to")
+    return Agreement(agreement_id, valid_from, valid_to)
+
+
+def add_tenant(
+    vault: Vault,
+    tenant_id: str,
+    *,
+    name: str,
+    collect: list[str],
+    agreement_id: str | None = None,
+    agreement_from: datetime | None = None,
+    agreement_to: datetime | None = None,
+    retention: dict[str, str] | None = None,
+    actor: str = "operator",
+) -> Tenant:
+    """Register a tenant with its collection profile; refuses anything the policy does not allow."""
+    _check_id(tenant_id)
+    chosen = vault.policy.check_collect(_expand(collect))
+    overrides = {
+        kind: str(vault.policy.check_retention_override(kind, period))
+        for kind, period in (retention or {}).items()
+    }
+    agreement = _agreement(agreement_id, agreement_from, agreement_to)
+    now = utcnow()
+    with vault.transaction() as conn:
+        if conn.scalar(select(tenants.c.tenant_id).where(tenants.c.tenant_id == tenant_id)):
+            raise InvalidInput(f"tenant {tenant_id} already exists", pointer="id")
+        conn.execute(
+            insert(tenants),
+            [
+                {
+                    "tenant_id": tenant_id,
+                    "name": name,
+                    "collect": chosen,
+                    "agreement_id": agreement.id if agreement else None,
+                    "agreement_from": agreement.valid_from if agreement else None,
+                    "agreement_to": agreement.valid_to if agreement else None,
+                    "retention": overrides,
+                    "created_at": now,
+                }
+            ],
+        )
+        vault.keyring.create_tenant_keys(conn, tenant_id, now)
+        vault.audit(
+            conn,
+            tenant_id,
+            AuditEntry(
+                actor=actor,
+                action="tenant.add",
+                categories=chosen,
+                details={"retention": overrides, "agreement": agreement_id is not None},
+            ),
+        )
+    return Tenant(tenant_id, name, tuple(chosen), agreement, overrides, now)
+
+
+def get_tenant(conn: Connection, tenant_id: str) -> Tenant:
+    row = conn.execute(select(tenants).where(tenants.c.tenant_id == tenant_id)).first()
+    if row is None:
+        raise NotFound(f"no tenant {tenant_id!r}")
+    agreement = (
+        Agreement(row.agreement_id, row.agreement_from, row.agreement_to)
+        if row.agreement_id
+        else None
+    )
+    return Tenant(
+        row.tenant_id, row.name, tuple(row.collect), agreement, dict(row.retention), row.created_at
+    )
+
+
+def list_tenants(conn: Connection) -> list[Tenant]:
+    ids = conn.scalars(select(tenants.c.tenant_id).order_by(tenants.c.tenant_id)).all()
+    return [get_tenant(conn, tenant_id) for tenant_id in ids]
+
+
+# Kinds of records held, counted for `tenant show` and the Art. 30 records; other modules add theirs.
+COUNTED_TABLES = {"subjects": subjects, "calls": calls, "voicemails": voicemails}
+
+
+def tenant_counts(conn: Connection, tenant_id: str) -> dict[str, int]:
+    return {
+        name: conn.scalar(select(func.count()).select_from(table).where(table.c.tenant_id == tenant_id))
+        or 0
+        for name, table in COUNTED_TABLES.items()
+    }
+
+
+def effective_retention(vault: Vault, tenant: Tenant) -> dict[str, str]:
+    """Per kind of record: the tenant's shorter period where it set one, else the policy's."""
+    result = {}
+    for kind, rule in vault.policy.retention.items():
+        result[kind] = tenant.retention.get(kind) or str(rule.period)
+    return result
+
+
+def describe_tenant(vault: Vault, tenant_id: str) -> dict[str, Any]:
+    """What `tenant show` prints: profile, agreement, retention and the records held."""
+    with vault.engine.connect() as conn:
+        tenant = get_tenant(conn, tenant_id)
+        counts = tenant_counts(conn, tenant_id)
+    return {
+        "id": tenant.id,
+        "name": tenant.name,
+        "collect": list(tenant.collect),
+        "agreement": tenant.agreement.as_dict() if tenant.agreement else None,
+        "retention": effective_retention(vault, tenant),
+        "retention_overrides": tenant.retention,
+        "counts": counts,
+        "created_at": tenant.created_at.isoformat() if tenant.created_at else None,
+    }
