@@ -1,0 +1,119 @@
+"""The plain records the collection parsers produce, and the error they yield for a bad row.
+
+A parser knows nothing about tenants, subjects or storage: it turns one source format into
+:class:`ParsedCall` / :class:`ParsedVoicemail` values and reports every row it cannot read as a
+:class:`RowError`, so the caller decides whether one bad row rejects the whole file or is skipped.
+
+Records keep numbers raw (stripped, not normalised to E.164: that needs the tenant's country and
+is the storage layer's job). Source fields that carry free text or identifiers we do not keep
+(``clid``, ``channel``, ``lastdata``, ``userfield``, ...) are never copied into a record; only their
+*names* are listed in ``dropped_fields`` so the gate can report what it discarded (GDPR Art. 5(1)(c),
+data minimisation).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Final
+
+#: The four outcomes a call can have, whatever the source calls them.
+OUTCOMES: Final = frozenset({"answered", "no_answer", "busy", "failed"})
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedCall:
+    """One call record (one leg) as read from a source file."""
+
+    line: int  # 1-based source line; for a JSON document, the index in its "value" array
+    source_id: str  # the source's own identity of the record, for de-duplication on re-ingest
+    linked_id: str | None  # groups the legs of one call (Asterisk linkedid, FreeSWITCH bleg uuid)
+    started_at: datetime  # aware, UTC
+    answered_at: datetime | None
+    ended_at: datetime | None
+    duration_s: int
+    billsec_s: int
+    caller: str | None  # raw number or extension, as in the source
+    callee: str | None
+    caller_name: str | None
+    outcome: str  # one of OUTCOMES
+    dropped_fields: tuple[str, ...]  # names only, never values
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedVoicemail:
+    """One voicemail message of an Asterisk spool: its ``msgNNNN.txt`` and audio file."""
+
+    path: Path  # of msgNNNN.txt, relative to the spool root
+    source_id: str  # msg_id, else context/mailbox/folder/msgNNNN
+    context: str  # voicemail context and mailbox come from the directory, not the file
+    mailbox: str
+    folder: str
+    caller: str | None  # the number of callerid; None for "Unknown" or absent
+    caller_name: str | None
+    received_at: datetime  # aware, UTC (from origtime)
+    duration_s: int
+    audio_path: Path  # spool root / relative path: openable as given
+    audio_format: str  # "wav", "WAV" (wav49) or "gsm": the file extension
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """A row (or message) the parser could not read; it is yielded, never raised.
+
+    ``line`` is the 1-based source line where the row starts (None for a JSON document),
+    ``pointer`` an RFC 6901 JSON pointer or a spool-relative path, ``raw`` the row's text for a
+    reject file.
+    """
+
+    line: int | None
+    pointer: str | None
+    reason: str
+    raw: str
+
+    def __str__(self) -> str:
+        where = [f"line {self.line}"] if self.line is not None else []
+        where += [self.pointer] if self.pointer else []
+        return ": ".join([*where, self.reason])
+
+
+def row_digest(fields: Iterable[str]) -> str:
+    """A stable identity for a row without one of its own: a hash of its parsed fields.
+
+    Hashing parsed fields (not bytes) keeps it stable across quoting and line-ending changes.
+    The input holds numbers, so the digest is pseudonymous, not anonymous: store it keyed.
+    """
+    data = "\x1f".join(fields).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def caller_id(text: str) -> tuple[str | None, str | None]:
+    """Split an Asterisk caller id (``"Alice" <201>``, ``Alice <201>``, ``201``) into name, number.
+
+    Asterisk writes the name between double quotes without escaping inner quotes
+    (``ast_callerid_merge``), so the name ends at the last quote.
+    """
+    text = text.strip()
+    number: str | None = None
+    lt = text.rfind("<")
+    if lt >= 0 and text.endswith(">"):
+        number = text[lt + 1 : -1].strip() or None
+        text = text[:lt].strip()
+    elif not text.startswith('"'):
+        # ast_callerid_merge writes a lone name or a lone number bare: tell them apart by shape
+        return (None, text) if _dialable(text) else (text or None, None)
+    if text.startswith('"'):
+        end = text.rfind('"')
+        text = text[1:end] if end > 0 else text[1:]
+    return text.strip() or None, number
+
+
+_DIAL_CHARS: Final = frozenset("0123456789+*#-(). ")
+
+
+def _dialable(text: str) -> bool:
+    """True for text shaped like a dialled number or extension (``+45 22 33``, ``201``)."""
+    return any(c.isdigit() for c in text) and all(c in _DIAL_CHARS for c in text)

@@ -1,0 +1,117 @@
+"""Fixtures: every storage test runs on SQLite and on PostgreSQL in the same run.
+
+PostgreSQL comes from ``CALLVAULT_TEST_PG`` (default: the local server's ``test`` database). Each test
+run creates its own database there, so parallel runs never see each other's rows, and drops it at the
+end. With ``CALLVAULT_REQUIRE_PG=1`` (CI) an unreachable server fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, delete, text
+from sqlalchemy.engine import make_url
+
+from callvault.crypto import MasterKey, encode_key, new_key
+from callvault.store import connect, migrate, sqlalchemy_url
+from callvault.store.schema import metadata
+from callvault.vault import Vault
+
+PG_URL = os.environ.get("CALLVAULT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+REQUIRE_PG = os.environ.get("CALLVAULT_REQUIRE_PG") == "1"
+
+
+def _admin_engine():  # type: ignore[no-untyped-def]
+    return create_engine(sqlalchemy_url(PG_URL), isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test run."""
+    name = f"callvault_test_{os.getpid()}_{secrets.token_hex(4)}"
+    admin = _admin_engine()
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        admin.dispose()
+        if REQUIRE_PG:
+            pytest.fail(f"PostgreSQL required (CALLVAULT_REQUIRE_PG=1) but unreachable: {exc}")
+        pytest.skip(f"PostgreSQL unreachable: {exc}")
+    url = make_url(sqlalchemy_url(PG_URL)).set(database=name).render_as_string(hide_password=False)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_session_dir(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    return tmp_path_factory.mktemp("sqlite")
+
+
+@pytest.fixture(scope="session")
+def migrated(request: pytest.FixtureRequest, sqlite_session_dir):  # type: ignore[no-untyped-def]
+    """One migrated database per backend and session; tests empty it instead of re-creating it."""
+    cache: dict[str, str] = {}
+
+    def get(backend: str) -> str:
+        if backend not in cache:
+            if backend == "sqlite":
+                url = f"sqlite:///{sqlite_session_dir / 'vault.db'}"
+            else:
+                url = request.getfixturevalue("pg_url")
+            engine = connect(url)
+            migrate(engine)
+            engine.dispose()
+            cache[backend] = url
+        return cache[backend]
+
+    return get
+
+
+def empty(engine) -> None:  # type: ignore[no-untyped-def]
+    with engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(delete(table))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, migrated) -> str:  # type: ignore[no-untyped-def]
+    """The URL of an empty, migrated vault database, on each backend in turn."""
+    url = migrated(request.param)
+    engine = connect(url)
+    empty(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def master_key_bytes() -> bytes:
+    return new_key()
+
+
+@pytest.fixture
+def master_key(master_key_bytes: bytes) -> MasterKey:
+    return MasterKey(master_key_bytes, source="test")
+
+
+@pytest.fixture
+def vault(db_url: str, master_key: MasterKey) -> Iterator[Vault]:
+    """A fresh vault (default policy) on SQLite and on PostgreSQL."""
+    opened = Vault.open(db_url, master_key=master_key)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def cli_env(tmp_path, monkeypatch, db_url: str, master_key_bytes: bytes):  # type: ignore[no-untyped-def]
+    """Environment for CLI tests: the vault URL and the same master key as the ``vault`` fixture."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CALLVAULT_DB", db_url)
+    monkeypatch.setenv("CALLVAULT_MASTER_KEY", encode_key(master_key_bytes))
+    monkeypatch.setenv("CALLVAULT_KEY_FILE", str(tmp_path / "callvault.key"))
+    return tmp_path
