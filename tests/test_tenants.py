@@ -39,7 +39,7 @@ def test_add_and_show_json(initialised, capsys):
     assert shown["agreement"]["id"] == "SSA-7"
     assert shown["retention"]["call_record"] == "P30D"
     assert shown["retention"]["voicemail"] == "P30D"
-    assert shown["counts"] == {"subjects": 0, "calls": 0, "voicemails": 0}
+    assert shown["counts"] == {"subjects": 0, "calls": 0, "voicemails": 0, "statistics": 0}
 
 
 def test_unknown_category_is_invalid_input(initialised, capsys):

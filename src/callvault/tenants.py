@@ -18,6 +18,7 @@ from .audit import AuditEntry
 from .clock import utcnow
 from .errors import InvalidInput, NotFound
 from .store.schema import calls, subjects, tenants, voicemails
+from .store.schema_statistics import call_statistics
 from .taxonomy import CATEGORY_ALIASES
 from .vault import Vault
 
@@ -155,7 +156,12 @@ def list_tenants(conn: Connection) -> list[Tenant]:
 
 
 # Kinds of records held, counted for `tenant show` and the Art. 30 records; other modules add theirs.
-COUNTED_TABLES = {"subjects": subjects, "calls": calls, "voicemails": voicemails}
+COUNTED_TABLES = {
+    "subjects": subjects,
+    "calls": calls,
+    "voicemails": voicemails,
+    "statistics": call_statistics,
+}
 
 
 def tenant_counts(conn: Connection, tenant_id: str) -> dict[str, int]:

@@ -1,0 +1,281 @@
+"""Asterisk ``cdr_csv`` Master.csv.
+
+Layout, from Asterisk's ``cdr/cdr_csv.c`` (``build_csv_record``) and ``configs/samples/cdr.conf``
+(``[csv]`` section): no header; 16 base columns ::
+
+    accountcode, src, dst, dcontext, clid, channel, dstchannel, lastapp, lastdata,
+    start, answer, end, duration, billsec, disposition, amaflags
+
+then ``uniqueid`` if ``loguniqueid=yes``, ``userfield`` if ``loguserfield=yes`` and
+``peeraccount, linkedid, sequence`` if ``newcdrcolumns=yes``. We accept 16, 18 (both log options),
+19 (``newcdrcolumns`` only) and 21 columns. 17 and 20 are refused: with only one of the two log
+options on, the extra column could be either ``uniqueid`` or ``userfield``.
+
+Strings are double-quoted with inner quotes doubled (``"""Alice"" <201>"``); integers are bare; an
+unset time (``answer`` of an unanswered call) is an empty, unquoted field. Times are
+``%Y-%m-%d %T`` in the server's local time, or UTC with ``usegmtime=yes``. Local times are
+ambiguous in the autumn DST hour; we read them as the first (summer-time) occurrence.
+
+This module also holds what the Asterisk-compatible CSV formats share (``asterisk_custom``,
+``freeswitch_csv``): :func:`read_rows`, :class:`Clock` and :func:`count`.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import itertools
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import IO, Final, NamedTuple
+from zoneinfo import ZoneInfo
+
+from callvault.errors import InvalidInput
+
+from .records import ParsedCall, RowError, caller_id, row_digest
+
+DEFAULT_TZ: Final = "Europe/Copenhagen"
+MAX_LINE: Final = 1 << 20  # bytes; a longer "line" is not a CDR file, and must not fill memory
+
+Build = Callable[[int, list[str]], ParsedCall]
+
+
+# --- reading CSV from a binary stream ---------------------------------------------------------
+
+
+def read_rows(
+    stream: IO[bytes], build: Build, *, skipinitialspace: bool = False
+) -> Iterator[ParsedCall | RowError]:
+    """Stream ``build(line, fields)`` over the CSV records of ``stream``, one at a time.
+
+    ``build`` raises ValueError for a bad row; that, and malformed CSV, become a RowError naming
+    the line where the record starts. Blank lines are skipped. Undecodable bytes raise
+    InvalidInput: a file in the wrong encoding is wrong as a whole, not row by row.
+    """
+    pending: list[str] = []  # the physical lines of the current record, for RowError.raw
+    reader = csv.reader(_lines(stream, pending), skipinitialspace=skipinitialspace)
+    last = 0
+    while True:
+        try:
+            for row in reader:
+                start, last = last + 1, reader.line_num
+                if row:
+                    try:
+                        item: ParsedCall | RowError = build(start, row)
+                    except ValueError as exc:
+                        item = RowError(start, None, str(exc), _raw(pending))
+                    pending.clear()
+                    yield item
+                pending.clear()
+            return
+        except csv.Error as exc:
+            start, last = last + 1, reader.line_num
+            yield RowError(start, None, f"malformed CSV: {exc}", _raw(pending))
+            pending.clear()
+
+
+def _lines(stream: IO[bytes], pending: list[str]) -> Iterator[str]:
+    """Decode ``stream`` line by line, so a decoding error names its exact line."""
+    chunks = iter(functools.partial(stream.readline, MAX_LINE), b"")
+    for number, data in enumerate(chunks, 1):
+        if len(data) == MAX_LINE and not data.endswith(b"\n"):
+            raise InvalidInput(f"line longer than {MAX_LINE} bytes", line=number)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(f"not UTF-8 text (byte {exc.start})", line=number) from None
+        if number == 1 and text.startswith("\ufeff"):
+            text = text[1:]  # a byte order mark some exporters write
+        pending.append(text)
+        yield text
+
+
+def _raw(pending: list[str]) -> str:
+    return "".join(pending).rstrip("\r\n")
+
+
+# --- values -----------------------------------------------------------------------------------
+
+
+def count(text: str, name: str) -> int:
+    """A non-negative integer field (seconds). ``int()`` alone would take ``-1``, ``1_0``, ``٣``."""
+    if text.isdigit() and text.isascii():
+        return int(text)
+    raise ValueError(f"{name} must be a non-negative integer, got {text[:20]!r}")
+
+
+def zone(tz: str, utc: bool) -> tzinfo:
+    """The time zone a source's wall-clock times are in (ZoneInfo raises for an unknown name)."""
+    return UTC if utc else ZoneInfo(tz)
+
+
+_MINSEC: Final = {
+    f"{m:02d}:{s:02d}": timedelta(minutes=m, seconds=s) for m in range(60) for s in range(60)
+}
+
+
+class Clock:
+    """Reads ``YYYY-MM-DD HH:MM:SS`` wall-clock times into aware UTC datetimes, fast.
+
+    ``strptime`` plus a zone conversion per value is far too slow for bulk ingest. The UTC
+    instant of each local *hour* is computed once and cached; a value is that plus its
+    minutes and seconds (a dict lookup). Hours with a UTC offset change inside them (DST) are
+    not cached and are converted exactly, value by value.
+    """
+
+    __slots__ = ("_hours", "_zone")
+
+    def __init__(self, zone: tzinfo) -> None:
+        self._zone = zone
+        self._hours: dict[str, datetime | None] = {}
+
+    def __call__(self, text: str, name: str) -> datetime:
+        key = text[:13]
+        try:
+            base = self._hours[key]
+        except KeyError:
+            base = self._learn(key, text, name)
+        delta = _MINSEC.get(text[14:]) if len(text) == 19 and text[13] == ":" else None
+        if delta is None:
+            raise ValueError(f"{name} is not a YYYY-MM-DD HH:MM:SS time: {text[:30]!r}")
+        return base + delta if base is not None else self._exact(text, name)
+
+    def optional(self, text: str, name: str) -> datetime | None:
+        return self(text, name) if text else None
+
+    def _learn(self, key: str, text: str, name: str) -> datetime | None:
+        local = _hour(key, text, name)
+        ends = [local.replace(tzinfo=self._zone), (local + timedelta(seconds=3599)).replace(
+            tzinfo=self._zone
+        )]
+        offsets = {t.replace(fold=f).utcoffset() for t in ends for f in (0, 1)}
+        if len(self._hours) > 100_000:
+            self._hours.clear()  # bound memory on very long files; it refills as it goes
+        base = None
+        if len(offsets) == 1:
+            offset = offsets.pop() or timedelta(0)
+            try:
+                base = (local - offset).replace(tzinfo=UTC)
+            except OverflowError:
+                raise ValueError(f"{name} is out of range: {text[:30]!r}") from None
+        self._hours[key] = base
+        return base
+
+    def _exact(self, text: str, name: str) -> datetime:
+        local = _hour(text[:13], text, name)
+        minute, second = int(text[14:16]), int(text[17:19])
+        try:
+            wall = local.replace(minute=minute, second=second, tzinfo=self._zone)
+            return wall.astimezone(UTC)
+        except OverflowError:
+            raise ValueError(f"{name} is out of range: {text[:30]!r}") from None
+
+
+def _hour(key: str, text: str, name: str) -> datetime:
+    digits = key[0:4] + key[5:7] + key[8:10] + key[11:13]
+    if len(key) == 13 and key[4] + key[7] + key[10] == "-- " and digits.isdigit() and digits.isascii():
+        try:
+            return datetime(int(key[0:4]), int(key[5:7]), int(key[8:10]), int(key[11:13]))
+        except ValueError:
+            pass
+    raise ValueError(f"{name} is not a YYYY-MM-DD HH:MM:SS time: {text[:30]!r}")
+
+
+# --- cdr_csv ----------------------------------------------------------------------------------
+
+_BASE: Final = (
+    "accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel", "lastapp",
+    "lastdata", "start", "answer", "end", "duration", "billsec", "disposition", "amaflags",
+)  # fmt: skip
+_KEPT: Final = frozenset({"src", "dst", "start", "answer", "end", "duration", "billsec",
+                          "disposition", "uniqueid", "linkedid", "sequence"})  # fmt: skip
+
+#: Asterisk's ast_cdr_disp2str; "UNKNOWN" is what it prints for anything else.
+DISPOSITIONS: Final = {
+    "ANSWERED": "answered",
+    "NO ANSWER": "no_answer",
+    "BUSY": "busy",
+    "FAILED": "failed",
+    "CONGESTION": "failed",
+    "UNKNOWN": "failed",
+}
+
+
+class Layout(NamedTuple):
+    """Where the optional columns of one cdr_csv variant are, and what it drops."""
+
+    uniqueid: int | None
+    linkedid: int | None
+    sequence: int | None
+    dropped: tuple[str, ...]
+
+
+def _layout(*extra: str) -> Layout:
+    names = _BASE + extra
+
+    def at(name: str) -> int | None:
+        return names.index(name) if name in names else None
+
+    dropped = tuple(n for n in names if n not in _KEPT)
+    return Layout(at("uniqueid"), at("linkedid"), at("sequence"), dropped)
+
+
+LAYOUTS: Final = {
+    16: _layout(),
+    18: _layout("uniqueid", "userfield"),
+    19: _layout("peeraccount", "linkedid", "sequence"),
+    21: _layout("uniqueid", "userfield", "peeraccount", "linkedid", "sequence"),
+}
+
+
+def parse(
+    stream: IO[bytes], *, utc: bool = False, tz: str = DEFAULT_TZ
+) -> Iterator[ParsedCall | RowError]:
+    """Stream the records of an Asterisk cdr_csv Master.csv."""
+    clock = Clock(zone(tz, utc))
+    return read_rows(stream, functools.partial(_build, clock))
+
+
+def _build(clock: Clock, line: int, row: list[str]) -> ParsedCall:
+    layout = LAYOUTS.get(len(row))
+    if layout is None:
+        raise ValueError(f"{len(row)} columns; cdr_csv writes 16, 18, 19 or 21")
+    outcome = DISPOSITIONS.get(row[14])
+    if outcome is None:
+        raise ValueError(f"unknown disposition {row[14][:20]!r}")
+    return ParsedCall(
+        line=line,
+        source_id=_source_id(layout, row),
+        linked_id=row[layout.linkedid] or None if layout.linkedid is not None else None,
+        started_at=clock(row[9], "start"),
+        answered_at=clock(row[10], "answer") if row[10] else None,
+        ended_at=clock(row[11], "end") if row[11] else None,
+        duration_s=count(row[12], "duration"),
+        billsec_s=count(row[13], "billsec"),
+        caller=row[1].strip() or None,
+        callee=row[2].strip() or None,
+        caller_name=caller_id(row[4])[0] if row[4] else None,
+        outcome=outcome,
+        dropped_fields=layout.dropped,
+    )
+
+
+def _source_id(layout: Layout, row: list[str]) -> str:
+    """uniqueid is per *channel*: one channel dialling two phones writes two CDRs with it.
+
+    So it identifies a record only together with ``sequence`` (a per-CDR counter); without
+    that column, we add a digest of the row.
+    """
+    uid = row[layout.uniqueid] if layout.uniqueid is not None else ""
+    if layout.sequence is not None:
+        first = uid or (row[layout.linkedid] if layout.linkedid is not None else "")
+        if first:
+            return f"{first}#{row[layout.sequence]}"
+    if uid:
+        return f"{uid}#{row_digest(row)[:16]}"
+    return row_digest(row)
+
+
+__all__ = ["DEFAULT_TZ", "Clock", "count", "parse", "read_rows", "zone"]
+
+_ = itertools  # noqa: kept out
