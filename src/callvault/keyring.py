@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, tuple_, update
 
 from .crypto import MasterKey, blind_index, new_key, open_sealed, seal
 from .errors import ConfigError
@@ -130,17 +130,22 @@ class Keyring:
             )
             .values(wrapped_dek=bindparam("w"))
         )
-        total = 0
-        result = conn.execution_options(yield_per=_BATCH).execute(
-            select(subjects.c.tenant_id, subjects.c.subject_id, subjects.c.wrapped_dek)
-        )
-        rows = result.all()  # materialise: we update the same table while iterating
-        for start in range(0, len(rows), _BATCH):
+        total, last = 0, ("", "")
+        while True:  # keyset pages: memory stays flat however many subjects there are
+            rows = conn.execute(
+                select(subjects.c.tenant_id, subjects.c.subject_id, subjects.c.wrapped_dek)
+                .where(tuple_(subjects.c.tenant_id, subjects.c.subject_id) > tuple_(*last))
+                .order_by(subjects.c.tenant_id, subjects.c.subject_id)
+                .limit(_BATCH)
+            ).all()
+            if not rows:
+                break
             batch = []
-            for row in rows[start : start + _BATCH]:
+            for row in rows:
                 aad = _dek_aad(row.tenant_id, row.subject_id)
                 rewrapped = new_master.wrap(self.master.unwrap(row.wrapped_dek, aad), aad)
                 batch.append({"t": row.tenant_id, "s": row.subject_id, "w": rewrapped})
             conn.execute(statement, batch)
             total += len(batch)
+            last = (rows[-1].tenant_id, rows[-1].subject_id)
         return total

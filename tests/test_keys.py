@@ -1,0 +1,78 @@
+"""Master key: creation by init, rotation without touching data, wrong keys fail loudly."""
+
+import os
+import stat
+
+import pytest
+from sqlalchemy import select
+
+import callvault
+from callvault.crypto import MasterKey, decode_key, encode_key, new_key
+from callvault.errors import ConfigError
+from callvault.keys import rotate_master_key
+from callvault.store.schema import subject_identifiers
+from callvault.subjects import find_subject, subject_identifiers_of
+from callvault.vault import Vault
+from clihelp import run_cli
+from factories import make_tenant, make_user
+
+
+def _ciphertexts(vault):
+    with vault.engine.connect() as conn:
+        return sorted(conn.execute(select(subject_identifiers.c.ciphertext)).scalars())
+
+
+def test_init_creates_a_private_key_file(db_url, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CALLVAULT_DB", db_url)
+    monkeypatch.delenv("CALLVAULT_MASTER_KEY", raising=False)
+    monkeypatch.delenv("CALLVAULT_KEY_FILE", raising=False)
+    assert run_cli(capsys, "init").code == 0
+    key_file = tmp_path / "callvault.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    first = key_file.read_text()
+    assert run_cli(capsys, "init").code == 0  # idempotent: the key is never replaced
+    assert key_file.read_text() == first
+
+
+def test_rotation_rewraps_keys_and_leaves_data_untouched(vault, master_key_bytes):
+    make_tenant(vault)
+    alice = make_user(vault)
+    before = _ciphertexts(vault)
+    replacement = new_key()
+    counts = rotate_master_key(vault, new_key_text=encode_key(replacement))
+    assert counts == {"tenant_keys": 2, "data_keys": 1}
+    assert _ciphertexts(vault) == before
+    reopened = Vault.open(str(vault.engine.url.render_as_string(hide_password=False)),
+                          master_key=MasterKey(replacement, source="new"))
+    with reopened.engine.connect() as conn:
+        assert find_subject(reopened, conn, "acme", "alice@acme.dk") == alice
+        assert subject_identifiers_of(reopened, conn, "acme", alice)["name"] == ["Alice Andersen"]
+    stale = Vault.open(str(vault.engine.url.render_as_string(hide_password=False)),
+                       master_key=MasterKey(master_key_bytes, source="old"))
+    with stale.engine.connect() as conn, pytest.raises(ConfigError, match="does not open"):
+        find_subject(stale, conn, "acme", "alice@acme.dk")
+
+
+def test_cli_rotation_replaces_the_key_file(vault, cli_env, master_key_bytes, monkeypatch, capsys):
+    key_file = cli_env / "callvault.key"
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT, 0o600)
+    os.write(fd, encode_key(master_key_bytes).encode())
+    os.close(fd)
+    monkeypatch.delenv("CALLVAULT_MASTER_KEY")
+    make_tenant(vault)
+    make_user(vault)
+    result = run_cli(capsys, "keys", "rotate", "--json")
+    assert result.code == 0, result.err
+    assert result.json()["data_keys"] == 1
+    new = decode_key(key_file.read_text(), source="file")
+    assert new != master_key_bytes
+    assert not (cli_env / "callvault.key.new").exists()
+    assert run_cli(capsys, "audit", "verify").code == 0
+    shown = run_cli(capsys, "audit", "log", "--json", "--action", "keys.rotate").json()
+    assert shown and encode_key(new) not in str(shown)
+
+
+def test_public_api_is_explicit():
+    for name in callvault.__all__:
+        assert hasattr(callvault, name), name
