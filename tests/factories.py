@@ -31,7 +31,9 @@ def make_tenant(
         collect=collect or ALL,
         agreement_id=agreement[0] if agreement else None,
         agreement_from=parse_instant(agreement[1], field="from") if agreement else None,
-        agreement_to=parse_instant(agreement[2], field="to") if agreement and agreement[2] else None,
+        agreement_to=parse_instant(agreement[2], field="to")
+        if agreement and agreement[2]
+        else None,
         retention=retention,
     )
     with vault.engine.connect() as conn:

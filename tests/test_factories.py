@@ -13,4 +13,9 @@ def test_factories_store_findable_subjects_and_calls(vault):
         assert find_subject(vault, conn, "acme", "+45 40 40 40 40") == caller
         assert find_subject(vault, conn, "acme", "201") == alice
         assert subject_identifiers_of(vault, conn, "acme", alice)["name"] == ["Alice Andersen"]
-        assert tenant_counts(conn, "acme") == {"subjects": 2, "calls": 1, "voicemails": 0, "statistics": 0}
+        assert tenant_counts(conn, "acme") == {
+            "subjects": 2,
+            "calls": 1,
+            "voicemails": 0,
+            "statistics": 0,
+        }

@@ -43,13 +43,17 @@ def test_rotation_rewraps_keys_and_leaves_data_untouched(vault, master_key_bytes
     counts = rotate_master_key(vault, new_key_text=encode_key(replacement))
     assert counts == {"tenant_keys": 2, "data_keys": 1}
     assert _ciphertexts(vault) == before
-    reopened = Vault.open(str(vault.engine.url.render_as_string(hide_password=False)),
-                          master_key=MasterKey(replacement, source="new"))
+    reopened = Vault.open(
+        str(vault.engine.url.render_as_string(hide_password=False)),
+        master_key=MasterKey(replacement, source="new"),
+    )
     with reopened.engine.connect() as conn:
         assert find_subject(reopened, conn, "acme", "alice@acme.dk") == alice
         assert subject_identifiers_of(reopened, conn, "acme", alice)["name"] == ["Alice Andersen"]
-    stale = Vault.open(str(vault.engine.url.render_as_string(hide_password=False)),
-                       master_key=MasterKey(master_key_bytes, source="old"))
+    stale = Vault.open(
+        str(vault.engine.url.render_as_string(hide_password=False)),
+        master_key=MasterKey(master_key_bytes, source="old"),
+    )
     with stale.engine.connect() as conn, pytest.raises(ConfigError, match="does not open"):
         find_subject(stale, conn, "acme", "alice@acme.dk")
 

@@ -32,7 +32,9 @@ def test_purpose_using_undeclared_category_is_refused():
         "categories: [user.behavior.call_history]\n    output",
         "categories: [user.biometric]\n    output",
     )
-    with pytest.raises(PolicyInvalid, match=r"purposes.customer_service.categories.0.*user.biometric"):
+    with pytest.raises(
+        PolicyInvalid, match=r"purposes.customer_service.categories.0.*user.biometric"
+    ):
         parse_policy(text)
 
 
@@ -49,7 +51,8 @@ def test_basis_outside_article_6_cannot_be_compiled():
 
 
 @pytest.mark.parametrize(
-    ("text", "expected"), [("P90D", Period(days=90)), ("P5Y", Period(years=5)), ("P1M2D", Period(0, 1, 2))]
+    ("text", "expected"),
+    [("P90D", Period(days=90)), ("P5Y", Period(years=5)), ("P1M2D", Period(0, 1, 2))],
 )
 def test_periods_parse_exactly(text, expected):
     assert Period.parse(text) == expected

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -22,7 +23,7 @@ def test_migrations_create_exactly_the_schema(vault):
 
 def test_every_primary_key_begins_with_tenant_id():
     for table in metadata.sorted_tables:
-        assert list(table.primary_key.columns)[0].name == "tenant_id", table.name
+        assert next(iter(table.primary_key.columns)).name == "tenant_id", table.name
 
 
 def _populate(vault):
@@ -40,13 +41,8 @@ def _dump(vault) -> bytes:
     url = vault.engine.url
     if url.get_backend_name() == "sqlite":
         vault.engine.dispose()  # checkpoint the WAL into the file
-        data = open(url.database, "rb").read()
-        wal = url.database + "-wal"
-        try:
-            data += open(wal, "rb").read()
-        except FileNotFoundError:
-            pass
-        return data
+        files = [Path(url.database), Path(url.database + "-wal")]
+        return b"".join(f.read_bytes() for f in files if f.exists())
     plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
     return subprocess.run(["pg_dump", "--data-only", plain], check=True, capture_output=True).stdout
 
@@ -77,7 +73,7 @@ def test_ci_requires_postgresql(tmp_path):
         os.environ, CALLVAULT_REQUIRE_PG="1", CALLVAULT_TEST_PG="postgresql://nobody@127.0.0.1:1/x"
     )
     conftest = os.path.join(os.path.dirname(__file__), "conftest.py")
-    (tmp_path / "conftest.py").write_text(open(conftest).read())
+    (tmp_path / "conftest.py").write_text(Path(conftest).read_text())
     (tmp_path / "factories.py").write_text("")
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(probe)],

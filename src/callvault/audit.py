@@ -121,7 +121,9 @@ def record(
             .values(seq=seq, hash=row["hash"])
         )
     else:
-        conn.execute(insert(audit_heads), [{"tenant_id": tenant_id, "seq": seq, "hash": row["hash"]}])
+        conn.execute(
+            insert(audit_heads), [{"tenant_id": tenant_id, "seq": seq, "hash": row["hash"]}]
+        )
     return seq
 
 

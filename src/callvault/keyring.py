@@ -47,7 +47,12 @@ class Keyring:
             key = new_key()
             wrapped = self.master.wrap(key, _tenant_aad(tenant_id, purpose))
             rows.append(
-                {"tenant_id": tenant_id, "purpose": purpose, "wrapped_key": wrapped, "created_at": now}
+                {
+                    "tenant_id": tenant_id,
+                    "purpose": purpose,
+                    "wrapped_key": wrapped,
+                    "created_at": now,
+                }
             )
         conn.execute(insert(tenant_keys), rows)
 
@@ -114,7 +119,9 @@ class Keyring:
             rewrapped = new_master.wrap(self.master.unwrap(row.wrapped_key, aad), aad)
             conn.execute(
                 update(tenant_keys)
-                .where(tenant_keys.c.tenant_id == row.tenant_id, tenant_keys.c.purpose == row.purpose)
+                .where(
+                    tenant_keys.c.tenant_id == row.tenant_id, tenant_keys.c.purpose == row.purpose
+                )
                 .values(wrapped_key=rewrapped)
             )
             counts["tenant_keys"] += 1
@@ -125,9 +132,7 @@ class Keyring:
     def _rotate_deks(self, conn: Connection, new_master: MasterKey) -> int:
         statement = (
             update(subjects)
-            .where(
-                subjects.c.tenant_id == bindparam("t"), subjects.c.subject_id == bindparam("s")
-            )
+            .where(subjects.c.tenant_id == bindparam("t"), subjects.c.subject_id == bindparam("s"))
             .values(wrapped_dek=bindparam("w"))
         )
         total, last = 0, ("", "")

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, delete, insert, select
 from .errors import NotFound
 from .identifiers import INDEXED_KINDS, index_form, lookup_forms
 from .keyring import field_aad
-from .store.schema import subjects, subject_identifiers
+from .store.schema import subject_identifiers, subjects
 from .vault import Vault
 
 SUBJECT_KINDS = ("user", "external")
@@ -110,7 +110,8 @@ def find_subject(vault: Vault, conn: Connection, tenant_id: str, text: str) -> s
     if direct:
         return str(direct)
     indexes = [
-        vault.keyring.index(conn, tenant_id, form) for form in lookup_forms(text, vault_region(vault))
+        vault.keyring.index(conn, tenant_id, form)
+        for form in lookup_forms(text, vault_region(vault))
     ]
     found = conn.scalar(
         select(subject_identifiers.c.subject_id).where(

@@ -45,7 +45,11 @@ KNOWN_CATEGORIES: dict[str, Category] = {
             "user.contact.phone_number", "direct", DPV_PD + "TelephoneNumber", "telephone number"
         ),
         Category(
-            "user.behavior.call_history", "quasi", DPV_PD + "CallLog", "call history", extension=True
+            "user.behavior.call_history",
+            "quasi",
+            DPV_PD + "CallLog",
+            "call history",
+            extension=True,
         ),
         Category(
             "user.content.private.voicemail",

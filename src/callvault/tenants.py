@@ -166,7 +166,9 @@ COUNTED_TABLES = {
 
 def tenant_counts(conn: Connection, tenant_id: str) -> dict[str, int]:
     return {
-        name: conn.scalar(select(func.count()).select_from(table).where(table.c.tenant_id == tenant_id))
+        name: conn.scalar(
+            select(func.count()).select_from(table).where(table.c.tenant_id == tenant_id)
+        )
         or 0
         for name, table in COUNTED_TABLES.items()
     }

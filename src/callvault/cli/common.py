@@ -40,4 +40,3 @@ def open_vault(ctx: typer.Context, *, create: bool = False) -> Vault:
 
 def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, sort_keys=True, default=str, ensure_ascii=False))
-

@@ -10,7 +10,9 @@ from ..errors import UsageError
 from ..tenants import add_tenant, describe_tenant
 from .common import console, open_vault, print_json
 
-app = typer.Typer(help="Tenants (customer companies, the controllers) and their collection profiles.")
+app = typer.Typer(
+    help="Tenants (customer companies, the controllers) and their collection profiles."
+)
 
 
 def _retention_pairs(items: list[str]) -> dict[str, str]:

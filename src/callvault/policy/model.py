@@ -37,7 +37,9 @@ class OperatorSpec(_Strict):
     country: str = "DK"
     role: Literal["processor", "controller"] = "processor"
     contact: str | None = None
-    supervisory_authority: str = "Datatilsynet (the Danish Data Protection Agency), www.datatilsynet.dk"
+    supervisory_authority: str = (
+        "Datatilsynet (the Danish Data Protection Agency), www.datatilsynet.dk"
+    )
 
 
 class CategorySpec(_Strict):
@@ -82,6 +84,8 @@ class ConsentSpec(_Strict):
     implied_by_use: bool = False
     # Who the data subjects are; consent of employees is rarely free (WP29 Opinion 2/2017).
     subjects_are_employees: bool = True
+    # How long a given consent lasts before it must be asked again (None: until withdrawn).
+    valid_for: PeriodField | None = None
 
 
 class Policy(_Strict):
