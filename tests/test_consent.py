@@ -1,0 +1,90 @@
+"""Consent: only from an explicit act, withdrawable at the next decision, bound to the purpose text."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from callvault.consent import consent_state, give_consent, withdraw_consent
+from callvault.errors import PolicyRefusal
+from callvault.policy import CompiledPolicy, default_policy
+from callvault.store.schema_consent import consent_events, consent_records
+from factories import make_call, make_external, make_tenant, make_user
+
+AT = datetime(2026, 11, 5, 12, tzinfo=UTC)
+
+
+def _state(vault, subject_id, purpose="personalisation", at=AT, policy=None):
+    policy = policy or vault.policy
+    with vault.engine.connect() as conn:
+        return consent_state(conn, "acme", subject_id, policy.purposes[purpose], policy.version, at)
+
+
+def _count(vault, table):
+    with vault.engine.connect() as conn:
+        return conn.scalar(select(func.count()).select_from(table))
+
+
+def test_no_consent_without_an_explicit_act(vault):
+    make_tenant(vault)
+    alice = make_user(vault)
+    make_call(vault, caller_id=make_external(vault), callee_id=alice)
+    state = _state(vault, alice)
+    assert not state.valid and state.reason == "no consent for personalisation"
+    assert _count(vault, consent_records) == 0
+
+
+def test_give_then_withdraw_denies_the_next_check(vault):
+    make_tenant(vault)
+    alice = make_user(vault)
+    record = give_consent(vault, "acme", "alice@acme.dk", "personalisation",
+                          actor=f"subject:{alice}", at=AT)  # fmt: skip
+    assert record.subject_id == alice and record.state == "given"
+    assert _state(vault, alice).valid
+    withdraw_consent(vault, "acme", alice, "personalisation", actor=f"subject:{alice}",
+                     at=AT + timedelta(hours=1))  # fmt: skip
+    state = _state(vault, alice, at=AT + timedelta(hours=1))
+    assert not state.valid and state.reason == "consent withdrawn on 2026-11-05"
+    assert _state(vault, alice, at=AT + timedelta(minutes=30)).valid  # before the withdrawal
+    assert _count(vault, consent_events) == 2  # the history stays
+
+
+def test_policy_change_invalidates_changed_purposes_only(vault):
+    policy = default_policy()
+    data = policy.model_dump()
+    data["version"] = "2027-01-01"
+    data["purposes"]["personalisation"]["text"] = "Personalisation, now with call transcripts."
+    newer = CompiledPolicy.compile(type(policy).model_validate(data))
+    make_tenant(vault)
+    alice = make_user(vault)
+    give_consent(vault, "acme", alice, "personalisation", actor=f"subject:{alice}", at=AT)
+    assert _state(vault, alice, policy=vault.policy).valid
+    state = _state(vault, alice, policy=newer)
+    assert not state.valid and state.reason == "consent predates policy version 2027-01-01"
+    unchanged = policy.model_dump()
+    unchanged["version"] = "2027-02-01"
+    unchanged["k_anonymity"] = 10
+    assert _state(
+        vault, alice, policy=CompiledPolicy.compile(type(policy).model_validate(unchanged))
+    ).valid
+
+
+def test_nobody_consents_for_another_subject(vault):
+    make_tenant(vault)
+    alice = make_user(vault)
+    bob = make_user(vault, name="Bob", email="bob@acme.dk", phone="+4522334466", extension="202")
+    caller = make_external(vault)
+    with pytest.raises(PolicyRefusal):
+        give_consent(vault, "acme", bob, "personalisation", actor=f"subject:{alice}")
+    with pytest.raises(PolicyRefusal):
+        give_consent(vault, "acme", caller, "personalisation", actor="tenant-admin:carol")
+    give_consent(vault, "acme", caller, "personalisation", actor=f"subject:{caller}")
+    assert _count(vault, consent_records) == 1
+
+
+def test_consent_for_a_non_consent_purpose_is_refused(vault):
+    make_tenant(vault)
+    alice = make_user(vault)
+    with pytest.raises(PolicyRefusal, match="contract"):
+        give_consent(vault, "acme", alice, "error_diagnosis", actor=f"subject:{alice}")
+    assert _count(vault, consent_records) == 0
