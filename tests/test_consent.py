@@ -37,12 +37,19 @@ def test_no_consent_without_an_explicit_act(vault):
 def test_give_then_withdraw_denies_the_next_check(vault):
     make_tenant(vault)
     alice = make_user(vault)
-    record = give_consent(vault, "acme", "alice@acme.dk", "personalisation",
-                          actor=f"subject:{alice}", at=AT)  # fmt: skip
+    record = give_consent(
+        vault, "acme", "alice@acme.dk", "personalisation", actor=f"subject:{alice}", at=AT
+    )
     assert record.subject_id == alice and record.state == "given"
     assert _state(vault, alice).valid
-    withdraw_consent(vault, "acme", alice, "personalisation", actor=f"subject:{alice}",
-                     at=AT + timedelta(hours=1))  # fmt: skip
+    withdraw_consent(
+        vault,
+        "acme",
+        alice,
+        "personalisation",
+        actor=f"subject:{alice}",
+        at=AT + timedelta(hours=1),
+    )
     state = _state(vault, alice, at=AT + timedelta(hours=1))
     assert not state.valid and state.reason == "consent withdrawn on 2026-11-05"
     assert _state(vault, alice, at=AT + timedelta(minutes=30)).valid  # before the withdrawal

@@ -15,6 +15,8 @@ The processing gate calls :func:`consent_state`; it is one indexed SELECT.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +25,14 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from .audit import AuditEntry
 from .clock import utcnow
+from .consent_records import (
+    ConsentEvent,
+    ConsentRecord,
+    consent_receipt,
+    consent_record,
+    load_record,
+    records_of,
+)
 from .errors import InvalidInput, NotFound, PolicyRefusal
 from .policy import CompiledPurpose
 from .store.schema import subjects
@@ -30,6 +40,19 @@ from .store.schema_consent import consent_events, consent_records
 from .subjects import find_subject, new_id
 from .tenants import get_tenant
 from .vault import Vault
+
+__all__ = [
+    "ConsentEvent",
+    "ConsentRecord",
+    "ConsentState",
+    "consent_receipt",
+    "consent_record",
+    "consent_state",
+    "give_consent",
+    "refuse_consent",
+    "subject_consents",
+    "withdraw_consent",
+]
 
 STATES = ("given", "withdrawn", "expired", "refused")
 METHODS = ("cli", "api", "privacy_centre")
@@ -41,60 +64,6 @@ class ConsentState:
     valid: bool
     reason: str
     record_id: str | None
-
-
-@dataclass(frozen=True)
-class ConsentEvent:
-    event: str
-    at: datetime
-    actor: str
-    method: str
-    policy_version: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "event": self.event,
-            "at": self.at.isoformat(),
-            "actor": self.actor,
-            "method": self.method,
-            "policy_version": self.policy_version,
-        }
-
-
-@dataclass(frozen=True)
-class ConsentRecord:
-    record_id: str
-    tenant_id: str
-    subject_id: str
-    purpose: str
-    policy_version: str
-    notice_hash: str
-    purpose_fingerprint: str
-    method: str
-    actor: str
-    state: str
-    created_at: datetime
-    state_at: datetime
-    expires_at: datetime | None
-    events: tuple[ConsentEvent, ...] = ()
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "record_id": self.record_id,
-            "tenant": self.tenant_id,
-            "subject_id": self.subject_id,
-            "purpose": self.purpose,
-            "policy_version": self.policy_version,
-            "notice_hash": self.notice_hash,
-            "purpose_fingerprint": self.purpose_fingerprint,
-            "method": self.method,
-            "actor": self.actor,
-            "state": self.state,
-            "created_at": self.created_at.isoformat(),
-            "state_at": self.state_at.isoformat(),
-            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
-            "events": [e.as_dict() for e in self.events],
-        }
 
 
 def _day(moment: datetime) -> str:
@@ -214,104 +183,142 @@ def _actor(
     return actor
 
 
-def _notice_hash(vault: Vault, conn: Connection, tenant_id: str) -> str:
-    from .notice import notice_hash  # the notice imports the tenant model; keep this module light
+@dataclass
+class _Act:
+    """One explicit act (give, withdraw, refuse) inside its transaction."""
 
-    return notice_hash(vault, get_tenant(conn, tenant_id))
+    vault: Vault
+    conn: Connection
+    tenant_id: str
+    subject_id: str
+    purpose: CompiledPurpose
+    actor: str
+    method: str
+    at: datetime
 
+    @property
+    def version(self) -> str:
+        return self.vault.policy.version
 
-def _latest(conn: Connection, tenant_id: str, subject_id: str, purpose: str) -> Any:
-    return conn.execute(
-        select(consent_records)
-        .where(
-            consent_records.c.tenant_id == tenant_id,
-            consent_records.c.subject_id == subject_id,
-            consent_records.c.purpose == purpose,
+    def latest(self) -> Any:
+        return self.conn.execute(
+            select(consent_records)
+            .where(
+                consent_records.c.tenant_id == self.tenant_id,
+                consent_records.c.subject_id == self.subject_id,
+                consent_records.c.purpose == self.purpose.name,
+            )
+            .order_by(consent_records.c.created_at.desc())
+            .limit(1)
+        ).first()
+
+    def add_event(self, record_id: str, event: str) -> None:
+        seq = self.conn.scalar(
+            select(func.coalesce(func.max(consent_events.c.seq), 0)).where(
+                consent_events.c.tenant_id == self.tenant_id,
+                consent_events.c.record_id == record_id,
+            )
         )
-        .order_by(consent_records.c.created_at.desc())
-        .limit(1)
-    ).first()
-
-
-def _add_event(
-    conn: Connection, tenant_id: str, record_id: str, event: str, at: datetime, actor: str,
-    method: str, version: str,
-) -> None:  # fmt: skip
-    seq = conn.scalar(
-        select(func.coalesce(func.max(consent_events.c.seq), 0)).where(
-            consent_events.c.tenant_id == tenant_id, consent_events.c.record_id == record_id
+        self.conn.execute(
+            insert(consent_events),
+            [
+                {
+                    "tenant_id": self.tenant_id,
+                    "record_id": record_id,
+                    "seq": int(seq or 0) + 1,
+                    "event": event,
+                    "at": self.at,
+                    "actor": self.actor,
+                    "method": self.method,
+                    "policy_version": self.version,
+                }
+            ],
         )
-    )
-    conn.execute(
-        insert(consent_events),
-        [
-            {
-                "tenant_id": tenant_id,
-                "record_id": record_id,
-                "seq": int(seq or 0) + 1,
-                "event": event,
-                "at": at,
-                "actor": actor,
-                "method": method,
-                "policy_version": version,
-            }
-        ],
-    )
+
+    def new_record(self, state: str) -> str:
+        from .notice import notice_hash  # the notice renders the tenant's profile; import late
+
+        record_id = new_id()
+        valid_for = self.vault.policy.policy.consent.valid_for
+        expires = valid_for.after(self.at) if valid_for and state == "given" else None
+        tenant = get_tenant(self.conn, self.tenant_id)
+        self.conn.execute(
+            insert(consent_records),
+            [
+                {
+                    "tenant_id": self.tenant_id,
+                    "record_id": record_id,
+                    "subject_id": self.subject_id,
+                    "purpose": self.purpose.name,
+                    "policy_version": self.version,
+                    "notice_hash": notice_hash(self.vault, tenant),
+                    "purpose_fingerprint": self.purpose.fingerprint,
+                    "method": self.method,
+                    "actor": self.actor,
+                    "state": state,
+                    "created_at": self.at,
+                    "state_at": self.at,
+                    "expires_at": expires,
+                }
+            ],
+        )
+        self.add_event(record_id, state)
+        return record_id
+
+    def set_state(self, record_id: str, state: str) -> None:
+        self.conn.execute(
+            update(consent_records)
+            .where(
+                consent_records.c.tenant_id == self.tenant_id,
+                consent_records.c.record_id == record_id,
+            )
+            .values(state=state, state_at=self.at)
+        )
+        self.add_event(record_id, state)
+
+    def audit(self, action: str, record_id: str, **details: Any) -> ConsentRecord:
+        """Audit the act in its own transaction (Art. 5(2), Art. 7(1)) and return the record."""
+        self.vault.audit(
+            self.conn,
+            self.tenant_id,
+            AuditEntry(
+                actor=self.actor,
+                action=action,
+                purpose=self.purpose.name,
+                legal_basis="consent",
+                subject_id=self.subject_id,
+                categories=sorted(self.purpose.categories),
+                details={
+                    "record": record_id,
+                    "policy_version": self.version,
+                    "method": self.method,
+                    **details,
+                },
+            ),
+        )
+        return load_record(self.conn, self.tenant_id, record_id)
 
 
-def _new_record(
-    vault: Vault, conn: Connection, tenant_id: str, subject_id: str, purpose: CompiledPurpose,
-    state: str, actor: str, method: str, at: datetime,
-) -> str:  # fmt: skip
-    record_id = new_id()
-    valid_for = vault.policy.policy.consent.valid_for
-    conn.execute(
-        insert(consent_records),
-        [
-            {
-                "tenant_id": tenant_id,
-                "record_id": record_id,
-                "subject_id": subject_id,
-                "purpose": purpose.name,
-                "policy_version": vault.policy.version,
-                "notice_hash": _notice_hash(vault, conn, tenant_id),
-                "purpose_fingerprint": purpose.fingerprint,
-                "method": method,
-                "actor": actor,
-                "state": state,
-                "created_at": at,
-                "state_at": at,
-                "expires_at": valid_for.after(at) if valid_for and state == "given" else None,
-            }
-        ],
-    )
-    _add_event(conn, tenant_id, record_id, state, at, actor, method, vault.policy.version)
-    return record_id
-
-
-def _audit(
-    vault: Vault, conn: Connection, tenant_id: str, subject_id: str, purpose: CompiledPurpose,
-    action: str, actor: str, record_id: str, **details: Any,
-) -> None:  # fmt: skip
-    vault.audit(
-        conn,
-        tenant_id,
-        AuditEntry(
-            actor=actor,
-            action=action,
-            purpose=purpose.name,
-            legal_basis="consent",
-            subject_id=subject_id,
-            categories=sorted(purpose.categories),
-            details={"record": record_id, "policy_version": vault.policy.version, **details},
-        ),
-    )
-
-
-def _check_method(method: str) -> str:
+@contextmanager
+def _act(
+    vault: Vault,
+    tenant_id: str,
+    subject: str,
+    purpose: str,
+    actor: str,
+    method: str,
+    at: datetime | None,
+    verb: str,
+) -> Iterator[_Act]:
+    compiled = _purpose(vault, purpose)
     if method not in METHODS:
         raise InvalidInput(f"method must be one of {', '.join(METHODS)}", pointer="method")
-    return method
+    with vault.transaction() as conn:
+        subject_id, kind = _subject(vault, conn, tenant_id, subject)
+        audited_actor = _actor(vault, conn, tenant_id, subject_id, kind, actor, verb)
+        yield _Act(
+            vault, conn, tenant_id, subject_id, compiled, audited_actor, method, at or utcnow()
+        )
 
 
 def give_consent(
@@ -325,24 +332,13 @@ def give_consent(
     at: datetime | None = None,
 ) -> ConsentRecord:
     """Record the subject's explicit consent to ``purpose`` under the policy in force (Art. 7(1))."""
-    compiled, at = _purpose(vault, purpose), at or utcnow()
-    _check_method(method)
-    with vault.transaction() as conn:
-        subject_id, kind = _subject(vault, conn, tenant_id, subject)
-        actor = _actor(vault, conn, tenant_id, subject_id, kind, actor, "give")
-        current = consent_state(conn, tenant_id, subject_id, compiled, vault.policy.version, at)
+    with _act(vault, tenant_id, subject, purpose, actor, method, at, "give") as act:
+        current = consent_state(
+            act.conn, tenant_id, act.subject_id, act.purpose, act.version, act.at
+        )
         if current.valid and current.record_id:  # already given for this very purpose text
-            record_id, unchanged = current.record_id, True
-        else:
-            record_id, unchanged = (
-                _new_record(
-                    vault, conn, tenant_id, subject_id, compiled, "given", actor, method, at
-                ),
-                False,
-            )
-        _audit(vault, conn, tenant_id, subject_id, compiled, "consent.give", actor, record_id,
-               method=method, unchanged=unchanged)  # fmt: skip
-        return _load(conn, tenant_id, record_id)
+            return act.audit("consent.give", current.record_id, unchanged=True)
+        return act.audit("consent.give", act.new_record("given"), unchanged=False)
 
 
 def withdraw_consent(
@@ -356,28 +352,13 @@ def withdraw_consent(
     at: datetime | None = None,
 ) -> ConsentRecord:
     """Withdraw consent (Art. 7(3)): effective at the next decision; the record and history stay."""
-    compiled, at = _purpose(vault, purpose), at or utcnow()
-    _check_method(method)
-    with vault.transaction() as conn:
-        subject_id, kind = _subject(vault, conn, tenant_id, subject)
-        actor = _actor(vault, conn, tenant_id, subject_id, kind, actor, "withdraw")
-        row = _latest(conn, tenant_id, subject_id, purpose)
+    with _act(vault, tenant_id, subject, purpose, actor, method, at, "withdraw") as act:
+        row = act.latest()
         if row is None or row.state == "refused":
             raise NotFound(f"no consent for {purpose} to withdraw")
         if row.state == "given":
-            conn.execute(
-                update(consent_records)
-                .where(
-                    consent_records.c.tenant_id == tenant_id,
-                    consent_records.c.record_id == row.record_id,
-                )
-                .values(state="withdrawn", state_at=at)
-            )
-            _add_event(conn, tenant_id, row.record_id, "withdrawn", at, actor, method,
-                       vault.policy.version)  # fmt: skip
-        _audit(vault, conn, tenant_id, subject_id, compiled, "consent.withdraw", actor,
-               row.record_id, method=method, unchanged=row.state != "given")  # fmt: skip
-        return _load(conn, tenant_id, row.record_id)
+            act.set_state(row.record_id, "withdrawn")
+        return act.audit("consent.withdraw", row.record_id, unchanged=row.state != "given")
 
 
 def refuse_consent(
@@ -391,97 +372,19 @@ def refuse_consent(
     at: datetime | None = None,
 ) -> ConsentRecord:
     """Record that the subject said no when asked: as much an explicit act as saying yes."""
-    compiled, at = _purpose(vault, purpose), at or utcnow()
-    _check_method(method)
-    with vault.transaction() as conn:
-        subject_id, kind = _subject(vault, conn, tenant_id, subject)
-        actor = _actor(vault, conn, tenant_id, subject_id, kind, actor, "refuse")
-        record_id = _new_record(
-            vault, conn, tenant_id, subject_id, compiled, "refused", actor, method, at
-        )
-        _audit(vault, conn, tenant_id, subject_id, compiled, "consent.refuse", actor, record_id,
-               method=method)  # fmt: skip
-        return _load(conn, tenant_id, record_id)
+    with _act(vault, tenant_id, subject, purpose, actor, method, at, "refuse") as act:
+        return act.audit("consent.refuse", act.new_record("refused"))
 
 
 # -- reading ---------------------------------------------------------------------------------------
 
 
-def _events(conn: Connection, tenant_id: str, record_ids: list[str]) -> dict[str, list[Any]]:
-    rows = conn.execute(
-        select(consent_events)
-        .where(consent_events.c.tenant_id == tenant_id, consent_events.c.record_id.in_(record_ids))
-        .order_by(consent_events.c.record_id, consent_events.c.seq)
-    ).all()
-    grouped: dict[str, list[Any]] = {}
-    for row in rows:
-        grouped.setdefault(row.record_id, []).append(
-            ConsentEvent(row.event, row.at, row.actor, row.method, row.policy_version)
-        )
-    return grouped
-
-
-def _records(conn: Connection, tenant_id: str, rows: list[Any]) -> list[ConsentRecord]:
-    events = _events(conn, tenant_id, [r.record_id for r in rows]) if rows else {}
-    return [
-        ConsentRecord(
-            record_id=r.record_id,
-            tenant_id=r.tenant_id,
-            subject_id=r.subject_id,
-            purpose=r.purpose,
-            policy_version=r.policy_version,
-            notice_hash=r.notice_hash,
-            purpose_fingerprint=r.purpose_fingerprint,
-            method=r.method,
-            actor=r.actor,
-            state=r.state,
-            created_at=r.created_at,
-            state_at=r.state_at,
-            expires_at=r.expires_at,
-            events=tuple(events.get(r.record_id, ())),
-        )
-        for r in rows
-    ]
-
-
-def _load(conn: Connection, tenant_id: str, record_id: str) -> ConsentRecord:
-    row = conn.execute(
-        select(consent_records).where(
-            consent_records.c.tenant_id == tenant_id, consent_records.c.record_id == record_id
-        )
-    ).first()
-    if row is None:
-        raise NotFound(f"no consent record {record_id} in tenant {tenant_id}")
-    return _records(conn, tenant_id, [row])[0]
-
-
-def consent_records_of(vault: Vault, tenant_id: str, subject: str) -> list[ConsentRecord]:
-    """Every consent record of one subject, newest first, with its history."""
-    with vault.engine.connect() as conn:
-        subject_id, _ = _subject(vault, conn, tenant_id, subject)
-        rows = conn.execute(
-            select(consent_records)
-            .where(
-                consent_records.c.tenant_id == tenant_id,
-                consent_records.c.subject_id == subject_id,
-            )
-            .order_by(consent_records.c.created_at.desc(), consent_records.c.purpose)
-        ).all()
-        return _records(conn, tenant_id, list(rows))
-
-
-def consent_record(vault: Vault, tenant_id: str, record_id: str) -> ConsentRecord:
-    with vault.engine.connect() as conn:
-        get_tenant(conn, tenant_id)
-        return _load(conn, tenant_id, record_id)
-
-
 def subject_consents(vault: Vault, tenant_id: str, subject: str) -> dict[str, Any]:
     """What `consent show` prints: per consent purpose the state now, plus every record."""
-    records = consent_records_of(vault, tenant_id, subject)
     now = utcnow()
     with vault.engine.connect() as conn:
         subject_id, _ = _subject(vault, conn, tenant_id, subject)
+        records = records_of(conn, tenant_id, subject_id)
         states = {
             name: consent_state(conn, tenant_id, subject_id, purpose, vault.policy.version, now)
             for name, purpose in sorted(vault.policy.purposes.items())
@@ -496,30 +399,4 @@ def subject_consents(vault: Vault, tenant_id: str, subject: str) -> dict[str, An
             for name, s in states.items()
         },
         "records": [r.as_dict() for r in records],
-    }
-
-
-def consent_receipt(vault: Vault, tenant_id: str, record_id: str) -> dict[str, Any]:
-    """A JSON consent receipt for one record (ISO/IEC TS 27560 fields; Kantara receipt lineage)."""
-    record = consent_record(vault, tenant_id, record_id)
-    with vault.engine.connect() as conn:
-        tenant = get_tenant(conn, tenant_id)
-    spec = vault.policy.policy.purposes.get(record.purpose)
-    current = vault.policy.purposes.get(record.purpose)
-    return {
-        "receipt_version": "callvault-consent-receipt/1 (ISO/IEC TS 27560)",
-        **record.as_dict(),
-        "controller": {"tenant": tenant.id, "name": tenant.name},
-        "processor": {"name": vault.policy.policy.operator.name, "role": "processor (Art. 28)"},
-        "purpose_text": spec.text if spec else None,
-        "purpose_dpv": spec.dpv if spec else None,
-        "legal_basis": "consent (GDPR Art. 6(1)(a))",
-        "categories": sorted(current.categories) if current else [],
-        "matches_policy_in_force": bool(
-            current and current.fingerprint == record.purpose_fingerprint
-        ),
-        "withdraw": (
-            f"callvault consent withdraw --tenant {tenant_id} --subject {record.subject_id} "
-            f"--purpose {record.purpose}, or the privacy centre; as easy as giving it (Art. 7(3))"
-        ),
     }
