@@ -31,6 +31,8 @@ def test_init_creates_a_private_key_file(db_url, tmp_path, monkeypatch, capsys):
     key_file = tmp_path / "callvault.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     first = key_file.read_text()
+    if db_url.startswith("sqlite"):
+        assert stat.S_IMODE(os.stat(db_url.removeprefix("sqlite:///")).st_mode) & 0o077 == 0
     assert run_cli(capsys, "init").code == 0  # idempotent: the key is never replaced
     assert key_file.read_text() == first
 

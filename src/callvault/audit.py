@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from .store.schema import audit_heads, audit_log
 
@@ -80,13 +80,23 @@ def _digest(row: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+# Statements built once: an audit entry is written for every decision, so it must stay cheap.
+_HEAD = select(audit_heads.c.seq, audit_heads.c.hash).where(
+    audit_heads.c.tenant_id == bindparam("t")
+)
+_HEAD_FOR_UPDATE = _HEAD.with_for_update()  # PostgreSQL: serialise the writers of one chain
+_MOVE_HEAD = (
+    update(audit_heads)
+    .where(audit_heads.c.tenant_id == bindparam("t"))
+    .values(seq=bindparam("s"), hash=bindparam("h"))
+)
+_NEW_HEAD = insert(audit_heads)
+_APPEND = insert(audit_log)
+
+
 def _lock_head(conn: Connection, tenant_id: str) -> tuple[int, str] | None:
-    query = select(audit_heads.c.seq, audit_heads.c.hash).where(
-        audit_heads.c.tenant_id == tenant_id
-    )
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()  # serialise writers of one chain
-    row = conn.execute(query).first()
+    query = _HEAD_FOR_UPDATE if conn.dialect.name == "postgresql" else _HEAD
+    row = conn.execute(query, {"t": tenant_id}).first()
     return (row.seq, row.hash) if row else None
 
 
@@ -113,17 +123,11 @@ def record(
         "prev_hash": prev_hash,
     }
     row["hash"] = _digest(row)
-    conn.execute(insert(audit_log), [row])
+    conn.execute(_APPEND, [row])
     if head:
-        conn.execute(
-            update(audit_heads)
-            .where(audit_heads.c.tenant_id == tenant_id)
-            .values(seq=seq, hash=row["hash"])
-        )
+        conn.execute(_MOVE_HEAD, {"t": tenant_id, "s": seq, "h": row["hash"]})
     else:
-        conn.execute(
-            insert(audit_heads), [{"tenant_id": tenant_id, "seq": seq, "hash": row["hash"]}]
-        )
+        conn.execute(_NEW_HEAD, [{"tenant_id": tenant_id, "seq": seq, "hash": row["hash"]}])
     return seq
 
 

@@ -102,23 +102,19 @@ def find_subject(vault: Vault, conn: Connection, tenant_id: str, text: str) -> s
 
     A subject of another tenant is "not found": no lookup reveals that it exists elsewhere.
     """
-    direct = conn.scalar(
-        select(subjects.c.subject_id).where(
-            subjects.c.tenant_id == tenant_id, subjects.c.subject_id == text.strip()
-        )
-    )
-    if direct:
-        return str(direct)
+    # One query: the surrogate id itself, or any blind-indexed form of the text.
     indexes = [
         vault.keyring.index(conn, tenant_id, form)
         for form in lookup_forms(text, vault_region(vault))
     ]
-    found = conn.scalar(
-        select(subject_identifiers.c.subject_id).where(
-            subject_identifiers.c.tenant_id == tenant_id,
-            subject_identifiers.c.blind_index.in_(indexes),
-        )
+    by_id = select(subjects.c.subject_id).where(
+        subjects.c.tenant_id == tenant_id, subjects.c.subject_id == text.strip()
     )
+    by_index = select(subject_identifiers.c.subject_id).where(
+        subject_identifiers.c.tenant_id == tenant_id,
+        subject_identifiers.c.blind_index.in_(indexes),
+    )
+    found = conn.scalar(by_id.union_all(by_index).limit(1))
     if found is None:
         raise NotFound(f"no such subject in tenant {tenant_id}")
     return str(found)

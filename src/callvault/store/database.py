@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +40,18 @@ def connect(url: str) -> Engine:
     except (ArgumentError, ImportError) as exc:
         raise ConfigError(f"cannot use database URL {make_url_safe(url)}: {exc}") from exc
     if engine.dialect.name == "sqlite":
+        _create_private(engine.url.database)
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _create_private(database: str | None) -> None:
+    """A new SQLite vault file is readable by its owner only (least privilege, Art. 32)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.exists() and path.parent.is_dir():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def make_url_safe(url: str) -> str:
