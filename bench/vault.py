@@ -13,11 +13,11 @@ from pathlib import Path
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import arguments, backends, report, scratch_vault, timed  # noqa: E402
+from _common import arguments, backends, report, scratch_vault, timed
 
-from callvault.audit import AuditEntry, record  # noqa: E402
-from callvault.subjects import create_subject, find_subject  # noqa: E402
-from callvault.tenants import add_tenant  # noqa: E402
+from callvault.audit import AuditEntry, record
+from callvault.subjects import create_subject, find_subject
+from callvault.tenants import add_tenant
 
 raw_meta = MetaData()
 raw_people = Table(
