@@ -1,0 +1,42 @@
+"""``callvault support``: time-boxed support sessions for error diagnosis."""
+
+from __future__ import annotations
+
+import typer
+
+from ..support import close_session, open_session
+from .common import console, open_vault, print_json
+
+app = typer.Typer(help="Support sessions: error diagnosis under the service and support agreement.")
+
+
+@app.command("open")
+def open_(
+    ctx: typer.Context,
+    tenant: str = typer.Option(..., "--tenant"),
+    ticket: str = typer.Option(..., "--ticket", help="The support ticket the session serves."),
+    engineer: str = typer.Option(..., "--engineer", help="The support engineer."),
+    hours: float = typer.Option(..., "--hours", help="How long the session lasts (max 168)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Open a session (exit 3 unless the tenant's agreement is in force); prints its id."""
+    session = open_session(open_vault(ctx), tenant, ticket=ticket, engineer=engineer, hours=hours)
+    if as_json:
+        print_json(session.as_dict())
+    else:
+        typer.echo(session.session_id)
+
+
+@app.command("close")
+def close(
+    ctx: typer.Context,
+    tenant: str = typer.Option(..., "--tenant"),
+    session: str = typer.Option(..., "--session", help="The session id printed by `support open`."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Close a session and destroy its pseudonym key."""
+    closed = close_session(open_vault(ctx), tenant, session)
+    if as_json:
+        print_json(closed.as_dict())
+    else:
+        console.print(f"support session {closed.session_id} closed; its pseudonym key is destroyed")
