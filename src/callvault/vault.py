@@ -2,7 +2,8 @@
 
 Opening a vault connects to the database (``CALLVAULT_DB``, default ``sqlite:///callvault.db``), loads
 the master key (``CALLVAULT_MASTER_KEY`` or the key file) and compiles the policy
-(``CALLVAULT_POLICY`` or the default policy shipped with callvault).
+(the newest version stored in the vault, else ``CALLVAULT_POLICY`` or the default policy shipped with
+callvault).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from .audit import AuditEntry, record
 from .crypto import MasterKey, load_master_key
 from .keyring import Keyring
 from .policy import CompiledPolicy, Policy, default_policy, load_policy
+from .policy_versions import stored_policy
 from .store import connect, migrate
 
 DB_ENV = "CALLVAULT_DB"
@@ -54,7 +56,8 @@ class Vault:
         if create:
             migrate(engine)
         key = master_key or load_master_key(create=create)
-        compiled = CompiledPolicy.compile(policy or configured_policy())
+        # The newest policy version stored in the vault is in force (callvault.policy_versions).
+        compiled = CompiledPolicy.compile(policy or stored_policy(engine) or configured_policy())
         return cls(engine=engine, keyring=Keyring(key), policy=compiled)
 
     @contextmanager

@@ -84,6 +84,9 @@ class ConsentSpec(_Strict):
     implied_by_use: bool = False
     # Who the data subjects are; consent of employees is rarely free (WP29 Opinion 2/2017).
     subjects_are_employees: bool = True
+    # Why refusing or withdrawing costs an employee nothing (Art. 7(4), Recital 43); without it the
+    # linter warns that employees' consent is rarely free.
+    no_detriment: str | None = None
     # How long a given consent lasts before it must be asked again (None: until withdrawn).
     valid_for: PeriodField | None = None
 
