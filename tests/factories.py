@@ -98,3 +98,97 @@ def make_call(
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def make_voicemail(
+    vault: Vault,
+    tenant_id: str = "acme",
+    *,
+    mailbox_id: str,
+    caller_id: str | None,
+    received_at: datetime | str = "2026-11-01T10:00:00+00:00",
+    audio: bytes = b"RIFF....WAVEfmt voicemail",
+) -> str:
+    """A voicemail row with its audio encrypted under the mailbox owner's data key."""
+    from callvault.keyring import field_aad
+    from callvault.store.schema import voicemails
+    from callvault.subjects import subject_dek
+
+    at = parse_instant(received_at, field="at") if isinstance(received_at, str) else received_at
+    voicemail_id = new_id()
+    with vault.transaction() as conn:
+        dek = subject_dek(vault, conn, tenant_id, mailbox_id)
+        sealed = vault.keyring.encrypt(dek, audio, field_aad(tenant_id, voicemail_id, "audio"))
+        row = {
+            "tenant_id": tenant_id,
+            "voicemail_id": voicemail_id,
+            "source_key": os.urandom(16),
+            "mailbox_subject_id": mailbox_id,
+            "caller_subject_id": caller_id,
+            "received_at": at,
+            "duration_s": 12,
+            "folder": "INBOX",
+            "audio_format": "wav",
+            "audio": sealed,
+            "created_at": _now(),
+        }
+        conn.execute(insert(voicemails), [row])
+    return voicemail_id
+
+
+def make_offboarded(vault: Vault, tenant_id: str, subject_id: str, at: datetime | str) -> None:
+    """Mark a user as having left the tenant at ``at``."""
+    from sqlalchemy import update
+
+    from callvault.store.schema import subjects
+
+    moment = parse_instant(at, field="at") if isinstance(at, str) else at
+    with vault.transaction() as conn:
+        conn.execute(
+            update(subjects)
+            .where(subjects.c.tenant_id == tenant_id, subjects.c.subject_id == subject_id)
+            .values(offboarded_at=moment)
+        )
+
+
+def make_calls_bulk(
+    vault: Vault,
+    tenant_id: str,
+    count: int,
+    *,
+    start: datetime | str,
+    step_s: int = 60,
+    parties: list[tuple[str | None, str | None]],
+) -> None:
+    """``count`` calls one ``step_s`` apart from ``start``, cycling through ``parties`` and through
+    directions and outcomes; inserted in bulk."""
+    from datetime import timedelta
+
+    first = parse_instant(start, field="start") if isinstance(start, str) else start
+    kinds = [("outbound", "answered"), ("inbound", "answered"), ("inbound", "no_answer")]
+    rows = []
+    for i in range(count):
+        at = first + timedelta(seconds=i * step_s)
+        caller, callee = parties[i % len(parties)]
+        direction, outcome = kinds[i % len(kinds)]
+        rows.append(
+            {
+                "tenant_id": tenant_id,
+                "call_id": new_id(),
+                "source_key": os.urandom(16),
+                "linked_key": None,
+                "started_at": at,
+                "answered_at": at if outcome == "answered" else None,
+                "ended_at": at,
+                "duration_s": 30 + i % 200,
+                "billsec_s": 20 + i % 150 if outcome == "answered" else 0,
+                "direction": direction,
+                "outcome": outcome,
+                "caller_subject_id": caller,
+                "callee_subject_id": callee,
+                "created_at": _now(),
+            }
+        )
+    for begin in range(0, count, 5000):
+        with vault.transaction() as conn:
+            conn.execute(insert(calls), rows[begin : begin + 5000])

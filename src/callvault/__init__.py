@@ -4,6 +4,7 @@ The public Python API is what ``__all__`` lists; every other name is internal an
 """
 
 from .audit import AuditEntry, VerifyReport
+from .billing import read_billing
 from .errors import (
     CallvaultError,
     ConfigError,
@@ -16,6 +17,8 @@ from .errors import (
 )
 from .keys import rotate_master_key
 from .policy import CompiledPolicy, Policy, default_policy, load_policy, parse_policy
+from .retention import RetentionReport, run_retention
+from .retention_status import RetentionStatus, retention_status
 from .subjects import create_subject, find_subject, shred_subjects, subject_identifiers_of
 from .tenants import Tenant, add_tenant, describe_tenant, get_tenant
 from .vault import Vault
@@ -33,6 +36,8 @@ __all__ = [
     "Policy",
     "PolicyInvalid",
     "PolicyRefusal",
+    "RetentionReport",
+    "RetentionStatus",
     "Tenant",
     "UsageError",
     "Vault",
@@ -45,7 +50,10 @@ __all__ = [
     "get_tenant",
     "load_policy",
     "parse_policy",
+    "read_billing",
+    "retention_status",
     "rotate_master_key",
+    "run_retention",
     "shred_subjects",
     "subject_identifiers_of",
 ]

@@ -12,7 +12,7 @@ import sys
 import typer
 
 from ..errors import CallvaultError
-from . import audit, dsr, keys, policy, read, support, tenant, vault
+from . import audit, dsr, keys, policy, read, retention, support, tenant, vault
 from .common import app
 
 
@@ -22,6 +22,7 @@ def _register() -> None:
     app.add_typer(audit.app, name="audit")
     app.add_typer(policy.app, name="policy")
     app.add_typer(keys.app, name="keys")
+    app.add_typer(retention.app, name="retention")
     read.register(app)
     app.add_typer(support.app, name="support")
     app.add_typer(dsr.app, name="dsr")

@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
     )
     op.create_index("ix_billing_date", "billing_records", ["tenant_id", "call_date"])
+    op.create_index("ix_billing_payer", "billing_records", ["tenant_id", "payer_subject_id"])
     op.create_table(
         "retention_runs",
         sa.Column("tenant_id", sa.String(64), primary_key=True),
@@ -43,5 +44,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_retention_runs_started", "retention_runs")
     op.drop_table("retention_runs")
+    op.drop_index("ix_billing_payer", "billing_records")
     op.drop_index("ix_billing_date", "billing_records")
     op.drop_table("billing_records")

@@ -1,0 +1,342 @@
+"""The set-based statements of one retention batch, identical in effect on SQLite and PostgreSQL.
+
+Each function works inside the caller's transaction on at most ``limit`` records (a few more when
+timestamps tie at the batch boundary) selected through the ``(tenant_id, started_at)``-style index, so
+the cost grows with the records that expire, never with the table (DESIGN, "Storage").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    Date,
+    Text,
+    and_,
+    cast,
+    delete,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .store.schema import UTCDateTime, audit_heads, calls, subjects, voicemails
+from .store.schema_retention import billing_records
+from .store.schema_statistics import call_statistics
+from .subjects import shred_subjects
+from .vault import Vault
+
+_CHUNK = 1000  # ids per IN list: well under every driver's parameter limit
+
+
+def prepare(conn: Connection, tenant_id: str) -> None:
+    """Serialise batches of one tenant and make deletions overwrite the freed bytes.
+
+    PostgreSQL: lock the tenant's audit head first, so two runs never aggregate the same rows twice.
+    SQLite: ``secure_delete`` zeroes deleted content in the file (a deleted row is not left readable
+    in a free page, Art. 5(1)(e)); writers are serialised by SQLite's own lock.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            select(audit_heads.c.seq).where(audit_heads.c.tenant_id == tenant_id).with_for_update()
+        )
+    else:
+        conn.exec_driver_sql("PRAGMA secure_delete=ON")
+
+
+# --- dialect helpers -------------------------------------------------------------------------
+def _hour(conn: Connection, column: Column[Any]) -> ColumnElement[Any]:
+    if conn.dialect.name == "postgresql":
+        return func.date_trunc(literal_column("'hour'"), column)
+    # SQLAlchemy's own SQLite storage format, so the bucket compares and merges as it would.
+    return func.strftime(literal_column("'%Y-%m-%d %H:00:00.000000'"), column)
+
+
+def _day(conn: Connection, column: Column[Any]) -> ColumnElement[Any]:
+    if conn.dialect.name == "postgresql":
+        return cast(column, Date)
+    return func.date(column)
+
+
+def _surrogate(conn: Connection) -> ColumnElement[Any]:
+    """A random 32-hex surrogate made by the database itself (never derived from the call)."""
+    if conn.dialect.name == "postgresql":
+        return func.replace(cast(func.gen_random_uuid(), Text), literal_column("'-'"), "")
+    return func.lower(func.hex(func.randomblob(16)))
+
+
+def _greatest(conn: Connection, a: Any, b: Any) -> ColumnElement[Any]:
+    return func.greatest(a, b) if conn.dialect.name == "postgresql" else func.max(a, b)
+
+
+def _insert(conn: Connection, table: Any) -> Any:
+    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+
+
+def _rounded(column: Column[Any]) -> ColumnElement[Any]:
+    """Each call's seconds rounded to 10 before summing: no exact duration survives."""
+    return ((column + 5) // 10) * 10
+
+
+# --- call records: anonymise ---------------------------------------------------------------
+def call_batch_bound(
+    conn: Connection, tenant_id: str, cutoff: datetime, limit: int
+) -> datetime | None:
+    """The start time of the ``limit``-th oldest expired call; None when fewer remain."""
+    return conn.scalar(
+        select(calls.c.started_at)
+        .where(calls.c.tenant_id == tenant_id, calls.c.started_at < cutoff)
+        .order_by(calls.c.started_at)
+        .limit(1)
+        .offset(limit - 1)
+    )
+
+
+def calls_in_batch(tenant_id: str, cutoff: datetime, bound: datetime | None) -> ColumnElement[bool]:
+    clause = and_(calls.c.tenant_id == tenant_id, calls.c.started_at < cutoff)
+    return and_(clause, calls.c.started_at <= bound) if bound is not None else clause
+
+
+def aggregate_calls(conn: Connection, batch: ColumnElement[bool]) -> None:
+    """Upsert the batch into call_statistics: counts add, subjects take the max (an undercount)."""
+    bucket = _hour(conn, calls.c.started_at)
+    parties = _greatest(
+        conn,
+        func.count(calls.c.caller_subject_id.distinct()),
+        func.count(calls.c.callee_subject_id.distinct()),
+    )
+    query = (
+        select(
+            calls.c.tenant_id,
+            bucket,
+            calls.c.direction,
+            calls.c.outcome,
+            func.count(),
+            parties,
+            func.sum(_rounded(calls.c.duration_s)),
+            func.sum(_rounded(calls.c.billsec_s)),
+        )
+        .where(batch)
+        .group_by(calls.c.tenant_id, bucket, calls.c.direction, calls.c.outcome)
+    )
+    stats = call_statistics.c
+    names = ["tenant_id", "bucket_start", "direction", "outcome"]
+    names += ["calls", "subjects", "duration_s", "billsec_s"]
+    statement = _insert(conn, call_statistics).from_select(names, query)
+    statement = statement.on_conflict_do_update(
+        index_elements=[stats.tenant_id, stats.bucket_start, stats.direction, stats.outcome],
+        set_={
+            "calls": stats.calls + statement.excluded.calls,
+            "subjects": _greatest(conn, stats.subjects, statement.excluded.subjects),
+            "duration_s": stats.duration_s + statement.excluded.duration_s,
+            "billsec_s": stats.billsec_s + statement.excluded.billsec_s,
+        },
+    )
+    conn.execute(statement)
+
+
+def billing_subset(batch: ColumnElement[bool], billing_from: datetime) -> ColumnElement[bool]:
+    """The calls the Bookkeeping Act makes us keep: outbound, answered, billed (and not yet past
+    the billing period themselves)."""
+    return and_(
+        batch,
+        calls.c.direction == "outbound",
+        calls.c.outcome == "answered",
+        calls.c.billsec_s > 0,
+        calls.c.started_at >= billing_from,
+    )
+
+
+def copy_billing(
+    conn: Connection, batch: ColumnElement[bool], billing_from: datetime, now: datetime
+) -> int:
+    query = select(
+        calls.c.tenant_id,
+        _surrogate(conn),
+        _day(conn, calls.c.started_at),
+        calls.c.billsec_s,
+        calls.c.caller_subject_id,  # outbound: the caller is the tenant's paying user
+        literal(now, UTCDateTime),
+    ).where(billing_subset(batch, billing_from))
+    names = ["tenant_id", "record_id", "call_date", "billsec_s", "payer_subject_id", "created_at"]
+    statement = _insert(conn, billing_records).from_select(names, query)
+    if conn.dialect.name == "postgresql":  # psycopg reports no rowcount for INSERT ... SELECT
+        return len(conn.execute(statement.returning(literal_column("1"))).all())
+    return conn.execute(statement).rowcount or 0
+
+
+def external_parties(conn: Connection, tenant_id: str, batch: ColumnElement[bool]) -> list[str]:
+    """External subjects that appear in the batch: candidates for shredding once it is gone."""
+    in_batch = or_(
+        subjects.c.subject_id.in_(select(calls.c.caller_subject_id).where(batch)),
+        subjects.c.subject_id.in_(select(calls.c.callee_subject_id).where(batch)),
+    )
+    return list(
+        conn.scalars(
+            select(subjects.c.subject_id).where(
+                subjects.c.tenant_id == tenant_id, subjects.c.kind == "external", in_batch
+            )
+        )
+    )
+
+
+def delete_calls(conn: Connection, batch: ColumnElement[bool]) -> int:
+    return conn.execute(delete(calls).where(batch)).rowcount or 0
+
+
+# --- voicemail: delete -----------------------------------------------------------------------
+def voicemail_batch_bound(
+    conn: Connection, tenant_id: str, cutoff: datetime, limit: int
+) -> datetime | None:
+    return conn.scalar(
+        select(voicemails.c.received_at)
+        .where(voicemails.c.tenant_id == tenant_id, voicemails.c.received_at < cutoff)
+        .order_by(voicemails.c.received_at)
+        .limit(1)
+        .offset(limit - 1)
+    )
+
+
+def voicemails_in_batch(
+    tenant_id: str, cutoff: datetime, bound: datetime | None
+) -> ColumnElement[bool]:
+    clause = and_(voicemails.c.tenant_id == tenant_id, voicemails.c.received_at < cutoff)
+    return and_(clause, voicemails.c.received_at <= bound) if bound is not None else clause
+
+
+def voicemail_callers(conn: Connection, tenant_id: str, batch: ColumnElement[bool]) -> list[str]:
+    return list(
+        conn.scalars(
+            select(subjects.c.subject_id).where(
+                subjects.c.tenant_id == tenant_id,
+                subjects.c.kind == "external",
+                subjects.c.subject_id.in_(select(voicemails.c.caller_subject_id).where(batch)),
+            )
+        )
+    )
+
+
+def delete_voicemails(conn: Connection, batch: ColumnElement[bool]) -> int:
+    """The audio lives in the row: deleting the row deletes the recording and its metadata."""
+    return conn.execute(delete(voicemails).where(batch)).rowcount or 0
+
+
+# --- externals left with nothing ----------------------------------------------------------
+def shred_orphans(vault: Vault, conn: Connection, tenant_id: str, candidates: Sequence[str]) -> int:
+    """Shred the external callers among ``candidates`` that no call or voicemail mentions any more."""
+    orphans: list[str] = []
+    unique = sorted(set(candidates))
+    for start in range(0, len(unique), _CHUNK):
+        chunk = unique[start : start + _CHUNK]
+        sid = subjects.c.subject_id
+        orphans += conn.scalars(
+            select(sid).where(
+                subjects.c.tenant_id == tenant_id,
+                subjects.c.kind == "external",
+                sid.in_(chunk),
+                ~exists().where(calls.c.tenant_id == tenant_id, calls.c.caller_subject_id == sid),
+                ~exists().where(calls.c.tenant_id == tenant_id, calls.c.callee_subject_id == sid),
+                ~exists().where(
+                    voicemails.c.tenant_id == tenant_id, voicemails.c.caller_subject_id == sid
+                ),
+            )
+        ).all()
+    return shred_subjects(vault, conn, tenant_id, orphans) if orphans else 0
+
+
+# --- offboarded users: delete the profile -------------------------------------------------------
+def offboarded_users(conn: Connection, tenant_id: str, cutoff: datetime, limit: int) -> list[str]:
+    return list(
+        conn.scalars(
+            select(subjects.c.subject_id)
+            .where(
+                subjects.c.tenant_id == tenant_id,
+                subjects.c.kind == "user",
+                subjects.c.offboarded_at < cutoff,
+            )
+            .order_by(subjects.c.offboarded_at)
+            .limit(limit)
+        )
+    )
+
+
+def detach_users(conn: Connection, tenant_id: str, user_ids: list[str]) -> dict[str, int]:
+    """Delete the users' voicemail boxes and unlink them from call and billing records.
+
+    The calls themselves stay until their own rule anonymises them; they now point at nobody (a
+    departed employee's profile must not outlive the grace period through a foreign key).
+    """
+    counts = {"voicemails_deleted": 0, "calls_unlinked": 0}
+    for start in range(0, len(user_ids), _CHUNK):
+        chunk = user_ids[start : start + _CHUNK]
+        counts["voicemails_deleted"] += (
+            conn.execute(
+                delete(voicemails).where(
+                    voicemails.c.tenant_id == tenant_id,
+                    voicemails.c.mailbox_subject_id.in_(chunk),
+                )
+            ).rowcount
+            or 0
+        )
+        # The legal hold keeps the record, not the link to a person whose profile has ended.
+        conn.execute(
+            update(billing_records)
+            .where(
+                billing_records.c.tenant_id == tenant_id,
+                billing_records.c.payer_subject_id.in_(chunk),
+            )
+            .values(payer_subject_id=None)
+        )
+        for column in ("caller_subject_id", "callee_subject_id"):
+            counts["calls_unlinked"] += (
+                conn.execute(
+                    update(calls)
+                    .where(calls.c.tenant_id == tenant_id, calls.c[column].in_(chunk))
+                    .values({column: None})
+                ).rowcount
+                or 0
+            )
+    return counts
+
+
+def mailbox_callers(conn: Connection, tenant_id: str, user_ids: list[str]) -> list[str]:
+    found: list[str] = []
+    for start in range(0, len(user_ids), _CHUNK):
+        chunk = user_ids[start : start + _CHUNK]
+        found += conn.scalars(
+            select(voicemails.c.caller_subject_id)
+            .where(
+                voicemails.c.tenant_id == tenant_id,
+                voicemails.c.mailbox_subject_id.in_(chunk),
+                voicemails.c.caller_subject_id.is_not(None),
+            )
+            .distinct()
+        ).all()
+    return found
+
+
+# --- billing records: delete after the legal period -------------------------------------------
+def delete_billing(conn: Connection, tenant_id: str, before: date, limit: int) -> int:
+    ids = (
+        select(billing_records.c.record_id)
+        .where(billing_records.c.tenant_id == tenant_id, billing_records.c.call_date < before)
+        .limit(limit)
+    )
+    return (
+        conn.execute(
+            delete(billing_records).where(
+                billing_records.c.tenant_id == tenant_id, billing_records.c.record_id.in_(ids)
+            )
+        ).rowcount
+        or 0
+    )
