@@ -12,7 +12,7 @@ import sys
 import typer
 
 from ..errors import CallvaultError
-from . import audit, dsr, keys, policy, read, retention, support, tenant, vault
+from . import audit, disclose, dsr, keys, policy, read, retention, stats, support, tenant, vault
 from .common import app
 
 
@@ -26,6 +26,8 @@ def _register() -> None:
     read.register(app)
     app.add_typer(support.app, name="support")
     app.add_typer(dsr.app, name="dsr")
+    stats.register(app)
+    disclose.register(app)
 
 
 _register()

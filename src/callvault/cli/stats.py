@@ -1,0 +1,51 @@
+"""``callvault stats``: anonymous call statistics (the customer_service purpose's only output)."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from ..clock import parse_instant
+from ..stats import statistics
+from .common import console, open_vault, print_json
+
+
+def stats(
+    ctx: typer.Context,
+    tenant: str = typer.Option(..., "--tenant"),
+    start: str = typer.Option(None, "--from", help="First day (ISO 8601 date or instant)."),
+    end: str = typer.Option(None, "--to", help="Last day, inclusive (ISO 8601 date or instant)."),
+    by: str = typer.Option("day", "--by", help="Bucket: hour or day."),
+    actor: str = typer.Option("operator", "--actor", help="Who asks."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Calls and rounded durations per bucket, direction and outcome; small cells suppressed."""
+    result = statistics(
+        open_vault(ctx),
+        tenant,
+        start=parse_instant(start, field="--from") if start else None,
+        end=parse_instant(end, field="--to", end_of_day=True) if end else None,
+        by=by,
+        actor=actor,
+    )
+    if as_json:
+        print_json(result)
+        return
+    table = Table("bucket", "direction", "outcome", "calls", "duration s", "billsec s")
+    for cell in result["cells"]:
+        table.add_row(
+            cell["bucket"],
+            cell["direction"],
+            cell["outcome"],
+            str(cell["calls"]),
+            str(cell["duration_s"]),
+            str(cell["billsec_s"]),
+        )
+    console.print(table)
+    console.print(
+        f"{result['suppressed_cells']} cells with fewer than {result['k']} subjects suppressed"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("stats")(stats)
