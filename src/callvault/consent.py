@@ -251,7 +251,7 @@ class _Act:
                     "subject_id": self.subject_id,
                     "purpose": self.purpose.name,
                     "policy_version": self.version,
-                    "notice_hash": notice_hash(self.vault, tenant),
+                    "notice_hash": notice_hash(self.vault.policy, tenant),
                     "purpose_fingerprint": self.purpose.fingerprint,
                     "method": self.method,
                     "actor": self.actor,

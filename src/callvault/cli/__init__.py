@@ -12,7 +12,21 @@ import sys
 import typer
 
 from ..errors import CallvaultError
-from . import audit, disclose, dsr, keys, policy, read, retention, stats, support, tenant, vault
+from . import (
+    audit,
+    consent,
+    disclose,
+    dsr,
+    keys,
+    policy,
+    read,
+    retention,
+    ropa,
+    stats,
+    support,
+    tenant,
+    vault,
+)
 from .common import app
 
 
@@ -28,6 +42,8 @@ def _register() -> None:
     app.add_typer(dsr.app, name="dsr")
     stats.register(app)
     disclose.register(app)
+    app.add_typer(consent.app, name="consent")
+    ropa.register(app)
 
 
 _register()

@@ -1,21 +1,43 @@
-"""``callvault policy``: the operator's policy as code."""
+"""``callvault policy``: the operator's policy as code: summary, check, load, versions, render."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from ..policy import CompiledPolicy
-from ..vault import configured_policy
-from .common import console, print_json
+from ..errors import PolicyInvalid, UsageError
+from ..notice import FORMATS, render_notice
+from ..policy import CompiledPolicy, Policy
+from ..policy.lint import LintReport, lint, lint_file
+from ..policy_versions import list_versions, load_version, stored_policy
+from ..store import connect
+from ..tenants import get_tenant
+from ..vault import configured_policy, database_url
+from .common import console, open_vault, print_json
 
-app = typer.Typer(help="The privacy policy as code: summary, lint, rendered notice.")
+app = typer.Typer(help="The privacy policy as code: summary, lint, versions, rendered notice.")
+
+
+def _db(ctx: typer.Context) -> str:
+    root = ctx.find_root()
+    return database_url(root.obj.get("db") if root.obj else None)
+
+
+def _active(ctx: typer.Context) -> Policy:
+    """The policy in force: the newest stored version, else CALLVAULT_POLICY or the default."""
+    engine = connect(_db(ctx))
+    try:
+        return stored_policy(engine) or configured_policy()
+    finally:
+        engine.dispose()
 
 
 @app.command("summary")
-def summary(as_json: bool = typer.Option(False, "--json")) -> None:
+def summary(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
     """Summarise the policy in force: purposes, legal bases, categories, recipients, retention."""
-    compiled = CompiledPolicy.compile(configured_policy())
+    compiled = CompiledPolicy.compile(_active(ctx))
     policy = compiled.policy
     if as_json:
         print_json(policy.model_dump(mode="json"))
@@ -32,3 +54,90 @@ def summary(as_json: bool = typer.Option(False, "--json")) -> None:
     for kind, rule in policy.retention.items():
         retention.add_row(kind, str(rule.period), rule.then, rule.legal_obligation or "")
     console.print(retention)
+
+
+def _print_report(report: LintReport) -> None:
+    for finding in report.findings:
+        typer.echo(f"{finding.severity}: {finding.path} [{finding.article}]")
+        typer.echo(f"    {finding.message}")
+    typer.echo(
+        f"{report.source} (version {report.version}): {len(report.errors)} error(s), "
+        f"{len(report.warnings)} warning(s)"
+    )
+
+
+@app.command("check")
+def check(
+    ctx: typer.Context,
+    file: Path = typer.Argument(None, help="A policy YAML file (default: the policy in force)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the findings as JSON."),
+) -> None:
+    """Lint a policy: findings with severity and GDPR article; exit 5 when any is an error."""
+    report = lint_file(file) if file else lint(_active(ctx), source="policy in force")
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        _print_report(report)
+    if report.errors:
+        raise PolicyInvalid(f"policy check: {len(report.errors)} error(s) in {report.source}")
+
+
+@app.command("load")
+def load(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="The new policy version (YAML)."),
+    actor: str = typer.Option("operator", "--actor"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Store a new policy version and put it in force; old versions are kept."""
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyInvalid(f"cannot read policy {file}: {exc.strerror}") from exc
+    version = load_version(open_vault(ctx), text, source=str(file), actor=actor)
+    if as_json:
+        print_json(version.as_dict())
+    else:
+        console.print(f"policy version {version.version} in force (stored as #{version.seq})")
+
+
+@app.command("versions")
+def versions(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+    """The stored policy versions, oldest first; the last one is in force."""
+    engine = connect(_db(ctx))
+    with engine.connect() as conn:
+        rows = [v.as_dict() for v in list_versions(conn)]
+    engine.dispose()
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("#", "version", "loaded at", "by", "digest")
+    for row in rows:
+        table.add_row(
+            str(row["seq"]), row["version"], row["loaded_at"], row["loaded_by"], row["digest"][:16]
+        )
+    console.print(table)
+
+
+@app.command("render")
+def render(
+    ctx: typer.Context,
+    tenant: str = typer.Option(None, "--tenant", help="Render for this tenant's profile."),
+    fmt: str = typer.Option("md", "--format", help="md or html."),
+    out: Path = typer.Option(None, "--out", help="Write to this file instead of stdout."),
+) -> None:
+    """The privacy notice (Art. 13/14), generated from the policy in force."""
+    if fmt not in FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
+    compiled = CompiledPolicy.compile(_active(ctx))
+    profile = None
+    if tenant:
+        engine = connect(_db(ctx))
+        with engine.connect() as conn:
+            profile = get_tenant(conn, tenant)
+        engine.dispose()
+    text = render_notice(compiled, profile, fmt)
+    if out:
+        out.write_text(text, encoding="utf-8")
+    else:
+        typer.echo(text, nl=False)

@@ -1,0 +1,147 @@
+"""``callvault consent``: give, withdraw, refuse and show consent (explicit acts only, Art. 7)."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from ..consent import (
+    consent_receipt,
+    give_consent,
+    refuse_consent,
+    subject_consents,
+    withdraw_consent,
+)
+from ..consent_records import ConsentRecord
+from ..errors import UsageError
+from .common import console, open_vault, print_json
+
+app = typer.Typer(help="Consent records: given only by an explicit act, withdrawable at any time.")
+
+TENANT = typer.Option(..., "--tenant", help="The tenant (controller).")
+SUBJECT = typer.Option(..., "--subject", help="Subject id, e-mail or phone number.")
+PURPOSE = typer.Option(..., "--purpose", help="A purpose of the policy whose basis is consent.")
+ACTOR = typer.Option(
+    None,
+    "--actor",
+    help="Who performs the act: subject:<id> (default: the subject itself), tenant-admin:<name>, "
+    "... Nobody gives consent on behalf of another subject.",
+)
+METHOD = typer.Option("cli", "--method", help="cli, api or privacy_centre.")
+JSON = typer.Option(False, "--json", help="Print the record as JSON.")
+
+
+def _done(record: ConsentRecord, verb: str, as_json: bool) -> None:
+    if as_json:
+        print_json(record.as_dict())
+    else:
+        console.print(
+            f"consent {verb}: record {record.record_id} ({record.purpose}, subject "
+            f"{record.subject_id}, policy version {record.policy_version}, state {record.state})"
+        )
+
+
+@app.command("give")
+def give(
+    ctx: typer.Context,
+    tenant: str = TENANT,
+    subject: str = SUBJECT,
+    purpose: str = PURPOSE,
+    actor: str = ACTOR,
+    method: str = METHOD,
+    as_json: bool = JSON,
+) -> None:
+    """Record the subject's explicit consent to one purpose."""
+    record = give_consent(
+        open_vault(ctx),
+        tenant,
+        subject,
+        purpose,
+        actor=actor or f"subject:{subject}",
+        method=method,
+    )
+    _done(record, "given", as_json)
+
+
+@app.command("withdraw")
+def withdraw(
+    ctx: typer.Context,
+    tenant: str = TENANT,
+    subject: str = SUBJECT,
+    purpose: str = PURPOSE,
+    actor: str = ACTOR,
+    method: str = METHOD,
+    as_json: bool = JSON,
+) -> None:
+    """Withdraw consent: the next decision denies; the record and its history stay."""
+    record = withdraw_consent(
+        open_vault(ctx),
+        tenant,
+        subject,
+        purpose,
+        actor=actor or f"subject:{subject}",
+        method=method,
+    )
+    _done(record, "withdrawn", as_json)
+
+
+@app.command("refuse")
+def refuse(
+    ctx: typer.Context,
+    tenant: str = TENANT,
+    subject: str = SUBJECT,
+    purpose: str = PURPOSE,
+    actor: str = ACTOR,
+    method: str = METHOD,
+    as_json: bool = JSON,
+) -> None:
+    """Record that the subject, asked, said no."""
+    record = refuse_consent(
+        open_vault(ctx),
+        tenant,
+        subject,
+        purpose,
+        actor=actor or f"subject:{subject}",
+        method=method,
+    )
+    _done(record, "refused", as_json)
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    tenant: str = TENANT,
+    subject: str = typer.Option(None, "--subject", help="Subject id, e-mail or phone number."),
+    receipt: str = typer.Option(None, "--receipt", help="Print the JSON receipt of one record."),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """A subject's consent per purpose and every record with its history, or one record's receipt."""
+    vault = open_vault(ctx)
+    if receipt:
+        print_json(consent_receipt(vault, tenant, receipt))
+        return
+    if not subject:
+        raise UsageError("consent show needs --subject or --receipt")
+    shown = subject_consents(vault, tenant, subject)
+    if as_json:
+        print_json(shown)
+        return
+    table = Table("purpose", "consent", "reason", "record")
+    for name, state in shown["purposes"].items():
+        table.add_row(
+            name, "yes" if state["valid"] else "no", state["reason"], state["record_id"] or ""
+        )
+    console.print(f"subject {shown['subject_id']}, policy version {shown['policy_version']}")
+    console.print(table)
+    history = Table("record", "purpose", "event", "at", "actor", "policy version")
+    for record in shown["records"]:
+        for event in record["events"]:
+            history.add_row(
+                record["record_id"],
+                record["purpose"],
+                event["event"],
+                event["at"],
+                event["actor"],
+                event["policy_version"],
+            )
+    console.print(history)

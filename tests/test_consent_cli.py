@@ -1,0 +1,79 @@
+"""Consent through the CLI: give, withdraw, show, receipts, refusals and their exit codes."""
+
+from sqlalchemy import select
+
+from callvault.audit import entries
+from callvault.store.schema_consent import consent_records
+from clihelp import run_cli
+from factories import make_external, make_tenant, make_user
+
+GIVE = ["consent", "give", "--tenant", "acme", "--purpose", "personalisation"]
+
+
+def test_give_show_withdraw_and_receipt(vault, cli_env, capsys):
+    make_tenant(vault)
+    alice = make_user(vault)
+    given = run_cli(capsys, *GIVE, "--subject", "alice@acme.dk", "--json")
+    assert given.code == 0, given.err
+    record = given.json()
+    assert record["subject_id"] == alice and record["state"] == "given"
+    assert record["actor"] == f"subject:{alice}"  # audited by surrogate id, not the e-mail
+    shown = run_cli(capsys, "consent", "show", "--tenant", "acme", "--subject", alice, "--json")
+    assert shown.json()["purposes"]["personalisation"]["valid"] is True
+    withdrawn = run_cli(
+        capsys,
+        "consent",
+        "withdraw",
+        "--tenant",
+        "acme",
+        "--subject",
+        alice,
+        "--purpose",
+        "personalisation",
+        "--json",
+    )
+    assert withdrawn.code == 0 and withdrawn.json()["state"] == "withdrawn"
+    shown = run_cli(capsys, "consent", "show", "--tenant", "acme", "--subject", alice, "--json")
+    state = shown.json()["purposes"]["personalisation"]
+    assert state["valid"] is False and state["reason"].startswith("consent withdrawn on ")
+    receipt = run_cli(
+        capsys, "consent", "show", "--tenant", "acme", "--receipt", record["record_id"]
+    ).json()
+    assert [e["event"] for e in receipt["events"]] == ["given", "withdrawn"]
+    assert receipt["legal_basis"].startswith("consent") and len(receipt["notice_hash"]) == 64
+    with vault.engine.connect() as conn:
+        actions = [e["action"] for e in entries(conn, "acme", action=None)]
+    assert "consent.give" in actions and "consent.withdraw" in actions
+
+
+def test_refusals_exit_3_and_store_nothing(vault, cli_env, capsys):
+    make_tenant(vault)
+    alice = make_user(vault)
+    bob = make_user(vault, name="Bob", email="bob@acme.dk", phone="+4522334466", extension="202")
+    caller = make_external(vault)
+    for_other = run_cli(capsys, *GIVE, "--subject", bob, "--actor", f"subject:{alice}")
+    assert for_other.code == 3 and "on behalf of another subject" in for_other.err
+    external = run_cli(capsys, *GIVE, "--subject", caller, "--actor", "tenant-admin:carol")
+    assert external.code == 3 and "external caller" in external.err
+    basis = run_cli(
+        capsys,
+        "consent",
+        "give",
+        "--tenant",
+        "acme",
+        "--subject",
+        alice,
+        "--purpose",
+        "error_diagnosis",
+    )
+    assert basis.code == 3 and "contract" in basis.err
+    with vault.engine.connect() as conn:
+        assert conn.execute(select(consent_records)).first() is None
+
+
+def test_unknown_subject_and_other_tenant_are_not_found(vault, cli_env, capsys):
+    make_tenant(vault)
+    make_tenant(vault, "globex")
+    bob = make_user(vault, "globex", email="bob@globex.dk", phone="+4522334499")
+    assert run_cli(capsys, *GIVE, "--subject", bob).code == 4
+    assert run_cli(capsys, *GIVE, "--subject", "nobody@acme.dk").code == 4
