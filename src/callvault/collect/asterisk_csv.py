@@ -1,4 +1,4 @@
-"""Asterisk ``cdr_csv`` Master.csv.
+'''Asterisk ``cdr_csv`` Master.csv.
 
 Layout, from Asterisk's ``cdr/cdr_csv.c`` (``build_csv_record``) and ``configs/samples/cdr.conf``
 (``[csv]`` section): no header; 16 base columns ::
@@ -18,7 +18,7 @@ ambiguous in the autumn DST hour; we read them as the first (summer-time) occurr
 
 This module also holds what the Asterisk-compatible CSV formats share (``asterisk_custom``,
 ``freeswitch_csv``): :func:`read_rows`, :class:`Clock` and :func:`count`.
-"""
+'''
 
 from __future__ import annotations
 
@@ -32,12 +32,13 @@ from zoneinfo import ZoneInfo
 
 from callvault.errors import InvalidInput
 
-from .records import ParsedCall, RowError, caller_id, row_digest
+from .records import ParsedCall, RowError, caller_id, new_call, row_digest
 
 DEFAULT_TZ: Final = "Europe/Copenhagen"
 MAX_LINE: Final = 1 << 20  # bytes; a longer "line" is not a CDR file, and must not fill memory
 
 Build = Callable[[int, list[str]], ParsedCall]
+At = Callable[[str, str], datetime]  # Clock.at: (text, field name) -> UTC datetime
 
 
 # --- reading CSV from a binary stream ---------------------------------------------------------
@@ -52,8 +53,8 @@ def read_rows(
     the line where the record starts. Blank lines are skipped. Undecodable bytes raise
     InvalidInput: a file in the wrong encoding is wrong as a whole, not row by row.
     """
-    pending: list[str] = []  # the physical lines of the current record, for RowError.raw
-    reader = csv.reader(_lines(stream, pending), skipinitialspace=skipinitialspace)
+    lines = Lines(stream)
+    reader = csv.reader(lines, skipinitialspace=skipinitialspace)
     last = 0
     while True:
         try:
@@ -63,35 +64,65 @@ def read_rows(
                     try:
                         item: ParsedCall | RowError = build(start, row)
                     except ValueError as exc:
-                        item = RowError(start, None, str(exc), _raw(pending))
-                    pending.clear()
+                        item = RowError(start, None, str(exc), lines.raw(start, last))
                     yield item
-                pending.clear()
             return
         except csv.Error as exc:
             start, last = last + 1, reader.line_num
-            yield RowError(start, None, f"malformed CSV: {exc}", _raw(pending))
-            pending.clear()
+            yield RowError(start, None, f"malformed CSV: {exc}", lines.raw(start, last))
 
 
-def _lines(stream: IO[bytes], pending: list[str]) -> Iterator[str]:
-    """Decode ``stream`` line by line, so a decoding error names its exact line."""
-    chunks = iter(functools.partial(stream.readline, MAX_LINE), b"")
-    for number, data in enumerate(chunks, 1):
-        if len(data) == MAX_LINE and not data.endswith(b"\n"):
-            raise InvalidInput(f"line longer than {MAX_LINE} bytes", line=number)
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InvalidInput(f"not UTF-8 text (byte {exc.start})", line=number) from None
-        if number == 1 and text.startswith("\ufeff"):
-            text = text[1:]  # a byte order mark some exporters write
-        pending.append(text)
-        yield text
+class Lines:
+    """The decoded lines of a binary stream, read and decoded a chunk at a time.
+
+    Decoding line by line in a generator costs more than parsing the CSV; chunks keep it cheap
+    while a decoding error still names its exact line. The previous and current chunk are kept
+    so that a bad record's raw text can be given back.
+    """
+
+    CHUNK: Final = 1024  # lines
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._next = functools.partial(stream.readline, MAX_LINE)
+        self._kept: list[str] = []  # previous chunk + current chunk
+        self._first = 1  # line number of self._kept[0]
+
+    def __iter__(self) -> Iterator[str]:
+        return itertools.chain.from_iterable(self._chunks())
+
+    def _chunks(self) -> Iterator[list[str]]:
+        number = 1
+        source = iter(self._next, b"")
+        while chunk := list(itertools.islice(source, self.CHUNK)):
+            text = _decode(chunk, number)
+            if number == 1 and text[0].startswith("\ufeff"):
+                text[0] = text[0][1:]  # a byte order mark some exporters write
+            previous = self._kept[-len(text) :] if self._kept else []
+            self._kept, self._first = previous + text, number - len(previous)
+            number += len(chunk)
+            yield text
+
+    def raw(self, first: int, last: int) -> str:
+        """The text of lines ``first..last`` (1-based), as far as they are still kept."""
+        lo, hi = max(first - self._first, 0), max(last - self._first + 1, 0)
+        return "".join(self._kept[lo:hi]).rstrip("\r\n")
 
 
-def _raw(pending: list[str]) -> str:
-    return "".join(pending).rstrip("\r\n")
+def _decode(chunk: list[bytes], number: int) -> list[str]:
+    if MAX_LINE in map(len, chunk):
+        for offset, data in enumerate(chunk):
+            if len(data) == MAX_LINE and not data.endswith(b"\n"):
+                raise InvalidInput(f"line longer than {MAX_LINE} bytes", line=number + offset)
+    try:
+        return list(map(bytes.decode, chunk))
+    except UnicodeDecodeError:
+        for offset, data in enumerate(chunk):
+            try:
+                data.decode()
+            except UnicodeDecodeError as exc:
+                line = number + offset
+                raise InvalidInput(f"not UTF-8 text (byte {exc.start})", line=line) from None
+        raise
 
 
 # --- values -----------------------------------------------------------------------------------
@@ -129,7 +160,8 @@ class Clock:
         self._zone = zone
         self._hours: dict[str, datetime | None] = {}
 
-    def __call__(self, text: str, name: str) -> datetime:
+    def at(self, text: str, name: str) -> datetime:
+        """The UTC instant of wall-clock ``text``; ValueError names field ``name``."""
         key = text[:13]
         try:
             base = self._hours[key]
@@ -140,14 +172,12 @@ class Clock:
             raise ValueError(f"{name} is not a YYYY-MM-DD HH:MM:SS time: {text[:30]!r}")
         return base + delta if base is not None else self._exact(text, name)
 
-    def optional(self, text: str, name: str) -> datetime | None:
-        return self(text, name) if text else None
-
     def _learn(self, key: str, text: str, name: str) -> datetime | None:
         local = _hour(key, text, name)
-        ends = [local.replace(tzinfo=self._zone), (local + timedelta(seconds=3599)).replace(
-            tzinfo=self._zone
-        )]
+        ends = [
+            local.replace(tzinfo=self._zone),
+            (local + timedelta(seconds=3599)).replace(tzinfo=self._zone),
+        ]
         offsets = {t.replace(fold=f).utcoffset() for t in ends for f in (0, 1)}
         if len(self._hours) > 100_000:
             self._hours.clear()  # bound memory on very long files; it refills as it goes
@@ -173,7 +203,12 @@ class Clock:
 
 def _hour(key: str, text: str, name: str) -> datetime:
     digits = key[0:4] + key[5:7] + key[8:10] + key[11:13]
-    if len(key) == 13 and key[4] + key[7] + key[10] == "-- " and digits.isdigit() and digits.isascii():
+    if (
+        len(key) == 13
+        and key[4] + key[7] + key[10] == "-- "
+        and digits.isdigit()
+        and digits.isascii()
+    ):
         try:
             return datetime(int(key[0:4]), int(key[5:7]), int(key[8:10]), int(key[11:13]))
         except ValueError:
@@ -232,31 +267,31 @@ def parse(
     stream: IO[bytes], *, utc: bool = False, tz: str = DEFAULT_TZ
 ) -> Iterator[ParsedCall | RowError]:
     """Stream the records of an Asterisk cdr_csv Master.csv."""
-    clock = Clock(zone(tz, utc))
-    return read_rows(stream, functools.partial(_build, clock))
+    at = Clock(zone(tz, utc)).at
+    return read_rows(stream, functools.partial(_build, at))
 
 
-def _build(clock: Clock, line: int, row: list[str]) -> ParsedCall:
+def _build(at: At, line: int, row: list[str]) -> ParsedCall:
     layout = LAYOUTS.get(len(row))
     if layout is None:
         raise ValueError(f"{len(row)} columns; cdr_csv writes 16, 18, 19 or 21")
     outcome = DISPOSITIONS.get(row[14])
     if outcome is None:
         raise ValueError(f"unknown disposition {row[14][:20]!r}")
-    return ParsedCall(
-        line=line,
-        source_id=_source_id(layout, row),
-        linked_id=row[layout.linkedid] or None if layout.linkedid is not None else None,
-        started_at=clock(row[9], "start"),
-        answered_at=clock(row[10], "answer") if row[10] else None,
-        ended_at=clock(row[11], "end") if row[11] else None,
-        duration_s=count(row[12], "duration"),
-        billsec_s=count(row[13], "billsec"),
-        caller=row[1].strip() or None,
-        callee=row[2].strip() or None,
-        caller_name=caller_id(row[4])[0] if row[4] else None,
-        outcome=outcome,
-        dropped_fields=layout.dropped,
+    return new_call(
+        line,
+        _source_id(layout, row),
+        (row[layout.linkedid] or None) if layout.linkedid is not None else None,
+        at(row[9], "start"),
+        at(row[10], "answer") if row[10] else None,  # empty: never answered
+        at(row[11], "end") if row[11] else None,
+        count(row[12], "duration"),
+        count(row[13], "billsec"),
+        row[1].strip() or None,  # caller: src
+        row[2].strip() or None,  # callee: dst
+        caller_id(row[4])[0] if row[4] else None,  # caller_name, from clid
+        outcome,
+        layout.dropped,
     )
 
 
@@ -277,5 +312,3 @@ def _source_id(layout: Layout, row: list[str]) -> str:
 
 
 __all__ = ["DEFAULT_TZ", "Clock", "count", "parse", "read_rows", "zone"]
-
-_ = itertools  # noqa: kept out
