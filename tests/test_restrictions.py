@@ -1,0 +1,69 @@
+"""Restriction (Art. 18) and objection (Art. 21) through `callvault dsr`, on both databases."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from callvault.audit import entries
+from callvault.gate import decide
+from callvault.gate_context import load_context
+from callvault.stats import statistics
+from callvault.tenants import get_tenant
+from clihelp import run_cli
+from factories import make_call, make_external, make_tenant, make_user
+
+
+@pytest.fixture
+def alice(vault):
+    make_tenant(vault)
+    return make_user(vault)
+
+
+def _decision(vault, subject_id, purpose):
+    now = datetime.now(UTC)
+    with vault.engine.connect() as conn:
+        tenant = get_tenant(conn, "acme")
+        ctx, _ = load_context(conn, vault.policy, "acme", subject_id, purpose, now)
+    return decide("app", tenant, subject_id, purpose, None, now, ctx=ctx)
+
+
+def test_restrict_and_lift(vault, alice, cli_env, capsys):
+    args = ["dsr", "restrict", "--tenant", "acme", "--subject", "alice@acme.dk", "--json"]
+    assert run_cli(capsys, *args).json() == {
+        "subject": alice,
+        "state": "restricted",
+        "changed": True,
+    }
+    assert run_cli(capsys, *args).json()["changed"] is False
+    assert _decision(vault, alice, "personalisation").rule == "restriction"
+    assert run_cli(capsys, *args, "--lift").json()["state"] == "not restricted"
+    assert _decision(vault, alice, "personalisation").rule == "consent.missing"
+    with vault.engine.connect() as conn:
+        actions = [e["action"] for e in entries(conn, "acme")]
+    assert actions[:2] == ["restriction.lift", "restriction.add"]
+
+
+def test_objection_denies_legitimate_interest_only(vault, alice, cli_env, capsys):
+    args = ["dsr", "object", "--tenant", "acme", "--subject", alice]
+    assert run_cli(capsys, *args, "--purpose", "customer_service").code == 0
+    decision = _decision(vault, alice, "customer_service")
+    assert not decision.allowed
+    result = run_cli(capsys, *args, "--purpose", "personalisation")
+    assert result.code == 5 and "withdraw the consent" in result.err
+    assert run_cli(capsys, *args, "--purpose", "error_diagnosis").code == 5
+    assert run_cli(capsys, *args, "--purpose", "customer_service", "--withdraw").code == 0
+
+
+def test_unknown_subject_is_not_found(vault, alice, cli_env, capsys):
+    make_tenant(vault, "globex")
+    args = ["dsr", "restrict", "--tenant", "globex", "--subject", alice]
+    assert run_cli(capsys, *args).code == 4
+
+
+def test_objection_excludes_subject_from_statistics(vault, alice, cli_env, capsys):
+    for i in range(5):
+        make_call(vault, caller_id=make_external(vault, phone=f"+45505050{i:02d}"), callee_id=alice)
+    assert len(statistics(vault, "acme")["cells"]) == 1
+    args = ["dsr", "object", "--tenant", "acme", "--subject", alice]
+    assert run_cli(capsys, *args, "--purpose", "customer_service").code == 0
+    assert statistics(vault, "acme")["cells"] == []  # Art. 21(1): no longer processed
