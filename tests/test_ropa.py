@@ -1,0 +1,56 @@
+"""Art. 30 records: per tenant and for the operator, with live figures; JSON-LD in W3C DPV terms."""
+
+import json
+
+from callvault.audit import OPERATOR, AuditEntry
+from clihelp import run_cli
+from factories import make_call, make_external, make_tenant, make_user
+
+DPV = "https://w3id.org/dpv#"
+
+
+def test_ropa_json_has_both_records_and_live_figures(vault, cli_env, capsys):
+    make_tenant(vault, collect=["name", "phone", "call_history"])
+    alice = make_user(vault)
+    make_call(vault, caller_id=make_external(vault), callee_id=alice)
+    data = run_cli(capsys, "ropa", "--format", "json").json()
+    assert data["operator_record"]["article"] == "Art. 30(1)"
+    [record] = data["processor_records"]
+    assert record["article"] == "Art. 30(2)" and record["controller"]["tenant"] == "acme"
+    assert record["records_held"]["calls"] == 1 and record["records_held"]["subjects"] == 2
+    held = {c["key"]: c["records_held"] for c in record["categories"]}
+    assert held["user.behavior.call_history"] == 1
+    assert "user.content.private.voicemail" not in held
+    assert record["last_retention_run"] is None
+    with vault.transaction() as conn:
+        vault.audit(conn, OPERATOR, AuditEntry(actor="operator", action="retention.run"))
+    again = run_cli(capsys, "ropa", "--tenant", "acme").json()
+    assert again["operator_record"] is None
+    assert again["processor_records"][0]["last_retention_run"] is not None
+
+
+def test_ropa_jsonld_parses_and_uses_dpv_iris(vault, cli_env, capsys):
+    make_tenant(vault)
+    result = run_cli(capsys, "ropa", "--format", "jsonld")
+    assert result.code == 0, result.err
+    document = json.loads(result.out)
+    assert document["@context"]["dpv"] == DPV
+    processes = document["@graph"]
+    bases = {b["@id"] for p in processes for b in p[DPV + "hasLegalBasis"]}
+    assert {
+        DPV + "Consent",
+        DPV + "Contract",
+        DPV + "LegitimateInterest",
+        DPV + "LegalObligation",
+    } <= bases
+    data = {d["@id"] for p in processes for d in p[DPV + "hasPersonalData"]}
+    assert "https://w3id.org/dpv/pd#TelephoneNumber" in data
+    purposes = {p[DPV + "hasPurpose"]["@id"] for p in processes}
+    assert DPV + "ServicePersonalisation" in purposes
+
+
+def test_ropa_markdown_and_unknown_tenant(vault, cli_env, capsys):
+    make_tenant(vault)
+    md = run_cli(capsys, "ropa", "--format", "md")
+    assert md.code == 0 and "Art. 30(2)" in md.out and "Art. 30(1)" in md.out
+    assert run_cli(capsys, "ropa", "--tenant", "nope").code == 4
