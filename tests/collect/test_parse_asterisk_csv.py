@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from callvault.collect.asterisk_csv import Clock
 from callvault.collect.formats import parse_calls
 from callvault.collect.records import ParsedCall, RowError
 from callvault.errors import InvalidInput
@@ -156,3 +160,16 @@ def test_streams_instead_of_reading_everything() -> None:
     stream = Counting((ANSWERED + "\n").encode() * 20_000)
     first = next(parse_calls("asterisk-csv", stream))
     assert isinstance(first, ParsedCall) and stream.lines < 5_000
+
+
+ZONES = ["Europe/Copenhagen", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu"]
+
+
+@settings(deadline=None)
+@given(st.datetimes(datetime(1900, 1, 1), datetime(2100, 1, 1)), st.sampled_from(ZONES))
+def test_cached_clock_agrees_with_zoneinfo(local: datetime, tz: str) -> None:
+    local = local.replace(microsecond=0)
+    clock = Clock(ZoneInfo(tz))
+    clock.at(local.strftime("%Y-%m-%d %H:00:00"), "start")  # fill the hour's cache first
+    expected = local.replace(tzinfo=ZoneInfo(tz)).astimezone(UTC)
+    assert clock.at(local.strftime("%Y-%m-%d %H:%M:%S"), "start") == expected

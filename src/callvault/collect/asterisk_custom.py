@@ -21,8 +21,18 @@ import functools
 from collections.abc import Iterator
 from typing import IO, Final
 
-from .asterisk_csv import DEFAULT_TZ, DISPOSITIONS, At, Clock, count, read_rows, zone
-from .records import ParsedCall, RowError, caller_id, new_call, row_digest
+from .asterisk_csv import (
+    DEFAULT_TZ,
+    DISPOSITIONS,
+    At,
+    Clock,
+    NameOf,
+    count,
+    name_cache,
+    read_rows,
+    zone,
+)
+from .records import ParsedCall, RowError, new_call, row_digest
 
 COLUMNS: Final = (
     "clid", "src", "dst", "dcontext", "channel", "dstchannel", "lastapp", "lastdata", "start",
@@ -39,10 +49,10 @@ def parse(
 ) -> Iterator[ParsedCall | RowError]:
     """Stream the records of a cdr_custom Master.csv written with the sample mapping."""
     at = Clock(zone(tz, utc)).at
-    return read_rows(stream, functools.partial(_build, at))
+    return read_rows(stream, functools.partial(_build, at, name_cache()))
 
 
-def _build(at: At, line: int, row: list[str]) -> ParsedCall:
+def _build(at: At, name_of: NameOf, line: int, row: list[str]) -> ParsedCall:
     if len(row) not in (18, 19):
         raise ValueError(f"{len(row)} columns; the cdr_custom sample mapping writes 19 (or 18)")
     outcome = DISPOSITIONS.get(row[13])
@@ -59,7 +69,7 @@ def _build(at: At, line: int, row: list[str]) -> ParsedCall:
         _seconds(row[12], "billsec"),
         row[1].strip() or None,  # caller: src
         row[2].strip() or None,  # callee: dst
-        caller_id(row[0])[0] if row[0] else None,  # caller_name, from clid
+        name_of(row[0]) if row[0] else None,  # caller_name, from clid
         outcome,
         DROPPED,
     )

@@ -13,7 +13,6 @@ data minimisation).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ OUTCOMES: Final = frozenset({"answered", "no_answer", "busy", "failed"})
 class ParsedCall:
     """One call record (one leg) as read from a source file."""
 
-    line: int  # 1-based source line; for a JSON document, the index in its "value" array
+    line: int  # 1-based source line; for a JSON document, the (0-based) index in "value"
     source_id: str  # the source's own identity of the record, for de-duplication on re-ingest
     linked_id: str | None  # groups the legs of one call (Asterisk linkedid, FreeSWITCH bleg uuid)
     started_at: datetime  # aware, UTC
@@ -69,7 +68,7 @@ def new_call(
     caller: str | None, callee: str | None, caller_name: str | None, outcome: str,
     dropped_fields: tuple[str, ...],
 ) -> ParsedCall:  # fmt: skip
-    """``ParsedCall(...)``, four times faster: for the parsers' per-row hot path.
+    """``ParsedCall(...)``, about four times faster: for the parsers' per-row hot path.
 
     A frozen dataclass sets each field through ``object.__setattr__``, which for 13 fields costs
     more than parsing the CSV row. The unfrozen twin is built instead and its class switched; the
@@ -102,9 +101,11 @@ class ParsedVoicemail:
 class RowError:
     """A row (or message) the parser could not read; it is yielded, never raised.
 
-    ``line`` is the 1-based source line where the row starts (None for a JSON document),
-    ``pointer`` an RFC 6901 JSON pointer or a spool-relative path, ``raw`` the row's text for a
-    reject file.
+    ``line`` is the 1-based source line where the row starts (for a voicemail message, the line
+    of its ``msgNNNN.txt`` when one is to blame; None for a row of a JSON document). ``pointer`` is
+    an RFC 6901 JSON pointer (``/value/3/startDateTime``, or ``/duration`` within a JSONL line) or,
+    for a voicemail message, its path in the spool. ``raw`` is the row's text for a reject file: the
+    source lines of a CSV record, the JSONL line, the re-serialised JSON row ("" for voicemail).
     """
 
     line: int | None
@@ -128,7 +129,6 @@ def row_digest(fields: Iterable[str]) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-@functools.lru_cache(maxsize=4096)  # the same few caller ids recur on every line of a PBX's CDRs
 def caller_id(text: str) -> tuple[str | None, str | None]:
     """Split an Asterisk caller id (``"Alice" <201>``, ``Alice <201>``, ``201``) into name, number.
 

@@ -37,7 +37,7 @@ AUDIO_FORMATS: Final = ("wav", "WAV", "gsm")  # preference order when several ar
 MAX_TXT: Final = 64 * 1024  # a message file is a few hundred bytes
 
 
-def parse_spool(root: Path) -> Iterator[ParsedVoicemail | RowError]:
+def parse_spool(root: str | os.PathLike[str]) -> Iterator[ParsedVoicemail | RowError]:
     """Stream the messages of a spool directory in a stable order; a bad one is a RowError
     whose ``pointer`` is its path relative to ``root``."""
     root = Path(root)
