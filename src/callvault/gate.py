@@ -83,6 +83,7 @@ class PurposeRule:
     access: str
     output: str
     basis_problem: str | None  # a missing law or assessment: the basis can never hold
+    allow_rule: str = ""
 
 
 def compile_rules(policy: CompiledPolicy) -> dict[str, PurposeRule]:
@@ -109,6 +110,7 @@ def compile_rules(policy: CompiledPolicy) -> dict[str, PurposeRule]:
             purpose.access,
             purpose.output,
             problem,
+            f"{name}.{purpose.legal_basis}",
         )
     return rules
 
@@ -287,7 +289,7 @@ def decide(
     allowed = _categories(rule, tenant, categories)
     if isinstance(allowed, Decision):
         return allowed
-    return Decision(True, "allowed", f"{purpose}.{rule.legal_basis}", rule.legal_basis, allowed)
+    return Decision(True, "allowed", rule.allow_rule, rule.legal_basis, allowed)
 
 
 def decide_disclosure(policy: CompiledPolicy, tenant: Tenant, recipient: str) -> Decision:
