@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from .audit import AuditEntry
 from .clock import utcnow
@@ -35,7 +35,7 @@ from .consent_records import (
 )
 from .errors import InvalidInput, NotFound, PolicyRefusal
 from .policy import CompiledPurpose
-from .store.schema import subjects
+from .store.schema import UTCDateTime, subjects
 from .store.schema_consent import consent_events, consent_records
 from .subjects import find_subject, new_id
 from .tenants import get_tenant
@@ -70,13 +70,25 @@ def _day(moment: datetime) -> str:
     return moment.date().isoformat()
 
 
-_STATE_COLUMNS = (
-    consent_records.c.record_id,
-    consent_records.c.state,
-    consent_records.c.state_at,
-    consent_records.c.expires_at,
-    consent_records.c.purpose_fingerprint,
-    consent_records.c.created_at,
+# Built once: the gate asks this per decision, so only parameters change (SQLAlchemy caches the
+# compiled form of one statement object).
+_STATE_QUERY = (
+    select(
+        consent_records.c.record_id,
+        consent_records.c.state,
+        consent_records.c.state_at,
+        consent_records.c.expires_at,
+        consent_records.c.purpose_fingerprint,
+        consent_records.c.created_at,
+    )
+    .where(
+        consent_records.c.tenant_id == bindparam("tenant_id"),
+        consent_records.c.subject_id == bindparam("subject_id"),
+        consent_records.c.purpose == bindparam("purpose"),
+        consent_records.c.created_at <= bindparam("at", type_=UTCDateTime()),
+    )
+    .order_by(consent_records.c.created_at.desc())
+    .limit(1)
 )
 
 
@@ -93,17 +105,8 @@ def consent_state(
     Only the newest record made at or before ``at`` counts: a later withdrawal or refusal overrides an
     earlier consent, and a later consent overrides an earlier withdrawal.
     """
-    row = conn.execute(
-        select(*_STATE_COLUMNS)
-        .where(
-            consent_records.c.tenant_id == tenant_id,
-            consent_records.c.subject_id == subject_id,
-            consent_records.c.purpose == purpose.name,
-            consent_records.c.created_at <= at,
-        )
-        .order_by(consent_records.c.created_at.desc())
-        .limit(1)
-    ).first()
+    params = {"tenant_id": tenant_id, "subject_id": subject_id, "purpose": purpose.name, "at": at}
+    row = conn.execute(_STATE_QUERY, params).first()
     if row is None:
         return ConsentState(False, f"no consent for {purpose.name}", None)
     return _judge(row, purpose, policy_version, at)
@@ -165,7 +168,7 @@ def _actor(
     role, _, who = actor.partition(":")
     if role in SUBJECT_ACTORS:
         try:
-            acting = find_subject(vault, conn, tenant_id, who)
+            acting = subject_id if who == subject_id else find_subject(vault, conn, tenant_id, who)
         except NotFound as exc:
             raise PolicyRefusal(f"actor {role}:… is not a subject of tenant {tenant_id}") from exc
         if acting != subject_id:

@@ -162,6 +162,15 @@ def render_notice(compiled: CompiledPolicy, tenant: Tenant | None = None, fmt: s
     return template.render(**notice_context(compiled, tenant))
 
 
+_HASHES: dict[tuple[Any, ...], str] = {}
+
+
 def notice_hash(compiled: CompiledPolicy, tenant: Tenant | None) -> str:
     """SHA-256 of the Markdown notice a subject of ``tenant`` is shown (bound to consent records)."""
-    return hashlib.sha256(render_notice(compiled, tenant, "md").encode("utf-8")).hexdigest()
+    key: tuple[Any, ...] = (compiled.digest,)
+    if tenant is not None:
+        key += (tenant.id, tenant.name, tenant.collect, tuple(sorted(tenant.retention.items())))
+    if key not in _HASHES:  # the notice is a pure function of these; render it once
+        text = render_notice(compiled, tenant, "md")
+        _HASHES[key] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return _HASHES[key]
