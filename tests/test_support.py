@@ -2,9 +2,13 @@
 
 from sqlalchemy import select
 
+from callvault.crypto import encode_key, new_key
+from callvault.keys import rotate_master_key
+from callvault.reads import read_subject
 from callvault.store.schema_support import support_sessions
+from callvault.support import open_session
 from clihelp import run_cli
-from factories import make_tenant
+from factories import make_call, make_external, make_tenant, make_user
 
 OPEN = ["support", "open", "--tenant", "acme", "--ticket", "T-1", "--engineer", "eve"]
 
@@ -40,3 +44,14 @@ def test_bad_hours_and_unknown_session(vault, cli_env, capsys):
     assert run_cli(capsys, *OPEN, "--hours", "0").code == 5
     assert run_cli(capsys, *OPEN, "--hours", "1000").code == 5
     assert run_cli(capsys, "support", "close", "--tenant", "acme", "--session", "nope").code == 4
+
+
+def test_open_session_survives_master_key_rotation(vault, cli_env, capsys):
+    make_tenant(vault)
+    alice = make_user(vault)
+    make_call(vault, caller_id=make_external(vault), callee_id=alice)
+    open_session(vault, "acme", ticket="T-1", engineer="eve", hours=1)
+    before = read_subject(vault, "acme", alice, "error_diagnosis", "eve", ticket="T-1")
+    rotate_master_key(vault, new_key_text=encode_key(new_key()))
+    after = read_subject(vault, "acme", alice, "error_diagnosis", "eve", ticket="T-1")
+    assert after["calls"] == before["calls"]

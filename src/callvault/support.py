@@ -2,7 +2,8 @@
 
 A support engineer opens a session for one tenant and one ticket, for a few hours; it can never outlive
 the tenant's service and support agreement, which is the legal basis of the work. Each session gets its
-own random pseudonym key, stored only wrapped by the master key (like the subjects' data keys). Reads
+own random pseudonym key, stored only wrapped: under the tenant's pseudonym key, which is itself wrapped
+by the master key, so a master key rotation (which re-wraps tenant keys) keeps open sessions usable. Reads
 inside the session turn numbers, names and e-mails into HMAC tokens under that key: stable within the
 session (an engineer can follow one caller through the records) and unlinkable across sessions. Closing
 the session destroys the wrapped key, so its tokens can never be recomputed (Art. 4(5)).
@@ -19,7 +20,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from .audit import AuditEntry
 from .clock import utcnow
-from .crypto import new_key
+from .crypto import new_key, open_sealed, seal
 from .errors import InvalidInput, NotFound, PolicyRefusal
 from .store.schema_support import support_sessions
 from .subjects import new_id
@@ -133,7 +134,8 @@ def open_session(
 
 
 def _insert(vault: Vault, conn: Connection, session: SupportSession) -> None:
-    wrapped = vault.keyring.master.wrap(new_key(), _key_aad(session.tenant_id, session.session_id))
+    wrapping = vault.keyring.tenant_key(conn, session.tenant_id, "pseudonym")
+    wrapped = seal(wrapping, new_key(), _key_aad(session.tenant_id, session.session_id))
     row = {
         "tenant_id": session.tenant_id,
         "session_id": session.session_id,
@@ -201,7 +203,8 @@ def session_key(vault: Vault, conn: Connection, session: SupportSession) -> byte
     )
     if wrapped is None:
         raise NotFound(f"support session {session.session_id} is closed; its key is destroyed")
-    return vault.keyring.master.unwrap(wrapped, _key_aad(session.tenant_id, session.session_id))
+    wrapping = vault.keyring.tenant_key(conn, session.tenant_id, "pseudonym")
+    return open_sealed(wrapping, wrapped, _key_aad(session.tenant_id, session.session_id))
 
 
 def count_read(conn: Connection, session: SupportSession) -> None:

@@ -1,6 +1,7 @@
 """Support sessions: the time-boxed window in which error diagnosis may read (GDPR Art. 6(1)(b)).
 
-Each session has its own pseudonym key, stored only wrapped by the master key. Closing the session
+Each session has its own pseudonym key, stored only wrapped (under the tenant's pseudonym key, itself
+wrapped by the master key). Closing the session
 destroys the wrapped key (``wrapped_key`` set to NULL), so tokens handed out inside it can never be
 recomputed or linked to tokens of another session (Art. 4(5), Art. 25(1)).
 """
