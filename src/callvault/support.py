@@ -60,6 +60,12 @@ def _key_aad(tenant_id: str, session_id: str) -> bytes:
     return f"support-session|{tenant_id}|{session_id}".encode()
 
 
+def _wrapping_key(vault: Vault, conn: Connection, tenant_id: str) -> bytes:
+    """Derived from the tenant's pseudonym key: one key, one use (HMAC tokens vs AES-GCM wrapping)."""
+    base = vault.keyring.tenant_key(conn, tenant_id, "pseudonym")
+    return hmac.new(base, b"callvault support-session key wrapping", hashlib.sha256).digest()
+
+
 def _session(row: object) -> SupportSession:
     r = row._mapping  # type: ignore[attr-defined]
     return SupportSession(
@@ -134,7 +140,7 @@ def open_session(
 
 
 def _insert(vault: Vault, conn: Connection, session: SupportSession) -> None:
-    wrapping = vault.keyring.tenant_key(conn, session.tenant_id, "pseudonym")
+    wrapping = _wrapping_key(vault, conn, session.tenant_id)
     wrapped = seal(wrapping, new_key(), _key_aad(session.tenant_id, session.session_id))
     row = {
         "tenant_id": session.tenant_id,
@@ -203,7 +209,7 @@ def session_key(vault: Vault, conn: Connection, session: SupportSession) -> byte
     )
     if wrapped is None:
         raise NotFound(f"support session {session.session_id} is closed; its key is destroyed")
-    wrapping = vault.keyring.tenant_key(conn, session.tenant_id, "pseudonym")
+    wrapping = _wrapping_key(vault, conn, session.tenant_id)
     return open_sealed(wrapping, wrapped, _key_aad(session.tenant_id, session.session_id))
 
 
