@@ -77,3 +77,49 @@ def test_unknown_subject_and_other_tenant_are_not_found(vault, cli_env, capsys):
     bob = make_user(vault, "globex", email="bob@globex.dk", phone="+4522334499")
     assert run_cli(capsys, *GIVE, "--subject", bob).code == 4
     assert run_cli(capsys, *GIVE, "--subject", "nobody@acme.dk").code == 4
+
+
+def test_reading_never_creates_consent_and_withdrawal_denies_the_next_read(vault, cli_env, capsys):
+    make_tenant(vault)
+    alice = make_user(vault)
+    read = [
+        "read",
+        "--tenant",
+        "acme",
+        "--subject",
+        alice,
+        "--purpose",
+        "personalisation",
+        "--actor",
+        "app:softphone",
+    ]
+    first = run_cli(capsys, *read)
+    assert first.code == 3 and "consent" in first.err
+    with vault.engine.connect() as conn:
+        assert conn.execute(select(consent_records)).first() is None  # use is not consent
+    assert run_cli(capsys, *GIVE, "--subject", alice).code == 0
+    assert run_cli(capsys, *read).code == 0
+    withdraw = [
+        "consent",
+        "withdraw",
+        "--tenant",
+        "acme",
+        "--subject",
+        alice,
+        "--purpose",
+        "personalisation",
+    ]
+    assert run_cli(capsys, *withdraw).code == 0
+    denied = run_cli(capsys, *read)
+    assert denied.code == 3 and "withdr" in denied.err
+
+
+def test_receipt_of_another_tenants_record_is_not_found(vault, cli_env, capsys):
+    make_tenant(vault)
+    make_tenant(vault, "globex")
+    alice = make_user(vault)
+    record = run_cli(capsys, *GIVE, "--subject", alice, "--json").json()
+    other = run_cli(
+        capsys, "consent", "show", "--tenant", "globex", "--receipt", record["record_id"]
+    )
+    assert other.code == 4
