@@ -5,6 +5,7 @@ The public Python API is what ``__all__`` lists; every other name is internal an
 
 from .audit import AuditEntry, VerifyReport
 from .billing import read_billing
+from .disclosure import disclose
 from .errors import (
     CallvaultError,
     ConfigError,
@@ -15,11 +16,16 @@ from .errors import (
     PolicyRefusal,
     UsageError,
 )
+from .gate import Decision, decide, decide_disclosure
 from .keys import rotate_master_key
 from .policy import CompiledPolicy, Policy, default_policy, load_policy, parse_policy
+from .reads import read_subject
+from .restrictions import object_to, restrict
 from .retention import RetentionReport, run_retention
 from .retention_status import RetentionStatus, retention_status
+from .stats import statistics
 from .subjects import create_subject, find_subject, shred_subjects, subject_identifiers_of
+from .support import SupportSession, close_session, open_session
 from .tenants import Tenant, add_tenant, describe_tenant, get_tenant
 from .vault import Vault
 
@@ -30,6 +36,7 @@ __all__ = [
     "CallvaultError",
     "CompiledPolicy",
     "ConfigError",
+    "Decision",
     "IntegrityError",
     "InvalidInput",
     "NotFound",
@@ -38,22 +45,32 @@ __all__ = [
     "PolicyRefusal",
     "RetentionReport",
     "RetentionStatus",
+    "SupportSession",
     "Tenant",
     "UsageError",
     "Vault",
     "VerifyReport",
     "add_tenant",
+    "close_session",
     "create_subject",
+    "decide",
+    "decide_disclosure",
     "default_policy",
     "describe_tenant",
+    "disclose",
     "find_subject",
     "get_tenant",
     "load_policy",
+    "object_to",
+    "open_session",
     "parse_policy",
     "read_billing",
+    "read_subject",
+    "restrict",
     "retention_status",
     "rotate_master_key",
     "run_retention",
     "shred_subjects",
+    "statistics",
     "subject_identifiers_of",
 ]
