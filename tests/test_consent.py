@@ -6,9 +6,11 @@ import pytest
 from sqlalchemy import func, select
 
 from callvault.consent import consent_state, give_consent, withdraw_consent
+from callvault.consent_expiry import expire_consents
 from callvault.errors import PolicyRefusal
 from callvault.policy import CompiledPolicy, default_policy
 from callvault.store.schema_consent import consent_events, consent_records
+from callvault.vault import Vault
 from factories import make_call, make_external, make_tenant, make_user
 
 AT = datetime(2026, 11, 5, 12, tzinfo=UTC)
@@ -95,3 +97,31 @@ def test_consent_for_a_non_consent_purpose_is_refused(vault):
     with pytest.raises(PolicyRefusal, match="contract"):
         give_consent(vault, "acme", alice, "error_diagnosis", actor=f"subject:{alice}")
     assert _count(vault, consent_records) == 0
+
+
+def test_consent_with_a_lifetime_expires(vault, master_key):
+    data = default_policy().model_dump()
+    data["consent"]["valid_for"] = "P1Y"
+    lifetime = Vault.open(
+        vault.engine.url.render_as_string(False),
+        master_key=master_key,
+        policy=type(default_policy()).model_validate(data),
+    )
+    make_tenant(lifetime)
+    alice = make_user(lifetime)
+    record = give_consent(
+        lifetime, "acme", alice, "personalisation", actor=f"subject:{alice}", at=AT
+    )
+    assert _state(lifetime, alice, at=AT + timedelta(days=364)).valid
+    state = _state(lifetime, alice, at=AT + timedelta(days=366))
+    assert not state.valid and state.reason == "consent expired on 2027-11-05"
+    assert expire_consents(lifetime, AT + timedelta(days=366)) == {"acme": 1}
+    assert expire_consents(lifetime, AT + timedelta(days=367)) == {}
+    with lifetime.engine.connect() as conn:
+        events = conn.scalars(
+            select(consent_events.c.event)
+            .where(consent_events.c.record_id == record.record_id)
+            .order_by(consent_events.c.seq)
+        ).all()
+    assert events == ["given", "expired"]
+    lifetime.close()

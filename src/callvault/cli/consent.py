@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
+from ..clock import parse_instant
 from ..consent import (
     consent_receipt,
     give_consent,
@@ -12,6 +13,7 @@ from ..consent import (
     subject_consents,
     withdraw_consent,
 )
+from ..consent_expiry import expire_consents
 from ..consent_records import ConsentRecord
 from ..errors import UsageError
 from .common import console, open_vault, print_json
@@ -145,3 +147,18 @@ def show(
                 event["policy_version"],
             )
     console.print(history)
+
+
+@app.command("expire")
+def expire(
+    ctx: typer.Context,
+    as_of: str = typer.Option(None, "--as-of", help="ISO 8601 date (default: now)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Mark consents whose lifetime (policy consent.valid_for) has ended as expired."""
+    at = parse_instant(as_of, field="--as-of") if as_of else None
+    counts = expire_consents(open_vault(ctx), at)
+    if as_json:
+        print_json(counts)
+    else:
+        console.print(f"expired {sum(counts.values())} consent record(s)")
