@@ -5,6 +5,10 @@ The public Python API is what ``__all__`` lists; every other name is internal an
 
 from .audit import AuditEntry, VerifyReport
 from .billing import read_billing
+from .collect.calls_ingest import ingest_calls
+from .collect.report import IngestReport
+from .collect.subjects_ingest import ingest_subjects
+from .collect.voicemail_ingest import ingest_voicemail
 from .disclosure import disclose
 from .errors import (
     CallvaultError,
@@ -37,6 +41,7 @@ __all__ = [
     "CompiledPolicy",
     "ConfigError",
     "Decision",
+    "IngestReport",
     "IntegrityError",
     "InvalidInput",
     "NotFound",
@@ -60,6 +65,9 @@ __all__ = [
     "disclose",
     "find_subject",
     "get_tenant",
+    "ingest_calls",
+    "ingest_subjects",
+    "ingest_voicemail",
     "load_policy",
     "object_to",
     "open_session",

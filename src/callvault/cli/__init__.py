@@ -17,6 +17,7 @@ from . import (
     consent,
     disclose,
     dsr,
+    ingest,
     keys,
     policy,
     read,
@@ -44,6 +45,7 @@ def _register() -> None:
     disclose.register(app)
     app.add_typer(consent.app, name="consent")
     ropa.register(app)
+    ingest.register(app)
 
 
 _register()

@@ -1,0 +1,220 @@
+"""Benchmark: ingesting Asterisk CDRs through the collection gate vs a raw-database baseline.
+
+    .venv/bin/python bench/ingest.py [--rows N] [--pg URL] [--no-pg] [--no-sqlite]
+
+Generates ``--rows`` Asterisk ``cdr_csv`` records (21-column variant) for a tenant with 500 users and
+50,000 external numbers. The issue's figure is ``--rows 1000000``; the default is 200,000 to keep a
+run short. For each database (SQLite file, PostgreSQL in a database created and dropped here):
+
+- **callvault**: ``ingest_calls`` (parse, gate, blind indexes, party resolution, external subjects
+  with their own data keys, de-duplication, audit) into a fresh vault;
+- **raw**: the same parser, then the same parsed rows inserted as they are (numbers in clear, no gate,
+  no crypto, no party resolution, no de-duplication) with DBAPI ``executemany`` in batches of 5,000,
+  into ``raw_calls`` in the same database: a table shaped like the vault's ``calls`` (same primary
+  key and secondary indexes), so that the ratio measures the gate and the crypto, not the schema.
+
+Both figures include parsing the file. Prints rows/s of each and the ratio (callvault time / raw time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import secrets
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from callvault.audit import AuditEntry
+from callvault.collect.asterisk_csv import parse
+from callvault.collect.calls_ingest import ingest_calls
+from callvault.collect.records import ParsedCall
+from callvault.crypto import MasterKey, new_key
+from callvault.store import sqlalchemy_url
+from callvault.subjects import create_subject
+from callvault.tenants import add_tenant
+from callvault.vault import Vault
+
+USERS = 500
+EXTERNALS = 50_000
+BATCH = 5_000
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def generate(path: Path, rows: int, seed: int = 7) -> None:
+    """Master.csv with uniqueid, userfield, peeraccount, linkedid, sequence (21 columns)."""
+    rng = random.Random(seed)
+    exts = [str(1000 + i) for i in range(USERS)]
+    externals = [f"+45{20000000 + i * 37:08d}" for i in range(EXTERNALS)]
+    start = datetime(2026, 11, 1, 8, 0, 0)
+    with path.open("w", encoding="utf-8", newline="") as out:
+        for n in range(rows):
+            kind = rng.random()
+            ext = rng.choice(exts)
+            if kind < 0.45:
+                src, dst = rng.choice(externals), ext
+                clid = f'"""Caller {n % 997}"" <{src}>"'
+            elif kind < 0.85:
+                src, dst = ext, rng.choice(externals)
+                clid = f'"""User {ext}"" <{ext}>"'
+            else:
+                src, dst = ext, rng.choice(exts)
+                clid = f'"""User {ext}"" <{ext}>"'
+            at = start + timedelta(seconds=n * 3)
+            answered = rng.random() < 0.8
+            duration = rng.randint(5, 600)
+            billsec = max(0, duration - 5) if answered else 0
+            t0 = at.strftime("%Y-%m-%d %H:%M:%S")
+            t1 = (at + timedelta(seconds=5)).strftime("%Y-%m-%d %H:%M:%S") if answered else ""
+            t2 = (at + timedelta(seconds=duration)).strftime("%Y-%m-%d %H:%M:%S")
+            uid = f"{1700000000 + n // 2}.{n}"
+            linked = f"{1700000000 + n // 2}.{n - n % 2}"
+            disposition = "ANSWERED" if answered else rng.choice(["NO ANSWER", "BUSY", "FAILED"])
+            out.write(
+                f'"","{src}","{dst}","from-internal",{clid},"PJSIP/{src}-{n:08x}",'
+                f'"PJSIP/{dst}-{n:08x}","Dial","PJSIP/{dst},30",'
+                f'"{t0}",{f"{chr(34)}{t1}{chr(34)}" if t1 else ""},"{t2}",{duration},{billsec},'
+                f'"{disposition}","DOCUMENTATION","{uid}","","","{linked}",{n % 2 + 1}\n'
+            )
+
+
+def setup_tenant(vault: Vault) -> None:
+    add_tenant(
+        vault,
+        "bench",
+        name="Bench ApS",
+        collect=["name", "email", "phone", "call_history"],
+    )
+    now = datetime.now(UTC)
+    with vault.transaction() as conn:
+        for i in range(USERS):
+            values = {
+                "name": [f"User {i}"],
+                "email": [f"user{i}@bench.dk"],
+                "phone": [f"+4570{10000 + i:06d}"],
+                "extension": [str(1000 + i)],
+            }
+            create_subject(vault, conn, "bench", kind="user", values=values, now=now)
+        vault.audit(conn, "bench", AuditEntry(actor="bench", action="bench.setup"))
+
+
+def run_callvault(url: str, csv: Path) -> tuple[float, int]:
+    vault = Vault.open(url, master_key=MasterKey(new_key(), source="bench"), create=True)
+    try:
+        setup_tenant(vault)
+        began = time.perf_counter()
+        report = ingest_calls(vault, "bench", csv, format="asterisk-csv")
+        return time.perf_counter() - began, report.stored
+    finally:
+        vault.close()
+
+
+# The baseline's table has the shape of the vault's ``calls`` (same key and secondary indexes), but
+# holds the parsed values as they are: source id and numbers in clear, no subjects, no crypto.
+RAW_DDL = (
+    "DROP TABLE IF EXISTS raw_calls",
+    """CREATE TABLE raw_calls (
+        tenant_id VARCHAR(64) NOT NULL, call_id VARCHAR(32) NOT NULL, source_id VARCHAR(64),
+        linked_id VARCHAR(64), started_at TIMESTAMP NOT NULL, answered_at TIMESTAMP,
+        ended_at TIMESTAMP, duration_s INTEGER, billsec_s INTEGER, caller VARCHAR(64),
+        callee VARCHAR(64), outcome VARCHAR(12), PRIMARY KEY (tenant_id, call_id))""",
+    "CREATE UNIQUE INDEX ux_raw_source ON raw_calls (tenant_id, source_id)",
+    "CREATE INDEX ix_raw_started ON raw_calls (tenant_id, started_at)",
+    "CREATE INDEX ix_raw_caller ON raw_calls (tenant_id, caller)",
+    "CREATE INDEX ix_raw_callee ON raw_calls (tenant_id, callee)",
+)
+
+
+def _naive(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=None) if moment is not None else None
+
+
+def run_raw(url: str, csv: Path) -> tuple[float, int]:
+    """The same parser, then the parsed rows inserted as they are with DBAPI executemany."""
+    engine = create_engine(sqlalchemy_url(url))
+    marker = "?" if engine.dialect.name == "sqlite" else "%s"
+    statement = f"INSERT INTO raw_calls VALUES ({', '.join([marker] * 12)})"
+    with engine.begin() as conn:
+        for ddl in RAW_DDL:
+            conn.execute(text(ddl))
+    began = time.perf_counter()
+    stored = 0
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        with csv.open("rb") as stream:
+            batch: list[tuple[object, ...]] = []
+            for record in parse(stream):
+                assert isinstance(record, ParsedCall)
+                stored += 1
+                batch.append(_raw_row(stored, record))
+                if len(batch) >= BATCH:
+                    cursor.executemany(statement, batch)
+                    batch = []
+            if batch:
+                cursor.executemany(statement, batch)
+        raw.commit()
+    finally:
+        raw.close()
+        engine.dispose()
+    return time.perf_counter() - began, stored
+
+
+def _raw_row(n: int, r: ParsedCall) -> tuple[object, ...]:
+    return (
+        "raw", f"{n:032x}", r.source_id, r.linked_id, _naive(r.started_at),
+        _naive(r.answered_at), _naive(r.ended_at), r.duration_s, r.billsec_s, r.caller,
+        r.callee, r.outcome,
+    )  # fmt: skip
+
+
+def compare(label: str, url: str, csv: Path) -> None:
+    raw_s, raw_n = run_raw(url, csv)
+    cv_s, cv_n = run_callvault(url, csv)
+    print(
+        f"{label:10} rows={cv_n:>9,}  callvault {cv_n / cv_s:>9,.0f} rows/s ({cv_s:6.1f} s)  "
+        f"raw {raw_n / raw_s:>9,.0f} rows/s ({raw_s:6.1f} s)  ratio {cv_s / raw_s:4.2f}"
+    )
+    sys.stdout.flush()
+
+
+def with_pg_database(admin_url: str, csv: Path) -> None:
+    admin = create_engine(sqlalchemy_url(admin_url), isolation_level="AUTOCOMMIT")
+    name = f"callvault_bench_{os.getpid()}_{secrets.token_hex(3)}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        url = make_url(sqlalchemy_url(admin_url)).set(database=name)
+        compare("postgresql", url.render_as_string(hide_password=False), csv)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=200_000, help="CDRs (issue: 1000000)")
+    parser.add_argument("--pg", default=DEFAULT_PG, help="PostgreSQL admin URL")
+    parser.add_argument("--no-pg", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="callvault-bench-") as tmp:
+        csv = Path(tmp) / "Master.csv"
+        began = time.perf_counter()
+        generate(csv, args.rows)
+        print(f"generated {args.rows:,} CDRs in {time.perf_counter() - began:.1f} s")
+        if not args.no_sqlite:
+            compare("sqlite", f"sqlite:///{Path(tmp) / 'vault.db'}", csv)
+        if not args.no_pg:
+            with_pg_database(args.pg, csv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""``callvault ingest``: users, call records and voicemail through the collection gate."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+from ..collect.asterisk_csv import DEFAULT_TZ
+from ..collect.calls_ingest import ingest_calls
+from ..collect.formats import PARSERS
+from ..collect.report import IngestReport
+from ..collect.subjects_ingest import ingest_subjects
+from ..collect.voicemail_ingest import ingest_voicemail
+from ..errors import UsageError
+from .common import console, errors, open_vault, print_json
+
+app = typer.Typer(help="Collect users, call records and voicemail (only what the tenant collects).")
+
+ON_ERROR_HELP = (
+    "fail: reject the whole file at the first bad row (nothing stored); skip: store the rest."
+)
+REJECTS_HELP = (
+    "Where --on-error skip writes the rejected rows with reasons (default <FILE>.rejects)."
+)
+
+
+@contextmanager
+def _progress(label: str, total: int | None, unit_bytes: bool) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr, only when stderr is a terminal (never in pipes or logs)."""
+    if not sys.stderr.isatty():
+        yield lambda _n: None
+        return
+    columns = [TextColumn(label), BarColumn()]
+    columns += [DownloadColumn()] if unit_bytes else [TextColumn("{task.completed} messages")]
+    with Progress(*columns, TimeRemainingColumn(), console=errors, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def _show(report: IngestReport, what: str, as_json: bool) -> None:
+    if as_json:
+        print_json(report.as_dict())
+        return
+    console.print(
+        f"{what}: {report.stored} stored, {report.duplicates} already held, "
+        f"{report.rejected} rejected"
+    )
+    if report.dropped_fields:
+        dropped = ", ".join(f"{k} ({v})" for k, v in sorted(report.dropped_fields.items()))
+        console.print(f"dropped, not collected: {dropped}")
+    if report.rejects_path:
+        console.print(f"rejected rows and reasons: {report.rejects_path}")
+
+
+def _file(path: Path) -> Path:
+    if not path.is_file():
+        raise UsageError(f"no such file: {path}")
+    return path
+
+
+@app.command("subjects")
+def subjects(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="Directory export: CSV with a header row, or JSONL."),
+    tenant: str = typer.Option(..., "--tenant", help="Tenant id."),
+    format: str = typer.Option(None, "--format", help="csv or jsonl (default: by file name)."),
+    on_error: str = typer.Option("fail", "--on-error", help=ON_ERROR_HELP),
+    rejects: Path = typer.Option(None, "--rejects", help=REJECTS_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
+) -> None:
+    """Create or update the tenant's users from its directory export."""
+    vault = open_vault(ctx)
+    with _progress("users", os.path.getsize(_file(file)), True) as advance:
+        report = ingest_subjects(
+            vault, tenant, file, format=format, on_error=on_error, rejects=rejects, progress=advance
+        )
+    _show(report, "users", as_json)
+
+
+@app.command("calls")
+def calls(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="The call-record file."),
+    tenant: str = typer.Option(..., "--tenant", help="Tenant id."),
+    format: str = typer.Option(..., "--format", help=f"One of: {', '.join(PARSERS)}."),
+    utc: bool = typer.Option(False, "--utc", help="Times in the file are UTC (usegmtime=yes)."),
+    tz: str = typer.Option(DEFAULT_TZ, "--tz", help="Time zone of local times in the file."),
+    on_error: str = typer.Option("fail", "--on-error", help=ON_ERROR_HELP),
+    rejects: Path = typer.Option(None, "--rejects", help=REJECTS_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
+) -> None:
+    """Store call records (times, outcome, direction, parties as subjects; no free text)."""
+    vault = open_vault(ctx)
+    with _progress("calls", os.path.getsize(_file(file)), True) as advance:
+        report = ingest_calls(
+            vault,
+            tenant,
+            file,
+            format=format,
+            utc=utc,
+            tz=tz,
+            on_error=on_error,
+            rejects=rejects,
+            progress=advance,
+        )
+    _show(report, "calls", as_json)
+
+
+@app.command("voicemail")
+def voicemail(
+    ctx: typer.Context,
+    spool: Path = typer.Argument(..., help="An Asterisk voicemail spool directory."),
+    tenant: str = typer.Option(..., "--tenant", help="Tenant id."),
+    on_error: str = typer.Option("fail", "--on-error", help=ON_ERROR_HELP),
+    rejects: Path = typer.Option(None, "--rejects", help="Where skipped messages are listed."),
+    as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
+) -> None:
+    """Store voicemail messages, the recordings encrypted (refused if the tenant has no voicemail)."""
+    vault = open_vault(ctx)
+    if on_error == "skip" and rejects is None:
+        rejects = Path(str(spool).rstrip("/") + ".rejects")
+    with _progress("messages", None, False) as advance:
+        report = ingest_voicemail(
+            vault, tenant, spool, on_error=on_error, rejects=rejects, progress=advance
+        )
+    _show(report, "voicemail", as_json)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="ingest")

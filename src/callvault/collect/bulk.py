@@ -1,0 +1,58 @@
+"""Bulk writes for ingest: DBAPI ``executemany`` of plain tuples, no per-value ORM/Core processing.
+
+SQLAlchemy Core's per-parameter type processing costs more than the insert itself at a million
+rows, so the hot paths pass tuples straight to the driver: SQLite gets timestamps in the exact text
+form SQLAlchemy writes (``YYYY-MM-DD HH:MM:SS.ffffff``, so comparisons stay correct), PostgreSQL
+naive UTC datetimes (psycopg pipelines ``executemany``). Values are bound parameters, never SQL text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Table
+
+from ..crypto import INDEX_BYTES
+
+TimeEncoder = Callable[[datetime | None], object]
+
+
+def blind_index(key: bytes, form: str) -> bytes:
+    """Same value as :func:`callvault.crypto.blind_index`, through OpenSSL's one-shot HMAC."""
+    return hmac.digest(key, form.encode("utf-8"), hashlib.sha256)[:INDEX_BYTES]
+
+
+def _sqlite_time(value: datetime | None) -> object:
+    if value is None:
+        return None
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _naive_utc(value: datetime | None) -> object:
+    if value is None:
+        return None
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None)
+
+
+def time_encoder(conn: Connection) -> TimeEncoder:
+    """How this database takes a UTC timestamp as a raw driver parameter."""
+    return _sqlite_time if conn.dialect.name == "sqlite" else _naive_utc
+
+
+def insert_rows(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[object, ...]]
+) -> None:
+    """INSERT ``rows`` (tuples in ``columns`` order) with one executemany."""
+    if not rows:
+        return
+    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    names = ", ".join(table.c[name].name for name in columns)  # KeyError for a wrong column
+    sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join([marker] * len(columns))})"
+    conn.exec_driver_sql(sql, list(rows))

@@ -1,0 +1,201 @@
+"""Ingesting an Asterisk voicemail spool through the collection gate.
+
+Voicemail is collected only "if your company uses this function" (the policy): a tenant whose
+profile does not include ``user.content.private.voicemail`` is refused (PolicyRefusal, exit 3) before
+anything is read. A message is stored with its mailbox owner (the tenant user whose extension is the
+mailbox number; an unknown mailbox is a row error) and its caller (a user, or an external caller
+subject; NULL for ``callerid=Unknown`` or when the tenant does not collect numbers), so that erasure
+requested by either can remove it (Art. 17). The recording is AES-GCM encrypted under the owner's
+data key and bound to its row (Art. 32(1)(a)); the caller-id name is dropped.
+
+Like the other ingests: one transaction for the whole spool, re-ingest stores nothing twice
+(``source_key`` over the message id), any bad message rejects the whole spool unless skipped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from sqlalchemy import Connection, insert, select
+
+from ..audit import AuditEntry
+from ..clock import utcnow
+from ..keyring import field_aad
+from ..store.schema import subject_identifiers, subjects, voicemails
+from ..subjects import new_id
+from ..vault import Vault
+from .gate import PHONE, VOICEMAIL, profile, require
+from .parties import Parties
+from .records import ParsedVoicemail, RowError
+from .report import IngestReport, Progress, Rejects, batched, check_on_error
+from .voicemail_spool import parse_spool
+
+BATCH = 200  # messages per batch: recordings are held in memory until inserted
+MAX_AUDIO = 64 * 1024 * 1024  # bytes; a longer "voicemail" is not one
+
+
+def ingest_voicemail(
+    vault: Vault,
+    tenant_id: str,
+    spool_dir: str | os.PathLike[str],
+    *,
+    on_error: str = "fail",
+    rejects: str | os.PathLike[str] | None = None,
+    progress: Progress | None = None,
+    actor: str = "operator",
+) -> IngestReport:
+    """Store the messages of the spool at ``spool_dir`` for ``tenant_id``."""
+    check_on_error(on_error)
+    tenant = require(vault, tenant_id, VOICEMAIL, action="collect.voicemail", actor=actor)
+    keep_callers = PHONE in profile(vault, tenant)
+    messages = parse_spool(spool_dir)
+    bad = Rejects(on_error, rejects)
+    try:
+        with vault.transaction() as conn:
+            report = _Spool(vault, conn, tenant_id, keep_callers, bad, progress).run(messages)
+            categories = [VOICEMAIL, *([PHONE] if keep_callers else [])]
+            vault.audit(
+                conn,
+                tenant_id,
+                AuditEntry(
+                    actor=actor,
+                    action="collect.voicemail",
+                    categories=categories,
+                    details=report.audit_details(),
+                ),
+            )
+    finally:
+        bad.close()
+    if bad.count and bad.path is not None:
+        report.rejects_path = str(bad.path)
+    return report
+
+
+class _Spool:
+    def __init__(
+        self,
+        vault: Vault,
+        conn: Connection,
+        tenant_id: str,
+        keep_callers: bool,
+        bad: Rejects,
+        progress: Progress | None,
+    ) -> None:
+        self.vault, self.conn, self.tenant_id, self.bad = vault, conn, tenant_id, bad
+        self.progress = progress
+        self.now = utcnow()
+        self.parties = Parties(vault, conn, tenant_id, create=keep_callers, now=self.now)
+        self.report = IngestReport()
+        self.owners: dict[str, tuple[str, bytes] | None] = {}  # mailbox -> (subject, data key)
+
+    def run(self, messages: Iterable[ParsedVoicemail | RowError]) -> IngestReport:
+        for batch in batched(messages, BATCH):
+            good = []
+            for item in batch:
+                if isinstance(item, RowError):
+                    self.bad.add(item)
+                else:
+                    good.append(item)
+            self._store(good)
+            if self.progress is not None:
+                self.progress(len(batch))
+        self.report.rejected = self.bad.count
+        self.report.created_subjects = self.parties.created
+        return self.report
+
+    def _store(self, good: list[ParsedVoicemail]) -> None:
+        keyed: dict[bytes, ParsedVoicemail] = {}
+        for message in good:
+            if message.caller_name is not None:
+                self.report.dropped_fields["caller_name"] += 1
+            form = f"src:voicemail:{message.context}/{message.mailbox}:{message.source_id}"
+            key = self.parties.index(form)
+            if key in keyed:
+                self.report.duplicates += 1
+            else:
+                keyed[key] = message
+        if not keyed:
+            return
+        held = set(
+            self.conn.scalars(
+                select(voicemails.c.source_key).where(
+                    voicemails.c.tenant_id == self.tenant_id,
+                    voicemails.c.source_key.in_(list(keyed)),
+                )
+            )
+        )
+        self.report.duplicates += len(held)
+        fresh = {key: m for key, m in keyed.items() if key not in held}
+        self._owners({m.mailbox for m in fresh.values()})
+        resolved = self.parties.resolve({m.caller for m in fresh.values()})
+        rows = []
+        for key, message in fresh.items():
+            owner = self.owners.get(message.mailbox)
+            if owner is None:
+                reason = f"mailbox {message.mailbox} is no user's extension in this tenant"
+                self.bad.add(RowError(None, str(message.path), reason, str(message.path)))
+                continue
+            try:
+                rows.append(self._row(key, message, owner, resolved[message.caller][0]))
+            except (OSError, ValueError) as exc:
+                reason = f"cannot read the recording: {type(exc).__name__}"
+                self.bad.add(RowError(None, str(message.path), reason, str(message.path)))
+        if rows:
+            self.conn.execute(insert(voicemails), rows)
+            self.report.stored += len(rows)
+
+    def _row(
+        self, key: bytes, message: ParsedVoicemail, owner: tuple[str, bytes], caller: str | None
+    ) -> dict[str, object]:
+        voicemail_id = new_id()
+        audio = _read_audio(message.audio_path)
+        sealed = self.vault.keyring.encrypt(
+            owner[1], audio, field_aad(self.tenant_id, voicemail_id, "audio")
+        )
+        return {
+            "tenant_id": self.tenant_id,
+            "voicemail_id": voicemail_id,
+            "source_key": key,
+            "mailbox_subject_id": owner[0],
+            "caller_subject_id": caller,
+            "received_at": message.received_at,
+            "duration_s": message.duration_s,
+            "folder": message.folder[:32],
+            "audio_format": message.audio_format,
+            "audio": sealed,
+            "created_at": self.now,
+        }
+
+    def _owners(self, mailboxes: set[str]) -> None:
+        """Mailbox owners: users whose extension is the mailbox number, with their data keys."""
+        wanted = {self.parties.index("ext:" + m): m for m in mailboxes if m not in self.owners}
+        for mailbox in wanted.values():
+            self.owners[mailbox] = None
+        if not wanted:
+            return
+        si, s = subject_identifiers, subjects
+        rows = self.conn.execute(
+            select(si.c.blind_index, s.c.subject_id, s.c.wrapped_dek)
+            .join(s, (s.c.tenant_id == si.c.tenant_id) & (s.c.subject_id == si.c.subject_id))
+            .where(
+                si.c.tenant_id == self.tenant_id,
+                si.c.blind_index.in_(list(wanted)),
+                s.c.kind == "user",
+            )
+        )
+        for row in rows:
+            dek = self.vault.keyring.dek(self.tenant_id, row.subject_id, row.wrapped_dek)
+            self.owners[wanted[row.blind_index]] = (row.subject_id, dek)
+
+
+def _read_audio(path: Path) -> bytes:
+    with open(path, "rb") as handle:
+        audio = handle.read(MAX_AUDIO + 1)
+    if len(audio) > MAX_AUDIO:
+        raise ValueError(f"larger than {MAX_AUDIO} bytes")
+    return audio
+
+
+__all__ = ["ingest_voicemail"]

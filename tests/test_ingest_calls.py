@@ -1,0 +1,135 @@
+"""Call records through the collection gate: every format, dedup, no partial writes, no clear text."""
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from callvault import InvalidInput, PolicyRefusal, ingest_calls
+from callvault.audit import entries
+from callvault.store.schema import calls
+from clihelp import run_cli
+from ingesthelp import SAMPLES, SECRETS, count, dump, externals, setup_acme, stream
+
+
+def _rows(vault):
+    with vault.engine.connect() as conn:
+        return conn.execute(select(calls).order_by(calls.c.started_at)).all()
+
+
+@pytest.mark.parametrize("fmt", sorted(SAMPLES))
+def test_each_format_is_stored(vault, fmt):
+    setup_acme(vault)
+    text, n = SAMPLES[fmt]
+    report = ingest_calls(vault, "acme", stream(text), format=fmt)
+    assert (report.stored, report.duplicates, report.rejected) == (n, 0, 0)
+    assert count(vault) == n
+    assert all(r.caller_subject_id and r.callee_subject_id for r in _rows(vault))
+
+
+def test_asterisk_directions_outcomes_and_legs(vault):
+    alice, _ = setup_acme(vault)
+    ingest_calls(vault, "acme", stream(SAMPLES["asterisk-csv"][0]), format="asterisk-csv")
+    first, second, third = _rows(vault)
+    assert [r.direction for r in (first, second, third)] == ["outbound", "outbound", "inbound"]
+    assert [r.outcome for r in (first, second, third)] == ["answered", "no_answer", "no_answer"]
+    assert first.answered_at is not None and second.answered_at is None
+    assert first.linked_key == second.linked_key != third.linked_key  # two legs of one call
+    assert first.caller_subject_id == alice == third.callee_subject_id
+    assert first.callee_subject_id == second.callee_subject_id  # one external subject per number
+    assert first.started_at.isoformat() == "2026-11-02T09:00:00+00:00"  # Copenhagen local time
+    assert externals(vault) == 2
+
+
+def test_internal_call_between_users(vault):
+    alice, bob = setup_acme(vault)
+    ingest_calls(vault, "acme", stream(SAMPLES["jsonl"][0]), format="jsonl")
+    [row] = _rows(vault)
+    assert (row.direction, row.caller_subject_id, row.callee_subject_id) == ("internal", alice, bob)
+    assert externals(vault) == 0
+
+
+def test_free_text_is_dropped_and_counted(vault):
+    setup_acme(vault)
+    report = ingest_calls(vault, "acme", stream(SAMPLES["asterisk-csv"][0]), format="asterisk-csv")
+    for field in ("clid", "channel", "dstchannel", "lastdata", "userfield", "caller_name"):
+        assert report.dropped_fields[field] == 3
+    [entry] = list(entries(vault.engine.connect(), "acme", action="collect.calls"))
+    assert entry["details"]["stored"] == 3 and entry["details"]["dropped_fields"]["clid"] == 3
+
+
+def test_no_identifier_is_stored_in_clear(vault):
+    setup_acme(vault)
+    for fmt, (text, _) in SAMPLES.items():
+        ingest_calls(vault, "acme", stream(text), format=fmt)
+    raw = dump(vault)
+    assert b"from-internal" not in raw and b"PJSIP" not in raw
+    for secret in SECRETS:
+        assert secret.encode() not in raw, secret
+
+
+def test_reingest_stores_nothing_twice(vault):
+    setup_acme(vault)
+    text = SAMPLES["asterisk-csv"][0]
+    ingest_calls(vault, "acme", stream(text), format="asterisk-csv")
+    again = ingest_calls(vault, "acme", stream(text + text), format="asterisk-csv")
+    assert (again.stored, again.duplicates) == (0, 6)
+    assert count(vault) == 3 and externals(vault) == 2
+
+
+def test_a_bad_row_rejects_the_whole_file(vault):
+    setup_acme(vault)
+    text = SAMPLES["asterisk-csv"][0] + '"","201","202","x","","","","","","bad-time"\n'
+    with pytest.raises(InvalidInput, match="line 4") as caught:
+        ingest_calls(vault, "acme", stream(text), format="asterisk-csv")
+    assert caught.value.line == 4
+    assert count(vault) == 0 and externals(vault) == 0
+
+
+def test_skip_stores_the_rest_and_writes_the_rejects(vault, tmp_path):
+    setup_acme(vault)
+    source = tmp_path / "Master.csv"
+    source.write_text("garbage,row\n" + SAMPLES["asterisk-csv"][0])
+    report = ingest_calls(vault, "acme", source, format="asterisk-csv", on_error="skip")
+    assert (report.stored, report.rejected) == (3, 1)
+    [reject] = [
+        json.loads(line) for line in (tmp_path / "Master.csv.rejects").read_text().splitlines()
+    ]
+    assert reject["line"] == 1 and reject["raw"] == "garbage,row" and "columns" in reject["reason"]
+
+
+def test_refused_without_call_history(vault):
+    setup_acme(vault, collect=["name", "phone"])
+    with pytest.raises(PolicyRefusal):
+        ingest_calls(vault, "acme", stream(SAMPLES["jsonl"][0]), format="jsonl")
+    assert count(vault) == 0
+    [entry] = list(entries(vault.engine.connect(), "acme", action="collect.calls"))
+    assert entry["outcome"] == "deny"
+
+
+def test_without_phone_numbers_parties_are_not_stored(vault):
+    setup_acme(vault, collect=["name", "call_history"])
+    ingest_calls(vault, "acme", stream(SAMPLES["asterisk-csv"][0]), format="asterisk-csv")
+    assert count(vault) == 3 and externals(vault) == 0
+    first, _, third = _rows(vault)
+    assert first.callee_subject_id is None and third.caller_subject_id is None  # the externals
+
+
+def test_cli_json_and_tenant_counts(vault, cli_env, capsys):
+    setup_acme(vault)
+    (cli_env / "cdr.jsonl").write_text(SAMPLES["jsonl"][0])
+    result = run_cli(capsys, "ingest", "calls", "--tenant", "acme", "--format", "jsonl",
+                     "cdr.jsonl", "--json")  # fmt: skip
+    assert result.code == 0, result.err
+    assert result.json() == {"stored": 1, "duplicates": 0, "rejected": 0,
+                             "dropped_fields": {"caller_name": 1, "note": 1}}  # fmt: skip
+    shown = run_cli(capsys, "tenant", "show", "acme", "--json").json()
+    assert shown["counts"]["calls"] == 1 and shown["counts"]["subjects"] == 2
+
+
+def test_cli_exit_codes(vault, cli_env, capsys):
+    setup_acme(vault, collect=["name", "phone"])
+    (cli_env / "cdr.jsonl").write_text(SAMPLES["jsonl"][0] + "{}\n")
+    args = ["ingest", "calls", "--tenant", "acme", "--format", "jsonl", "cdr.jsonl"]
+    assert run_cli(capsys, *args).code == 3
+    assert run_cli(capsys, *args[:-1], "missing.jsonl").code == 2
