@@ -108,6 +108,12 @@ def test_agreement_expired(vault):
         open_session(vault, "acme", ticket="T-2", engineer="eve", hours=1)
 
 
+def test_no_agreement(vault):
+    make_tenant(vault, agreement=None)
+    make_user(vault)
+    assert _refusal(vault, "error_diagnosis", ticket="T-1").startswith("no agreement")
+
+
 def test_restricted_subject_readable_by_no_purpose(vault, acme):
     _consent(vault, acme["alice"])
     restrict(vault, "acme", "alice@acme.dk")

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from callvault.audit import entries
-from callvault.gate import decide
+from callvault.gate import STATISTICS, decide
 from callvault.gate_context import load_context
 from callvault.stats import statistics
 from callvault.tenants import get_tenant
@@ -19,12 +19,12 @@ def alice(vault):
     return make_user(vault)
 
 
-def _decision(vault, subject_id, purpose):
+def _decision(vault, subject_id, purpose, output="records"):
     now = datetime.now(UTC)
     with vault.engine.connect() as conn:
         tenant = get_tenant(conn, "acme")
         ctx, _ = load_context(conn, vault.policy, "acme", subject_id, purpose, now)
-    return decide("app", tenant, subject_id, purpose, None, now, ctx=ctx)
+    return decide("app", tenant, subject_id, purpose, None, now, ctx=ctx, output=output)
 
 
 def test_restrict_and_lift(vault, alice, cli_env, capsys):
@@ -46,12 +46,13 @@ def test_restrict_and_lift(vault, alice, cli_env, capsys):
 def test_objection_denies_legitimate_interest_only(vault, alice, cli_env, capsys):
     args = ["dsr", "object", "--tenant", "acme", "--subject", alice]
     assert run_cli(capsys, *args, "--purpose", "customer_service").code == 0
-    decision = _decision(vault, alice, "customer_service")
-    assert not decision.allowed
+    decision = _decision(vault, alice, "customer_service", STATISTICS)
+    assert decision.rule == "objection" and decision.reason.startswith("objection")
     result = run_cli(capsys, *args, "--purpose", "personalisation")
     assert result.code == 5 and "withdraw the consent" in result.err
     assert run_cli(capsys, *args, "--purpose", "error_diagnosis").code == 5
     assert run_cli(capsys, *args, "--purpose", "customer_service", "--withdraw").code == 0
+    assert _decision(vault, alice, "customer_service", STATISTICS).allowed
 
 
 def test_unknown_subject_is_not_found(vault, alice, cli_env, capsys):

@@ -142,7 +142,7 @@ def _consent(rule: PurposeRule, ctx: GateContext) -> Decision | None:
             f"consent withdrawn: the subject withdrew consent to {rule.name} (GDPR Art. 7(3))",
             rule.legal_basis,
         )
-    suffix = f" ({detail})" if detail else ""
+    suffix = f" ({detail})" if detail and not detail.startswith("no consent") else ""
     return _deny(
         "consent.missing",
         f"no consent: the subject has not given consent to {rule.name} under the current policy"
@@ -162,11 +162,19 @@ def _contract(rule: PurposeRule, tenant: Tenant, at: datetime) -> Decision | Non
         )
     if agreement.in_force(at):
         return None
-    when = "not yet in force" if at < agreement.valid_from else "expired"
+    if at < agreement.valid_from:
+        return _deny(
+            "contract.agreement_not_started",
+            f"agreement not yet in force: the service and support agreement {agreement.id} of "
+            f"tenant {tenant.id} starts on {agreement.valid_from.date().isoformat()} "
+            "(GDPR Art. 6(1)(b))",
+            rule.legal_basis,
+        )
+    ended = agreement.valid_to.date().isoformat() if agreement.valid_to else "?"
     return _deny(
-        f"contract.agreement_{'not_started' if when != 'expired' else 'expired'}",
-        f"agreement {when}: the service and support agreement {agreement.id} of tenant "
-        f"{tenant.id} is {when} at {at.isoformat(timespec='seconds')} (GDPR Art. 6(1)(b))",
+        "contract.agreement_expired",
+        f"agreement expired: the service and support agreement {agreement.id} of tenant "
+        f"{tenant.id} ended on {ended}; {rule.name} has no legal basis (GDPR Art. 6(1)(b))",
         rule.legal_basis,
     )
 
