@@ -44,6 +44,16 @@ class PolicyVersion:
         }
 
 
+def changed_purposes(old: CompiledPolicy, new: CompiledPolicy) -> list[str]:
+    """Purposes of ``new`` whose text, categories or basis differ from ``old`` (or are new): consent
+    given for them before no longer covers them (Art. 7(1))."""
+    return sorted(
+        name
+        for name, purpose in new.purposes.items()
+        if name not in old.purposes or old.purposes[name].fingerprint != purpose.fingerprint
+    )
+
+
 def _newest_document(conn: Connection) -> str | None:
     return conn.scalar(
         select(policy_versions.c.document)
@@ -125,13 +135,20 @@ def load_version(vault: Vault, text: str, *, source: str, actor: str = "operator
                 pointer="version",
             )
         if not same:
-            same = [_insert(vault, conn, policy.version, compiled.digest, text, actor)]
+            changed = changed_purposes(vault.policy, compiled)
+            same = [_insert(vault, conn, policy.version, compiled.digest, text, actor, changed)]
     vault.policy = compiled
     return same[0]
 
 
 def _insert(
-    vault: Vault, conn: Connection, version: str, digest: str, text: str, actor: str
+    vault: Vault,
+    conn: Connection,
+    version: str,
+    digest: str,
+    text: str,
+    actor: str,
+    changed: list[str],
 ) -> PolicyVersion:
     seq = (
         conn.scalar(
@@ -152,7 +169,12 @@ def _insert(
         AuditEntry(
             actor=actor,
             action="policy.load",
-            details={"version": version, "digest": digest, "seq": seq},
+            details={
+                "version": version,
+                "digest": digest,
+                "seq": seq,
+                "changed_purposes": changed,
+            },
         ),
     )
     return row

@@ -11,7 +11,7 @@ from ..errors import PolicyInvalid, UsageError
 from ..notice import FORMATS, render_notice
 from ..policy import CompiledPolicy, Policy
 from ..policy.lint import LintReport, lint, lint_file
-from ..policy_versions import list_versions, load_version, stored_policy
+from ..policy_versions import changed_purposes, list_versions, load_version, stored_policy
 from ..store import connect
 from ..tenants import get_tenant
 from ..vault import configured_policy, database_url
@@ -94,11 +94,18 @@ def load(
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise PolicyInvalid(f"cannot read policy {file}: {exc.strerror}") from exc
-    version = load_version(open_vault(ctx), text, source=str(file), actor=actor)
+    vault = open_vault(ctx)
+    before = vault.policy
+    version = load_version(vault, text, source=str(file), actor=actor)
+    changed = changed_purposes(before, vault.policy)
     if as_json:
-        print_json(version.as_dict())
-    else:
-        console.print(f"policy version {version.version} in force (stored as #{version.seq})")
+        print_json({**version.as_dict(), "changed_purposes": changed})
+        return
+    console.print(f"policy version {version.version} in force (stored as #{version.seq})")
+    if changed:
+        console.print(
+            "changed purposes (consent given before must be given again): " + ", ".join(changed)
+        )
 
 
 @app.command("versions")
