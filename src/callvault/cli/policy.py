@@ -6,10 +6,11 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
+from sqlalchemy.exc import DBAPIError
 
-from ..errors import PolicyInvalid, UsageError
+from ..errors import ConfigError, PolicyInvalid, UsageError
 from ..notice import FORMATS, render_notice
-from ..policy import CompiledPolicy, Policy
+from ..policy import CompiledPolicy, Policy, load_policy
 from ..policy.lint import LintReport, lint, lint_file
 from ..policy_versions import changed_purposes, list_versions, load_version, stored_policy
 from ..store import connect
@@ -112,9 +113,13 @@ def load(
 def versions(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
     """The stored policy versions, oldest first; the last one is in force."""
     engine = connect(_db(ctx))
-    with engine.connect() as conn:
-        rows = [v.as_dict() for v in list_versions(conn)]
-    engine.dispose()
+    try:
+        with engine.connect() as conn:
+            rows = [v.as_dict() for v in list_versions(conn)]
+    except DBAPIError as exc:
+        raise ConfigError("the vault is not initialised here; run `callvault init`") from exc
+    finally:
+        engine.dispose()
     if as_json:
         print_json(rows)
         return
@@ -132,11 +137,12 @@ def render(
     tenant: str = typer.Option(None, "--tenant", help="Render for this tenant's profile."),
     fmt: str = typer.Option("md", "--format", help="md or html."),
     out: Path = typer.Option(None, "--out", help="Write to this file instead of stdout."),
+    file: Path = typer.Option(None, "--file", help="Render this policy YAML instead."),
 ) -> None:
     """The privacy notice (Art. 13/14), generated from the policy in force."""
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
-    compiled = CompiledPolicy.compile(_active(ctx))
+    compiled = CompiledPolicy.compile(load_policy(file) if file else _active(ctx))
     profile = None
     if tenant:
         engine = connect(_db(ctx))
