@@ -1,19 +1,24 @@
 """Consent: only from an explicit act, withdrawable at the next decision, bound to the purpose text."""
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from callvault.consent import consent_state, give_consent, withdraw_consent
+from callvault.consent import consent_state, give_consent, refuse_consent, withdraw_consent
 from callvault.consent_expiry import expire_consents
-from callvault.errors import PolicyRefusal
+from callvault.errors import NotFound, PolicyRefusal
 from callvault.policy import CompiledPolicy, default_policy
 from callvault.store.schema_consent import consent_events, consent_records
+from callvault.tenants import list_tenants
 from callvault.vault import Vault
 from factories import make_call, make_external, make_tenant, make_user
 
 AT = datetime(2026, 11, 5, 12, tzinfo=UTC)
+_PEOPLE = itertools.count(1)
 
 
 def _state(vault, subject_id, purpose="personalisation", at=AT, policy=None):
@@ -125,3 +130,33 @@ def test_consent_with_a_lifetime_expires(vault, master_key):
         ).all()
     assert events == ["given", "expired"]
     lifetime.close()
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(acts=st.lists(st.sampled_from(["give", "withdraw", "refuse"]), min_size=1, max_size=6))
+def test_the_newest_explicit_act_decides(vault, acts):
+    """Whatever the sequence of acts, consent is valid exactly when the newest act was a give."""
+    with vault.engine.connect() as conn:
+        if not list_tenants(conn):
+            make_tenant(vault)
+    n = next(_PEOPLE)
+    subject = make_user(vault, email=f"u{n}@acme.dk", phone=f"+4521{n:06d}", extension=f"9{n}")
+    valid = False
+    for step, act in enumerate(acts):
+        at = AT + timedelta(minutes=step)
+        kwargs = {"actor": f"subject:{subject}", "at": at}
+        if act == "give":
+            give_consent(vault, "acme", subject, "personalisation", **kwargs)
+            valid = True
+        elif act == "refuse":
+            refuse_consent(vault, "acme", subject, "personalisation", **kwargs)
+            valid = False
+        else:
+            try:
+                withdraw_consent(vault, "acme", subject, "personalisation", **kwargs)
+            except NotFound:
+                assert not valid
+            valid = False
+        assert _state(vault, subject, at=at).valid is valid
