@@ -123,3 +123,12 @@ def test_receipt_of_another_tenants_record_is_not_found(vault, cli_env, capsys):
         capsys, "consent", "show", "--tenant", "globex", "--receipt", record["record_id"]
     )
     assert other.code == 4
+
+
+def test_human_output_shows_state_and_history(vault, cli_env, capsys):
+    make_tenant(vault)
+    alice = make_user(vault)
+    assert run_cli(capsys, *GIVE, "--subject", alice).code == 0
+    shown = run_cli(capsys, "consent", "show", "--tenant", "acme", "--subject", alice)
+    assert shown.code == 0 and "personalisation" in shown.out and "given" in shown.out
+    assert run_cli(capsys, "consent", "show", "--tenant", "acme").code == 2

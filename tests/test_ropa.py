@@ -54,3 +54,11 @@ def test_ropa_markdown_and_unknown_tenant(vault, cli_env, capsys):
     md = run_cli(capsys, "ropa", "--format", "md")
     assert md.code == 0 and "Art. 30(2)" in md.out and "Art. 30(1)" in md.out
     assert run_cli(capsys, "ropa", "--tenant", "nope").code == 4
+
+
+def test_ropa_and_notice_write_files(vault, cli_env, capsys):
+    make_tenant(vault)
+    assert run_cli(capsys, "ropa", "--format", "jsonld", "--out", "ropa.jsonld").code == 0
+    assert json.loads((cli_env / "ropa.jsonld").read_text())["@graph"]
+    assert run_cli(capsys, "policy", "render", "--format", "html", "--out", "n.html").code == 0
+    assert "Datatilsynet" in (cli_env / "n.html").read_text()
