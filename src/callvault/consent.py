@@ -215,11 +215,15 @@ class _Act:
             .limit(1)
         ).first()
 
-    def add_event(self, record_id: str, event: str) -> None:
-        seq = self.conn.scalar(
-            select(func.coalesce(func.max(consent_events.c.seq), 0)).where(
-                consent_events.c.tenant_id == self.tenant_id,
-                consent_events.c.record_id == record_id,
+    def add_event(self, record_id: str, event: str, *, first: bool = False) -> None:
+        seq = (
+            0
+            if first
+            else self.conn.scalar(
+                select(func.coalesce(func.max(consent_events.c.seq), 0)).where(
+                    consent_events.c.tenant_id == self.tenant_id,
+                    consent_events.c.record_id == record_id,
+                )
             )
         )
         self.conn.execute(
@@ -265,7 +269,7 @@ class _Act:
                 }
             ],
         )
-        self.add_event(record_id, state)
+        self.add_event(record_id, state, first=True)
         return record_id
 
     def set_state(self, record_id: str, state: str) -> None:
