@@ -12,6 +12,7 @@ import hashlib
 import hmac
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection, Table
 
@@ -49,10 +50,42 @@ def time_encoder(conn: Connection) -> TimeEncoder:
 def insert_rows(
     conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[object, ...]]
 ) -> None:
-    """INSERT ``rows`` (tuples in ``columns`` order) with one executemany."""
+    """INSERT ``rows`` (tuples in ``columns`` order): COPY on PostgreSQL, else one executemany."""
     if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        _copy(conn, table, columns, rows)
         return
     marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     names = ", ".join(table.c[name].name for name in columns)  # KeyError for a wrong column
     sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join([marker] * len(columns))})"
     conn.exec_driver_sql(sql, list(rows))
+
+
+def _copy(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[object, ...]]
+) -> None:
+    """PostgreSQL COPY FROM STDIN inside the connection's open transaction (psycopg 3)."""
+    names = ", ".join(table.c[name].name for name in columns)
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    with dbapi.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def fetch_in(
+    conn: Connection, template: str, tenant_id: str, values: Sequence[object]
+) -> list[tuple[Any, ...]]:
+    """Run a ``SELECT ... WHERE tenant_id = {p} AND x {in}`` template over ``values``.
+
+    ``{in}`` becomes ``IN (?, ...)`` on SQLite and ``= ANY(%s)`` with one array parameter on
+    PostgreSQL: thousands of keys cost one statement and no per-key SQL compilation.
+    """
+    if not values:
+        return []
+    if conn.dialect.name == "postgresql":
+        sql = template.format(p="%s", **{"in": "= ANY(%s)"})
+        return list(conn.exec_driver_sql(sql, (tenant_id, list(values))).all())
+    sql = template.format(p="?", **{"in": f"IN ({', '.join('?' * len(values))})"})
+    return list(conn.exec_driver_sql(sql, (tenant_id, *values)).all())

@@ -24,14 +24,14 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from ..audit import AuditEntry
 from ..clock import utcnow
 from ..store.schema import calls
 from ..vault import Vault
 from .asterisk_csv import DEFAULT_TZ
-from .bulk import insert_rows, time_encoder
+from .bulk import fetch_in, insert_rows, time_encoder
 from .formats import parse_calls
 from .gate import CALL_HISTORY, PHONE, profile, require
 from .parties import Parties
@@ -157,17 +157,8 @@ def _new_records(
             report.duplicates += 1
         else:
             keyed[key] = record
-    held = (
-        set(
-            conn.scalars(
-                select(calls.c.source_key).where(
-                    calls.c.tenant_id == tenant_id, calls.c.source_key.in_(list(keyed))
-                )
-            )
-        )
-        if keyed
-        else set()
-    )
+    sql = "SELECT source_key FROM calls WHERE tenant_id = {p} AND source_key {in}"
+    held = {bytes(row[0]) for row in fetch_in(conn, sql, tenant_id, list(keyed))}
     report.duplicates += len(held)
     return [(record, key) for key, record in keyed.items() if key not in held]
 

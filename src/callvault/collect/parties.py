@@ -15,18 +15,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from ..identifiers import party_form
 from ..keyring import field_aad
 from ..store.schema import subject_identifiers, subjects
 from ..subjects import new_id, vault_region
 from ..vault import Vault
-from .bulk import blind_index, insert_rows, time_encoder
+from .bulk import blind_index, fetch_in, insert_rows, time_encoder
 
 _CHUNK = 5_000
 Party = tuple[str, str, str]  # (kind, index form, stored value)
 _SUBJECT_COLUMNS = ("tenant_id", "subject_id", "kind", "wrapped_dek", "created_at", "updated_at")
+_LOOKUP = (
+    "SELECT i.blind_index, i.subject_id, s.kind FROM subject_identifiers i JOIN subjects s"
+    " ON s.tenant_id = i.tenant_id AND s.subject_id = i.subject_id"
+    " WHERE i.tenant_id = {p} AND i.blind_index {in}"
+)
 _IDENTIFIER_COLUMNS = ("tenant_id", "subject_id", "kind", "slot", "blind_index", "ciphertext")
 
 
@@ -85,24 +90,9 @@ class Parties:
     def _lookup(self, by_index: dict[bytes, str]) -> None:
         keys = list(by_index)
         for start in range(0, len(keys), _CHUNK):
-            rows = self.conn.execute(
-                select(
-                    subject_identifiers.c.blind_index,
-                    subject_identifiers.c.subject_id,
-                    subjects.c.kind,
-                )
-                .join(
-                    subjects,
-                    (subjects.c.tenant_id == subject_identifiers.c.tenant_id)
-                    & (subjects.c.subject_id == subject_identifiers.c.subject_id),
-                )
-                .where(
-                    subject_identifiers.c.tenant_id == self.tenant_id,
-                    subject_identifiers.c.blind_index.in_(keys[start : start + _CHUNK]),
-                )
-            )
-            for row in rows:
-                self._found[by_index[row.blind_index]] = (row.subject_id, row.kind == "user")
+            rows = fetch_in(self.conn, _LOOKUP, self.tenant_id, keys[start : start + _CHUNK])
+            for index, subject_id, kind in rows:
+                self._found[by_index[bytes(index)]] = (subject_id, kind == "user")
 
     def _create_externals(self, missing: list[Party]) -> None:
         keyring, tenant_id = self.vault.keyring, self.tenant_id
