@@ -8,7 +8,6 @@ naive UTC datetimes (psycopg pipelines ``executemany``). Values are bound parame
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -23,7 +22,7 @@ TimeEncoder = Callable[[datetime | None], object]
 
 def blind_index(key: bytes, form: str) -> bytes:
     """Same value as :func:`callvault.crypto.blind_index`, through OpenSSL's one-shot HMAC."""
-    return hmac.digest(key, form.encode("utf-8"), hashlib.sha256)[:INDEX_BYTES]
+    return hmac.digest(key, form.encode("utf-8"), "sha256")[:INDEX_BYTES]
 
 
 def _sqlite_time(value: datetime | None) -> object:
@@ -31,7 +30,7 @@ def _sqlite_time(value: datetime | None) -> object:
         return None
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    return value.isoformat(" ", "microseconds")[:26]  # without the "+00:00"
 
 
 def _naive_utc(value: datetime | None) -> object:
@@ -67,8 +66,7 @@ def _copy(
 ) -> None:
     """PostgreSQL COPY FROM STDIN inside the connection's open transaction (psycopg 3)."""
     names = ", ".join(table.c[name].name for name in columns)
-    dbapi = conn.connection.dbapi_connection
-    assert dbapi is not None
+    dbapi: Any = conn.connection.dbapi_connection  # a psycopg.Connection
     with dbapi.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
