@@ -39,7 +39,7 @@ from .tenants import get_tenant, list_tenants
 from .vault import Vault
 
 ACTOR = "retention"
-DEFAULT_BATCH = 5_000
+DEFAULT_BATCH = 20_000  # records per transaction: large enough that commits are not the cost
 _PROFILE_BATCH = 1_000
 
 
@@ -152,14 +152,17 @@ def _anonymise_calls(
     cutoff = rules["call_record"].cutoff(as_of)
     billing_from = day_start(rules["billing_record"].cutoff(as_of))
 
+    after: list[datetime | None] = [None]  # the previous batch's bound
+
     def step(conn: Connection) -> dict[str, int]:
-        bound = B.call_batch_bound(conn, tenant_id, cutoff, size)
-        batch = B.calls_in_batch(tenant_id, cutoff, bound)
+        bound = B.call_batch_bound(conn, tenant_id, cutoff, after[0], size)
+        batch = B.calls_in_batch(tenant_id, cutoff, after[0], bound)
         candidates = B.external_parties(conn, tenant_id, batch)
         B.aggregate_calls(conn, batch)
         billed = B.copy_billing(conn, batch, billing_from, utcnow())
         anonymised = B.delete_calls(conn, batch)
         shredded = B.shred_orphans(vault, conn, tenant_id, candidates)
+        after[0] = bound
         return {
             "anonymised": anonymised,
             "billing_copied": billed,
@@ -175,12 +178,15 @@ def _delete_voicemails(
 ) -> dict[str, int]:
     cutoff = rules["voicemail"].cutoff(as_of)
 
+    after: list[datetime | None] = [None]
+
     def step(conn: Connection) -> dict[str, int]:
-        bound = B.voicemail_batch_bound(conn, tenant_id, cutoff, size)
-        batch = B.voicemails_in_batch(tenant_id, cutoff, bound)
+        bound = B.voicemail_batch_bound(conn, tenant_id, cutoff, after[0], size)
+        batch = B.voicemails_in_batch(tenant_id, cutoff, after[0], bound)
         candidates = B.voicemail_callers(conn, tenant_id, batch)
         deleted = B.delete_voicemails(conn, batch)
         shredded = B.shred_orphans(vault, conn, tenant_id, candidates)
+        after[0] = bound
         done = int(bound is None or deleted == 0)
         return {"deleted": deleted, "externals_shredded": shredded, "done": done}
 
@@ -221,7 +227,7 @@ def _would_do(
 ) -> dict[str, dict[str, int]]:
     """A dry run's counts: what is overdue now, and how much of it the legal hold would keep."""
     overdue = overdue_counts(conn, tenant_id, rules, as_of)
-    batch = B.calls_in_batch(tenant_id, rules["call_record"].cutoff(as_of), None)
+    batch = B.calls_in_batch(tenant_id, rules["call_record"].cutoff(as_of), None, None)
     billing_from = day_start(rules["billing_record"].cutoff(as_of))
     billed = conn.scalar(
         select(func.count()).select_from(calls).where(and_(B.billing_subset(batch, billing_from)))
