@@ -127,11 +127,11 @@ def _store(
                 bad.add(item)
             else:
                 good.append(item)
-        fresh = _new_records(parties, conn, tenant_id, format, good, report)
-        for record, _ in fresh:
+        for record in good:  # every accepted row: its values were seen and not kept
             dropped[record.dropped_fields] += 1
             if record.caller_name is not None:
                 report.dropped_fields[_CALLER_NAME] += 1
+        fresh = _new_records(parties, conn, tenant_id, format, good, report)
         _insert(parties, conn, tenant_id, format, fresh, now)
         report.stored += len(fresh)
     count_dropped(report.dropped_fields, dropped)
