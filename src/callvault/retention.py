@@ -167,7 +167,7 @@ def _anonymise_calls(
             "anonymised": anonymised,
             "billing_copied": billed,
             "externals_shredded": shredded,
-            "done": int(bound is None or anonymised == 0),
+            "done": int(bound is None),
         }
 
     return _batches(vault, tenant_id, "call_record", run_id, step)
@@ -187,7 +187,7 @@ def _delete_voicemails(
         deleted = B.delete_voicemails(conn, batch)
         shredded = B.shred_orphans(vault, conn, tenant_id, candidates)
         after[0] = bound
-        done = int(bound is None or deleted == 0)
+        done = int(bound is None)
         return {"deleted": deleted, "externals_shredded": shredded, "done": done}
 
     return _batches(vault, tenant_id, "voicemail", run_id, step)

@@ -24,7 +24,6 @@ from sqlalchemy import (
     literal,
     literal_column,
     select,
-    union,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -186,18 +185,21 @@ def copy_billing(
 def external_parties(conn: Connection, tenant_id: str, batch: ColumnElement[bool]) -> list[str]:
     """External subjects that appear in the batch: candidates for shredding once it is gone.
 
-    Driven by the batch's distinct parties (then primary-key probes), not by a scan of subjects."""
-    parties = union(
-        select(calls.c.caller_subject_id.label("sid")).where(batch),
-        select(calls.c.callee_subject_id.label("sid")).where(batch),
-    ).subquery()
-    return list(
-        conn.scalars(
-            select(subjects.c.subject_id)
-            .join(parties, subjects.c.subject_id == parties.c.sid)
-            .where(subjects.c.tenant_id == tenant_id, subjects.c.kind == "external")
-        )
-    )
+    One pass over the batch for its distinct pairs of parties, then primary-key probes of those."""
+    pairs = conn.execute(
+        select(calls.c.caller_subject_id, calls.c.callee_subject_id).where(batch).distinct()
+    ).all()
+    parties = sorted({sid for pair in pairs for sid in pair if sid is not None})
+    found: list[str] = []
+    for start in range(0, len(parties), _CHUNK):
+        found += conn.scalars(
+            select(subjects.c.subject_id).where(
+                subjects.c.tenant_id == tenant_id,
+                subjects.c.kind == "external",
+                subjects.c.subject_id.in_(parties[start : start + _CHUNK]),
+            )
+        ).all()
+    return found
 
 
 def delete_calls(conn: Connection, batch: ColumnElement[bool]) -> int:
