@@ -15,6 +15,7 @@ from callvault.clock import parse_instant
 from callvault.errors import NotFound, PolicyRefusal
 from callvault.retention import run_retention
 from callvault.retention_status import retention_status
+from callvault.stats import statistics
 from callvault.store.schema import calls, metadata, subjects, voicemails
 from callvault.store.schema_retention import billing_records
 from callvault.store.schema_statistics import call_statistics
@@ -22,6 +23,7 @@ from callvault.subjects import find_subject
 from callvault.vault import Vault
 from factories import (
     make_call,
+    make_calls_bulk,
     make_external,
     make_offboarded,
     make_tenant,
@@ -222,3 +224,18 @@ def test_dry_run_changes_nothing(vault, world):
     assert report.counts["acme"]["call_record"] == {"anonymised": 3, "billing_copied": 1}
     assert count(vault, calls, calls.c.tenant_id == "acme") == 4
     assert stats_total(vault) == 0
+
+
+def test_callvault_stats_counts_the_same_after_anonymisation(vault):
+    make_tenant(vault, "acme")
+    user = make_user(vault)
+    externals = [make_external(vault, phone=f"+45404040{i:02d}") for i in range(10)]
+    make_calls_bulk(
+        vault, "acme", 600, start=OLD, step_s=60, parties=[(e, user) for e in externals]
+    )
+    before = statistics(vault, "acme", by="day", at=AS_OF)
+    run_retention(vault, as_of=AS_OF)
+    after = statistics(vault, "acme", by="day", at=AS_OF)
+    assert count(vault, calls, calls.c.tenant_id == "acme") == 0
+    assert sum(c["calls"] for c in after["cells"]) == 600
+    assert after["cells"] == before["cells"]
