@@ -12,6 +12,11 @@ from clihelp import run_cli
 from ingesthelp import SAMPLES, SECRETS, count, dump, externals, setup_acme, stream
 
 
+def _audit(vault):
+    with vault.engine.connect() as conn:
+        return list(entries(conn, "acme", action="collect.calls"))
+
+
 def _rows(vault):
     with vault.engine.connect() as conn:
         return conn.execute(select(calls).order_by(calls.c.started_at)).all()
@@ -54,7 +59,7 @@ def test_free_text_is_dropped_and_counted(vault):
     report = ingest_calls(vault, "acme", stream(SAMPLES["asterisk-csv"][0]), format="asterisk-csv")
     for field in ("clid", "channel", "dstchannel", "lastdata", "userfield", "caller_name"):
         assert report.dropped_fields[field] == 3
-    [entry] = list(entries(vault.engine.connect(), "acme", action="collect.calls"))
+    [entry] = _audit(vault)
     assert entry["details"]["stored"] == 3 and entry["details"]["dropped_fields"]["clid"] == 3
 
 
@@ -103,7 +108,7 @@ def test_refused_without_call_history(vault):
     with pytest.raises(PolicyRefusal):
         ingest_calls(vault, "acme", stream(SAMPLES["jsonl"][0]), format="jsonl")
     assert count(vault) == 0
-    [entry] = list(entries(vault.engine.connect(), "acme", action="collect.calls"))
+    [entry] = _audit(vault)
     assert entry["outcome"] == "deny"
 
 
