@@ -111,3 +111,16 @@ def test_cli(vault, cli_env, capsys):
     (cli_env / "bad.csv").write_text("name\nAlice\n")
     bad = run_cli(capsys, "ingest", "subjects", "--tenant", "acme", "bad.csv")
     assert bad.code == 5 and "external_id" in bad.err
+
+
+def test_cli_jsonl_skip_writes_the_named_rejects_file(vault, cli_env, capsys):
+    make_tenant(vault, "acme")
+    (cli_env / "users.txt").write_text(
+        '{"external_id": "u-1", "email": "x"}\n{"external_id": "u-2"}\n'
+    )
+    args = ["ingest", "subjects", "--tenant", "acme", "users.txt", "--format", "jsonl"]
+    result = run_cli(capsys, *args, "--on-error", "skip", "--rejects", "bad.jsonl", "--json")
+    assert result.code == 0, result.err
+    assert (result.json()["stored"], result.json()["rejected"]) == (1, 1)
+    [reject] = [json.loads(x) for x in (cli_env / "bad.jsonl").read_text().splitlines()]
+    assert (reject["line"], reject["reason"]) == (1, "email is not an e-mail address")
