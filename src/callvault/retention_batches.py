@@ -7,7 +7,8 @@ the cost grows with the records that expire, never with the table (DESIGN, "Stor
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
@@ -37,21 +38,45 @@ from .vault import Vault
 _CHUNK = 1000  # ids per IN list: well under every driver's parameter limit
 
 
-def prepare(conn: Connection, tenant_id: str) -> None:
-    """Serialise batches of one tenant and make deletions overwrite the freed bytes.
+# SQLite settings for a retention connection, and the defaults they are restored to afterwards.
+_SQLITE_TUNED = {"secure_delete": "ON", "cache_size": "-65536", "wal_autocheckpoint": "0"}
+_SQLITE_DEFAULT = {"secure_delete": "OFF", "cache_size": "-2000", "wal_autocheckpoint": "0"}
 
-    PostgreSQL: lock the tenant's audit head first, so two runs never aggregate the same rows twice.
-    SQLite: ``secure_delete`` zeroes deleted content in the file (a deleted row is not left readable
-    in a free page, Art. 5(1)(e)); writers are serialised by SQLite's own lock. A 64 MiB page cache
-    keeps the five indexes of ``calls`` in memory while a batch deletes from all of them.
+
+@contextmanager
+def retention_connection(vault: Vault) -> Iterator[Connection]:
+    """One connection for a sequence of batch transactions, tuned for bulk deletion on SQLite.
+
+    ``secure_delete`` zeroes deleted content in the file (a deleted row is not left readable in a free
+    page, Art. 5(1)(e)); a 64 MiB page cache keeps the five indexes of ``calls`` in memory; the WAL is
+    checkpointed once at the end of the run instead of at every batch's commit. The pooled connection
+    gets SQLite's defaults back afterwards.
     """
+    with vault.engine.connect() as conn:
+        sqlite_db = conn.dialect.name == "sqlite"
+        if sqlite_db:
+            _pragmas(conn, _SQLITE_TUNED)
+        try:
+            yield conn
+        finally:
+            if sqlite_db:
+                conn.rollback()
+                _pragmas(conn, _SQLITE_DEFAULT)
+
+
+def _pragmas(conn: Connection, values: dict[str, str]) -> None:
+    for name, value in values.items():
+        conn.exec_driver_sql(f"PRAGMA {name}={value}")
+    conn.commit()
+
+
+def serialise(conn: Connection, tenant_id: str) -> None:
+    """PostgreSQL: lock the tenant's audit head first, so two runs never aggregate the same rows
+    twice (SQLite serialises writers by its own lock)."""
     if conn.dialect.name == "postgresql":
         conn.execute(
             select(audit_heads.c.seq).where(audit_heads.c.tenant_id == tenant_id).with_for_update()
         )
-    else:
-        conn.exec_driver_sql("PRAGMA secure_delete=ON")
-        conn.exec_driver_sql("PRAGMA cache_size=-65536")
 
 
 # --- dialect helpers -------------------------------------------------------------------------
