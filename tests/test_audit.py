@@ -4,8 +4,9 @@ from sqlalchemy import delete, select, update
 
 from callvault import audit
 from callvault.audit import AuditEntry
-from callvault.store.schema import audit_log
+from callvault.store.schema import audit_heads, audit_log
 from clihelp import run_cli
+from factories import make_tenant
 
 
 def _write(vault, n=4, tenant="acme"):
@@ -104,3 +105,16 @@ def test_cli_log_lists_entries_as_json(vault, cli_env, capsys):
     result = run_cli(capsys, "audit", "log", "--json", "--tenant", "acme")
     assert result.code == 0
     assert [e["seq"] for e in result.json()] == [3, 2, 1]
+
+
+def test_removing_a_whole_tenant_chain_is_caught(vault):
+    make_tenant(vault, "globex")
+    with vault.transaction() as conn:
+        conn.execute(delete(audit_log).where(audit_log.c.tenant_id == "globex"))
+        conn.execute(delete(audit_heads).where(audit_heads.c.tenant_id == "globex"))
+    report = _verify(vault)
+    assert not report.ok and report.problem.tenant_id == "globex"
+
+
+def test_verify_of_an_unknown_tenant_is_not_found(vault, cli_env, capsys):
+    assert run_cli(capsys, "audit", "verify", "--tenant", "nobody").code == 4

@@ -74,3 +74,16 @@ def test_adding_a_tenant_is_audited(initialised, capsys):
     run_cli(capsys, *ADD, "--collect", "phone")
     entries = run_cli(capsys, "audit", "log", "--json", "--tenant", "acme").json()
     assert entries[0]["action"] == "tenant.add"
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        (["--name", " ", "--collect", "phone"], "name"),
+        (["--name", "X", "--collect", ""], "collect"),
+    ],
+)
+def test_empty_name_or_profile_is_invalid(initialised, capsys, options, named):
+    result = run_cli(capsys, "tenant", "add", "empty", *options)
+    assert result.code == 5
+    assert named in result.err

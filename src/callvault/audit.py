@@ -13,17 +13,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from .store.schema import audit_heads, audit_log
+from .errors import NotFound
+from .store.schema import audit_heads, audit_log, tenants
 
 OPERATOR = "_operator"  # tenant ids cannot start with "_", so this chain cannot collide
 GENESIS = "0" * 64
+_VERIFY_PAGE = 5_000  # verify streams: a chain of millions of decisions fits in memory
 
 
 @dataclass(frozen=True)
@@ -132,53 +134,59 @@ def record(
 
 
 def _check_chain(
-    tenant_id: str, rows: list[dict[str, Any]], head: tuple[int, str] | None
-) -> Problem | None:
+    tenant_id: str, rows: Iterable[dict[str, Any]], head: tuple[int, str] | None
+) -> tuple[int, Problem | None]:
+    """Walk one chain in order; return how many entries were read and the first problem."""
     prev_hash, expected_seq = GENESIS, 1
     for row in rows:
         if row["seq"] != expected_seq:
-            return Problem(tenant_id, expected_seq, f"missing; found entry {row['seq']} instead")
+            problem = f"missing; found entry {row['seq']} instead"
+            return expected_seq, Problem(tenant_id, expected_seq, problem)
         if row["prev_hash"] != prev_hash:
-            return Problem(tenant_id, row["seq"], "does not follow the previous entry")
+            return expected_seq, Problem(
+                tenant_id, row["seq"], "does not follow the previous entry"
+            )
         if _digest(row) != row["hash"]:
-            return Problem(tenant_id, row["seq"], "content was modified")
+            return expected_seq, Problem(tenant_id, row["seq"], "content was modified")
         prev_hash, expected_seq = row["hash"], expected_seq + 1
-    last = (expected_seq - 1, prev_hash)
-    if head is None and rows:
-        return Problem(tenant_id, last[0], "the chain head is missing")
-    if head is not None and head != last:
-        return Problem(tenant_id, last[0] + 1, f"entries after {last[0]} were removed")
-    return None
+    count = expected_seq - 1
+    if head is None:
+        # Every tenant's chain starts with its tenant.add entry: no head means it was removed.
+        return count, Problem(tenant_id, max(count, 1), "the chain (or its head) was removed")
+    if head != (count, prev_hash):
+        return count, Problem(tenant_id, count + 1, f"entries after {count} were removed")
+    return count, None
+
+
+def _chain_rows(conn: Connection, tenant_id: str) -> Iterator[dict[str, Any]]:
+    query = select(audit_log).where(audit_log.c.tenant_id == tenant_id).order_by(audit_log.c.seq)
+    for row in conn.execution_options(yield_per=_VERIFY_PAGE).execute(query):
+        yield dict(row._mapping)
+
+
+def _expected_chains(conn: Connection, tenant_id: str | None) -> set[str]:
+    """Chains that must exist: every tenant's, the operator's once used, and any in the log."""
+    found = set(conn.scalars(select(audit_heads.c.tenant_id)))
+    found |= set(conn.scalars(select(audit_log.c.tenant_id).distinct()))
+    found |= set(conn.scalars(select(tenants.c.tenant_id)))
+    if tenant_id is None:
+        return found
+    if tenant_id not in found:
+        raise NotFound(f"no tenant {tenant_id!r}")
+    return {tenant_id}
 
 
 def verify(conn: Connection, tenant_id: str | None = None) -> VerifyReport:
     """Recompute every chain (or one tenant's); report the first bad entry."""
-    heads = {
-        r.tenant_id: (r.seq, r.hash)
-        for r in conn.execute(select(audit_heads)).all()
-        if tenant_id is None or r.tenant_id == tenant_id
-    }
-    tenants = sorted(set(heads) | _chains_in_log(conn, tenant_id))
+    heads = {r.tenant_id: (r.seq, r.hash) for r in conn.execute(select(audit_heads)).all()}
+    chains = sorted(_expected_chains(conn, tenant_id))
     checked = 0
-    for chain in tenants:
-        rows = [
-            dict(r._mapping)
-            for r in conn.execute(
-                select(audit_log).where(audit_log.c.tenant_id == chain).order_by(audit_log.c.seq)
-            )
-        ]
-        checked += len(rows)
-        problem = _check_chain(chain, rows, heads.get(chain))
+    for chain in chains:
+        count, problem = _check_chain(chain, _chain_rows(conn, chain), heads.get(chain))
+        checked += count
         if problem:
-            return VerifyReport(checked, len(tenants), problem)
-    return VerifyReport(checked, len(tenants), None)
-
-
-def _chains_in_log(conn: Connection, tenant_id: str | None) -> set[str]:
-    query = select(audit_log.c.tenant_id).distinct()
-    if tenant_id is not None:
-        query = query.where(audit_log.c.tenant_id == tenant_id)
-    return set(conn.scalars(query))
+            return VerifyReport(checked, len(chains), problem)
+    return VerifyReport(checked, len(chains), None)
 
 
 def entries(

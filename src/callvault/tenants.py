@@ -97,7 +97,11 @@ def add_tenant(
 ) -> Tenant:
     """Register a tenant with its collection profile; refuses anything the policy does not allow."""
     _check_id(tenant_id)
+    if not name.strip():
+        raise InvalidInput("a tenant needs a name", pointer="name")
     chosen = vault.policy.check_collect(_expand(collect))
+    if not chosen:
+        raise InvalidInput("a collection profile names at least one category", pointer="collect")
     overrides = {
         kind: str(vault.policy.check_retention_override(kind, period))
         for kind, period in (retention or {}).items()
