@@ -205,6 +205,7 @@ def test_tenant_override_shortens_the_period(vault):
 
 def test_offboarded_user_keeps_calls_unlinked(vault, world):
     make_offboarded(vault, "acme", world["leaver"], "2026-07-01T00:00:00+00:00")
+    make_voicemail(vault, mailbox_id=world["leaver"], caller_id=None, received_at="2026-08-14")
     run_retention(vault, as_of=parse_instant("2026-08-15", field="as_of"))  # only the leaver
     with vault.engine.connect() as conn:
         linked = conn.scalar(
@@ -217,6 +218,8 @@ def test_offboarded_user_keeps_calls_unlinked(vault, world):
         )
     assert linked == 0
     assert count(vault, calls, calls.c.tenant_id == "acme") == 4  # not yet past their own period
+    assert count(vault, voicemails, voicemails.c.mailbox_subject_id == world["leaver"]) == 0
+    assert count(vault, subjects, subjects.c.subject_id == world["leaver"]) == 0
 
 
 def test_dry_run_changes_nothing(vault, world):

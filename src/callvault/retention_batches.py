@@ -8,7 +8,7 @@ the cost grows with the records that expire, never with the table (DESIGN, "Stor
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date, datetime
 from typing import Any
 
@@ -60,8 +60,9 @@ def retention_connection(vault: Vault) -> Iterator[Connection]:
             yield conn
         finally:
             if sqlite_db:
-                conn.rollback()
-                _pragmas(conn, _SQLITE_DEFAULT)
+                with suppress(Exception):  # never mask the error that ended the run
+                    conn.rollback()
+                    _pragmas(conn, _SQLITE_DEFAULT)
 
 
 def _pragmas(conn: Connection, values: dict[str, str]) -> None:
