@@ -73,17 +73,19 @@ def status(
         print_json(result.as_dict())
     else:
         _print_status(result)
+    if result.overdue:
+        raise IntegrityError(f"{result.overdue} records are past their retention period and held")
     if not result.ok:
-        raise IntegrityError(
-            f"retention is not up to date: {result.overdue} records overdue or a run did not finish"
-        )
+        raise IntegrityError("the last retention run did not finish (failed, killed or running)")
 
 
 def _print_status(result: RetentionStatus) -> None:
     table = Table("tenant", "kind", "rule", "last run", "overdue")
     for item in result.tenants:
         run = item.last_run
-        last = "never" if run is None else f"{run['started_at'][:19]} {run['state']}"
+        last = (
+            "never" if run is None else f"{run['started_at'][:16].replace('T', ' ')} {run['state']}"
+        )
         if run is not None and run["state"] != "done":
             last = f"[bold red]{last}[/]"
         for kind in KINDS:
