@@ -149,10 +149,10 @@ def _new_records(
     report: IngestReport,
 ) -> list[tuple[ParsedCall, bytes]]:
     """The records of ``good`` not yet held (nor repeated earlier in the batch), with their keys."""
-    prefix = f"src:{format}:"
+    prefix, index = f"src:{format}:", parties.index
     keyed = {}
     for record in good:
-        key = parties.index(prefix + record.source_id)
+        key = index(prefix + record.source_id)
         if key in keyed:
             report.duplicates += 1
         else:
@@ -174,7 +174,7 @@ def _insert(
     if not fresh:
         return
     resolved = parties.resolve({r.caller for r, _ in fresh} | {r.callee for r, _ in fresh})
-    link = f"link:{format}:"
+    link, index = f"link:{format}:", parties.index
     linked: dict[str, bytes] = {}
     encode = time_encoder(conn)
     ids = ordered_ids()
@@ -187,7 +187,7 @@ def _insert(
         if record.linked_id is not None:
             linked_key = linked.get(record.linked_id)
             if linked_key is None:
-                linked_key = linked[record.linked_id] = parties.index(link + record.linked_id)
+                linked_key = linked[record.linked_id] = index(link + record.linked_id)
         rows.append(
             (
                 tenant_id,
@@ -199,7 +199,7 @@ def _insert(
                 encode(record.ended_at),
                 record.duration_s,
                 record.billsec_s,
-                direction(caller_user, callee_user),
+                _DIRECTIONS[caller_user, callee_user],
                 record.outcome,
                 caller,
                 callee,
@@ -232,5 +232,7 @@ def direction(caller_is_user: bool, callee_is_user: bool) -> str:
         return "internal" if callee_is_user else "outbound"
     return "inbound"
 
+
+_DIRECTIONS = {(a, b): direction(a, b) for a in (False, True) for b in (False, True)}
 
 __all__ = ["BATCH", "direction", "ingest_calls"]
