@@ -1,6 +1,7 @@
 """Call records through the collection gate: every format, dedup, no partial writes, no clear text."""
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import select
@@ -138,3 +139,16 @@ def test_cli_exit_codes(vault, cli_env, capsys):
     args = ["ingest", "calls", "--tenant", "acme", "--format", "jsonl", "cdr.jsonl"]
     assert run_cli(capsys, *args).code == 3
     assert run_cli(capsys, *args[:-1], "missing.jsonl").code == 2
+
+
+def test_concurrent_ingests_of_one_file_store_it_once(vault):
+    setup_acme(vault)
+    text = SAMPLES["asterisk-csv"][0]
+    with ThreadPoolExecutor(2) as pool:
+        reports = list(
+            pool.map(
+                lambda _: ingest_calls(vault, "acme", stream(text), format="asterisk-csv"), [1, 2]
+            )
+        )
+    assert sorted((r.stored, r.duplicates) for r in reports) == [(0, 3), (3, 0)]
+    assert count(vault) == 3 and externals(vault) == 2

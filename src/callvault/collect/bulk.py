@@ -111,3 +111,21 @@ def fetch_in(
         return list(conn.exec_driver_sql(sql, (tenant_id, hexes)).all())
     sql = template.format(p="?", **{"in": f"IN ({', '.join('?' * len(keys))})"})
     return list(conn.exec_driver_sql(sql, (tenant_id, *keys)).all())
+
+
+def serialise_ingest(conn: Connection, tenant_id: str) -> None:
+    """One ingest per tenant at a time: a second waits, then sees what the first stored.
+
+    Without it, two concurrent ingests could both create the same external caller or store the
+    same record (each checks before the other commits). PostgreSQL: a transaction-scoped advisory
+    lock. SQLite: take the write lock now (``BEGIN IMMEDIATE``, waiting up to the busy timeout), so
+    that no read of this transaction predates another writer's commit. Call it first thing.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"callvault.ingest:{tenant_id}",)
+        )
+    elif conn.dialect.name == "sqlite":
+        dbapi: Any = conn.connection.dbapi_connection
+        if not dbapi.in_transaction:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -31,7 +31,7 @@ from ..clock import utcnow
 from ..store.schema import calls
 from ..vault import Vault
 from .asterisk_csv import DEFAULT_TZ
-from .bulk import fetch_in, insert_rows, time_encoder
+from .bulk import fetch_in, insert_rows, serialise_ingest, time_encoder
 from .formats import parse_calls
 from .gate import CALL_HISTORY, PHONE, profile, require
 from .parties import Parties
@@ -114,6 +114,7 @@ def _store(
     bad: Rejects,
     keep_parties: bool,
 ) -> IngestReport:
+    serialise_ingest(conn, tenant_id)
     now = utcnow()
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("PRAGMA cache_size=-262144")  # 256 MiB: index pages stay in memory

@@ -33,6 +33,7 @@ from ..subjects import identifier_rows, new_id, vault_region
 from ..taxonomy import COLUMN_CATEGORIES
 from ..tenants import get_tenant
 from ..vault import Vault
+from .bulk import serialise_ingest
 from .directory import COLUMNS, DirectoryRow, guess_format, read_directory
 from .gate import profile
 from .records import RowError
@@ -83,6 +84,7 @@ def ingest_subjects(
         bad = Rejects(on_error, rejects)
         stack.callback(bad.close)
         with vault.transaction() as conn:
+            serialise_ingest(conn, tenant_id)
             tenant = get_tenant(conn, tenant_id)
             allowed = profile(vault, tenant)
             kept = tuple(c for c in COLUMN_CATEGORIES if COLUMN_CATEGORIES[c] in allowed)

@@ -26,6 +26,7 @@ from ..keyring import field_aad
 from ..store.schema import subject_identifiers, subjects, voicemails
 from ..subjects import new_id
 from ..vault import Vault
+from .bulk import serialise_ingest
 from .gate import PHONE, VOICEMAIL, profile, require
 from .parties import Parties
 from .records import ParsedVoicemail, RowError
@@ -54,6 +55,7 @@ def ingest_voicemail(
     bad = Rejects(on_error, rejects)
     try:
         with vault.transaction() as conn:
+            serialise_ingest(conn, tenant_id)
             report = _Spool(vault, conn, tenant_id, keep_callers, bad, progress).run(messages)
             categories = [VOICEMAIL, *([PHONE] if keep_callers else [])]
             vault.audit(
