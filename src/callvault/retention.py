@@ -41,6 +41,13 @@ from .vault import Vault
 ACTOR = "retention"
 DEFAULT_BATCH = 50_000  # records per transaction: large enough that commits are not the cost
 _PROFILE_BATCH = 1_000
+# What each kind's records hold, named in the evidence (categories, never values).
+CATEGORIES = {
+    "call_record": ("user.behavior.call_history", "user.contact.phone_number"),
+    "voicemail": ("user.content.private.voicemail", "user.contact.phone_number"),
+    "subject_profile": ("user.name", "user.contact.email", "user.contact.phone_number"),
+    "billing_record": ("user.behavior.call_history",),
+}
 
 
 @dataclass
@@ -137,6 +144,7 @@ def _batches(vault: Vault, tenant_id: str, kind: str, run_id: str, step: Batch) 
                     entry = AuditEntry(
                         actor=ACTOR,
                         action=f"retention.{kind}",
+                        categories=CATEGORIES[kind],
                         details={**counts, "run_id": run_id},
                     )
                     vault.audit(conn, tenant_id, entry)
