@@ -170,7 +170,9 @@ def bench_read(backend: str, rows: int, pg: str) -> None:
             assert len(answer["calls"]) == rows
 
         def pseudonymised() -> None:
-            answer = read_subject(vault, "acme", alice, "error_diagnosis", "eve", ticket="T-1")
+            answer = read_subject(
+                vault, "acme", alice, "error_diagnosis", "support:eve", ticket="T-1"
+            )
             assert len(answer["calls"]) == rows
 
         def raw() -> None:

@@ -132,3 +132,23 @@ def test_human_output_shows_state_and_history(vault, cli_env, capsys):
     shown = run_cli(capsys, "consent", "show", "--tenant", "acme", "--subject", alice)
     assert shown.code == 0 and "personalisation" in shown.out and "given" in shown.out
     assert run_cli(capsys, "consent", "show", "--tenant", "acme").code == 2
+
+
+def test_only_the_subject_gives_consent_and_a_tenant_admin_may_withdraw(vault, cli_env, capsys):
+    """Finding 2: consent is the subject's own act (Art. 4(11), 7); withdrawal may be relayed."""
+    make_tenant(vault)
+    alice = make_user(vault)
+    subject = ["--subject", "alice@acme.dk"]
+    for actor in ("tenant-admin:hr-manager", "operator", "service:crm"):
+        refused = run_cli(capsys, *GIVE, *subject, "--actor", actor)
+        assert refused.code == 3, actor
+        assert "consent can only be given by the data subject" in refused.err
+    with vault.engine.connect() as conn:
+        assert conn.execute(select(consent_records)).first() is None
+    own = run_cli(capsys, *GIVE, *subject, "--actor", f"subject:{alice}", "--json")
+    assert own.code == 0 and own.json()["actor"] == f"subject:{alice}"
+    withdraw = ["consent", "withdraw", "--tenant", "acme", *subject, "--purpose", "personalisation"]
+    assert run_cli(capsys, *withdraw, "--actor", "operator").code == 3
+    relayed = run_cli(capsys, *withdraw, "--actor", "tenant-admin:hr-manager", "--json")
+    assert relayed.code == 0 and relayed.json()["state"] == "withdrawn"
+    assert relayed.json()["events"][-1]["actor"] == "tenant-admin:hr-manager"  # who withdrew

@@ -54,11 +54,23 @@ def test_third_party_is_refused_without_a_file(vault, acme, cli_env, capsys):
     assert not out.exists() and list(cli_env.iterdir()) == []
     with vault.engine.connect() as conn:
         (entry,) = entries(conn, "acme", action="disclose")
-    assert (
-        entry["outcome"] == "deny" and entry["details"]["recipient"] == "third_party:acme-marketing"
-    )
+    # Recorded by kind only: a refused recipient may be a person's address (finding 3).
+    assert entry["outcome"] == "deny" and entry["details"]["recipient"] == "third_party"
 
 
 def test_another_tenants_controller_is_a_third_party(vault, acme, cli_env, capsys):
     assert _disclose(capsys, "controller:globex", cli_env / "x.json").code == 3
     assert not (cli_env / "x.json").exists()
+
+
+def test_out_must_be_a_new_file(vault, acme, cli_env, capsys):
+    """Finding 7: a directory or an existing file is refused with exit 5 naming --out."""
+    directory = _disclose(capsys, "subject", cli_env)
+    assert directory.code == 5 and "--out" in directory.err and "directory" in directory.err
+    existing = cli_env / "old.json"
+    existing.write_text("keep me")
+    again = _disclose(capsys, "subject", existing)
+    assert again.code == 5 and "--out" in again.err and "exists" in again.err
+    assert existing.read_text() == "keep me"
+    with vault.engine.connect() as conn:
+        assert list(entries(conn, "acme", action="disclose")) == []

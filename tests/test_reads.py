@@ -13,6 +13,7 @@ from callvault.support import close_session, open_session
 from clihelp import run_cli
 from factories import make_call, make_external, make_tenant, make_user
 
+EVE = "support:eve"  # the actor of engineer eve's support sessions
 CLEAR_VALUES = ["Alice", "alice@acme.dk", "4522334455", "4540404040", "Bob", "4522334466"]
 
 
@@ -46,7 +47,9 @@ def test_personalisation_with_consent(vault, acme):
     assert data["profile"]["name"] == ["Alice Andersen"]
     assert data["profile"]["email"] == ["alice@acme.dk"]
     assert len(data["calls"]) == 4
-    assert data["frequent_contacts"][0] == {"other_party": "+4540404040", "calls": 3}
+    # The caller never consented: a stable contact token, never the number (finding 6).
+    token = data["frequent_contacts"][0]["other_party"]
+    assert token.startswith("contact-") and data["frequent_contacts"][0]["calls"] == 3
     assert data["legal_basis"] == "consent" and data["pseudonymised"] == []
 
 
@@ -71,8 +74,8 @@ def test_only_collected_categories(vault):
 
 def test_error_diagnosis_pseudonymised_per_session(vault, acme):
     first = open_session(vault, "acme", ticket="T-1", engineer="eve", hours=2)
-    one = read_subject(vault, "acme", "alice@acme.dk", "error_diagnosis", "eve", ticket="T-1")
-    again = read_subject(vault, "acme", "alice@acme.dk", "error_diagnosis", "eve", ticket="T-1")
+    one = read_subject(vault, "acme", "alice@acme.dk", "error_diagnosis", EVE, ticket="T-1")
+    again = read_subject(vault, "acme", "alice@acme.dk", "error_diagnosis", EVE, ticket="T-1")
     text = str(one)
     for value in CLEAR_VALUES:
         assert value not in text, value
@@ -83,7 +86,7 @@ def test_error_diagnosis_pseudonymised_per_session(vault, acme):
     close_session(vault, "acme", first.session_id)
     assert _refusal(vault, "error_diagnosis", ticket="T-1").startswith("support session closed")
     open_session(vault, "acme", ticket="T-2", engineer="eve", hours=2)
-    other = read_subject(vault, "acme", "alice@acme.dk", "error_diagnosis", "eve", ticket="T-2")
+    other = read_subject(vault, "acme", "alice@acme.dk", "error_diagnosis", EVE, ticket="T-2")
     assert other["calls"][0]["other_party"] != one["calls"][0]["other_party"]
     assert other["profile"]["name"] != one["profile"]["name"]
     assert other["subject"] != one["subject"]
@@ -164,14 +167,67 @@ def test_cli_read_and_exit_codes(vault, acme, cli_env, capsys):
         "2",
     )
     assert opened.code == 0, opened.err
-    result = run_cli(capsys, *args, "--purpose", "error_diagnosis", "--ticket", "T-1", "--json")
+    diagnose = [*args[:-1], EVE, "--purpose", "error_diagnosis", "--ticket", "T-1"]
+    result = run_cli(capsys, *diagnose, "--json")
     assert result.code == 0, result.err
     assert "4540404040" not in result.out and len(result.json()["calls"]) == 4
     closed = run_cli(
         capsys, "support", "close", "--tenant", "acme", "--session", opened.out.strip()
     )
     assert closed.code == 0, closed.err
-    assert run_cli(capsys, *args, "--purpose", "error_diagnosis", "--ticket", "T-1").code == 3
+    assert run_cli(capsys, *diagnose).code == 3
     make_tenant(vault, "globex")
     other = ["read", "--tenant", "globex", "--subject", acme["alice"], "--actor", "app"]
     assert run_cli(capsys, *other, "--purpose", "personalisation").code == 4
+
+
+def test_bookkeeping_is_never_a_record_read(vault, acme):
+    """Finding 1: the bookkeeping legal hold does not open anyone's call history."""
+    reason = _refusal(vault, "bookkeeping")
+    assert reason.startswith("bookkeeping data is readable only as billing records")
+    with vault.engine.connect() as conn:
+        (entry,) = entries(conn, "acme", action="read")
+    assert entry["outcome"] == "deny" and entry["details"]["rule"] == "output.billing_only"
+
+
+def test_support_session_belongs_to_its_engineer(vault, acme, cli_env, capsys):
+    """Finding 5: the right ticket is not enough; the actor must be support:<engineer>."""
+    open_session(vault, "acme", ticket="T-1", engineer="eng-joe", hours=2)
+    read = ["read", "--tenant", "acme", "--subject", "alice@acme.dk", "--purpose"]
+    for actor in ("random-service", "eng-joe", "support:eve"):
+        denied = run_cli(capsys, *read, "error_diagnosis", "--actor", actor, "--ticket", "T-1")
+        assert denied.code == 3 and "support session belongs to another engineer" in denied.err
+    ok = run_cli(capsys, *read, "error_diagnosis", "--actor", "support:eng-joe", "--ticket", "T-1")
+    assert ok.code == 0, ok.err
+
+
+def test_personalisation_shows_colleagues_by_name_and_callers_as_tokens(vault, acme):
+    """Finding 6: the other party did not consent; its number never appears in clear."""
+    _consent(vault, acme["alice"])
+    first = read_subject(vault, "acme", "alice@acme.dk", "personalisation", "app")
+    parties = [call["other_party"] for call in first["calls"]]
+    assert parties[-1] == "Bob Berg"  # a colleague: the directory name
+    assert len(set(parties[:3])) == 1 and parties[0].startswith("contact-")
+    assert "4540404040" not in str(first) and "4522334466" not in str(first)
+    again = read_subject(vault, "acme", "alice@acme.dk", "personalisation", "app")
+    assert again["frequent_contacts"] == first["frequent_contacts"]  # stable per party
+
+
+def test_pseudonymising_purpose_without_a_session_is_denied(vault, master_key):
+    """Finding 8: no tenant-wide fallback key; a pseudonymising purpose needs a session."""
+    from callvault.policy import CompiledPolicy, default_policy
+    from callvault.vault import Vault
+
+    data = default_policy().model_dump()
+    data["purposes"]["error_diagnosis"]["access"] = "direct"
+    direct = Vault.open(
+        vault.engine.url.render_as_string(False),
+        master_key=master_key,
+        policy=type(default_policy()).model_validate(data),
+    )
+    assert isinstance(direct.policy, CompiledPolicy)
+    make_tenant(direct)
+    make_user(direct)
+    with pytest.raises(PolicyRefusal, match="no support session"):
+        read_subject(direct, "acme", "alice@acme.dk", "error_diagnosis", "service:diag")
+    direct.close()

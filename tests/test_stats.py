@@ -120,3 +120,20 @@ def test_cli_stats_json(vault, acme, cli_env, capsys):
     with vault.engine.connect() as conn:
         audited = list(entries(conn, "acme", action="stats"))
     assert audited[0]["outcome"] == "allow" and audited[0]["legal_basis"] == "legitimate_interest"
+
+
+def test_windows_snap_to_whole_buckets(vault, acme):
+    """Finding 4: windows a second apart cannot differ by one call; both cover whole buckets."""
+    at = datetime(2026, 11, 2, 9, 3, tzinfo=UTC)  # the fourth call of the busy hour starts here
+    for by in ("hour", "day"):
+        before = statistics(vault, "acme", by=by, start=at, end=at.replace(hour=10))
+        after = statistics(
+            vault, "acme", by=by, start=at.replace(second=1), end=at.replace(hour=10)
+        )
+        assert before["cells"] == after["cells"] and before["cells"][0]["calls"] == 6
+        assert before["from"] == after["from"]
+    hourly = statistics(vault, "acme", by="hour", start=at, end=at)
+    assert (hourly["from"], hourly["to"]) == (
+        "2026-11-02T09:00:00+00:00",
+        "2026-11-02T10:00:00+00:00",
+    )

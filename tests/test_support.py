@@ -51,7 +51,7 @@ def test_open_session_survives_master_key_rotation(vault, cli_env, capsys):
     alice = make_user(vault)
     make_call(vault, caller_id=make_external(vault), callee_id=alice)
     open_session(vault, "acme", ticket="T-1", engineer="eve", hours=1)
-    before = read_subject(vault, "acme", alice, "error_diagnosis", "eve", ticket="T-1")
+    before = read_subject(vault, "acme", alice, "error_diagnosis", "support:eve", ticket="T-1")
     rotate_master_key(vault, new_key_text=encode_key(new_key()))
-    after = read_subject(vault, "acme", alice, "error_diagnosis", "eve", ticket="T-1")
+    after = read_subject(vault, "acme", alice, "error_diagnosis", "support:eve", ticket="T-1")
     assert after["calls"] == before["calls"]

@@ -3,8 +3,13 @@
 The public Python API is what ``__all__`` lists; every other name is internal and may change.
 """
 
+from .actors import check_actor
 from .audit import AuditEntry, VerifyReport
 from .billing import read_billing
+from .collect.calls_ingest import ingest_calls
+from .collect.report import IngestReport
+from .collect.subjects_ingest import ingest_subjects
+from .collect.voicemail_ingest import ingest_voicemail
 from .consent import (
     ConsentRecord,
     ConsentState,
@@ -14,10 +19,6 @@ from .consent import (
     refuse_consent,
     withdraw_consent,
 )
-from .collect.calls_ingest import ingest_calls
-from .collect.report import IngestReport
-from .collect.subjects_ingest import ingest_subjects
-from .collect.voicemail_ingest import ingest_voicemail
 from .consent_expiry import expire_consents
 from .disclosure import disclose
 from .errors import (
@@ -74,6 +75,7 @@ __all__ = [
     "Vault",
     "VerifyReport",
     "add_tenant",
+    "check_actor",
     "close_session",
     "consent_receipt",
     "consent_state",

@@ -10,6 +10,12 @@ A record is bound to the purpose's fingerprint (its text, categories and basis):
 version changes the purpose, consent given before no longer covers it (Art. 7(1), Art. 13(3)) and the
 subject must be asked again.
 
+Who acts: giving consent is the subject's own act (Art. 4(11), Art. 7): the actor is the subject,
+``subject:<surrogate id>`` (the default, e.g. a click in the privacy centre); a tenant admin, the
+operator or a service is refused. Withdrawing must be as easy as giving (Art. 7(3)): the subject, or
+a tenant admin (``tenant-admin:<name>``) relaying the subject's objection to the controller, may
+withdraw, and the record says who did. A refusal (the subject said no) follows the withdrawal rule.
+
 The processing gate calls :func:`consent_state`; it is one indexed SELECT.
 """
 
@@ -23,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
+from .actors import check_actor
 from .audit import AuditEntry
 from .clock import utcnow
 from .consent_records import (
@@ -57,6 +64,8 @@ __all__ = [
 STATES = ("given", "withdrawn", "expired", "refused")
 METHODS = ("cli", "api", "privacy_centre")
 SUBJECT_ACTORS = ("subject", "user")
+RELAY_ACTORS = ("tenant-admin",)  # may withdraw or record a refusal for the subject, never give
+ONLY_SUBJECT = "consent can only be given by the data subject"
 
 
 @dataclass(frozen=True)
@@ -157,32 +166,33 @@ def _subject(vault: Vault, conn: Connection, tenant_id: str, text: str) -> tuple
     return subject_id, str(kind)
 
 
-def _actor(
-    vault: Vault, conn: Connection, tenant_id: str, subject_id: str, kind: str, actor: str, act: str
-) -> str:
+def _actor(subject_id: str, kind: str, actor: str | None, act: str) -> str:
     """Consent is personal (Art. 4(11)): nobody consents for another person.
 
-    A subject acting for another subject is refused; an external caller's consent is refused unless the
-    caller gives it. Returns the actor as audited (subject actors by surrogate id, never an e-mail).
+    No actor: the subject itself. A subject acting for another subject is refused; anyone else may
+    only withdraw or record a refusal, and only as a tenant admin. Returns the actor as audited
+    (subject actors by surrogate id, never an e-mail).
     """
-    role, _, who = actor.partition(":")
+    if actor is None:
+        return f"subject:{subject_id}"
+    role, _, who = check_actor(actor).partition(":")
     if role in SUBJECT_ACTORS:
-        try:
-            acting = subject_id if who == subject_id else find_subject(vault, conn, tenant_id, who)
-        except NotFound as exc:
-            raise PolicyRefusal(f"actor {role}:… is not a subject of tenant {tenant_id}") from exc
-        if acting != subject_id:
+        if who != subject_id:
             raise PolicyRefusal(
                 f"a subject cannot {act} consent on behalf of another subject (Art. 4(11), Art. 7)"
             )
-        return f"subject:{acting}"
-    if kind == "external" and act == "give":
+        return f"subject:{subject_id}"
+    if act == "give":
+        caller = "an external caller's consent can only be given by the caller; "
+        whose = caller if kind == "external" else ""
         raise PolicyRefusal(
-            "an external caller's consent can only be given by the caller (Art. 4(11), Art. 7); "
-            f"{role or actor} cannot give it"
+            f"{ONLY_SUBJECT} ({whose}GDPR Art. 4(11), Art. 7): {role} cannot give it"
         )
-    if not actor.strip():
-        raise InvalidInput("an actor is required", pointer="actor")
+    if role not in RELAY_ACTORS or not who:
+        raise PolicyRefusal(
+            f"consent can be withdrawn only by the data subject or a tenant admin "
+            f"(tenant-admin:<name>) relaying the subject's request, not by {role} (Art. 7(3))"
+        )
     return actor
 
 
@@ -312,7 +322,7 @@ def _act(
     tenant_id: str,
     subject: str,
     purpose: str,
-    actor: str,
+    actor: str | None,
     method: str,
     at: datetime | None,
     verb: str,
@@ -322,7 +332,7 @@ def _act(
         raise InvalidInput(f"method must be one of {', '.join(METHODS)}", pointer="method")
     with vault.transaction() as conn:
         subject_id, kind = _subject(vault, conn, tenant_id, subject)
-        audited_actor = _actor(vault, conn, tenant_id, subject_id, kind, actor, verb)
+        audited_actor = _actor(subject_id, kind, actor, verb)
         yield _Act(
             vault, conn, tenant_id, subject_id, compiled, audited_actor, method, at or utcnow()
         )
@@ -334,7 +344,7 @@ def give_consent(
     subject: str,
     purpose: str,
     *,
-    actor: str,
+    actor: str | None = None,
     method: str = "cli",
     at: datetime | None = None,
 ) -> ConsentRecord:
@@ -354,7 +364,7 @@ def withdraw_consent(
     subject: str,
     purpose: str,
     *,
-    actor: str,
+    actor: str | None = None,
     method: str = "cli",
     at: datetime | None = None,
 ) -> ConsentRecord:
@@ -374,7 +384,7 @@ def refuse_consent(
     subject: str,
     purpose: str,
     *,
-    actor: str,
+    actor: str | None = None,
     method: str = "cli",
     at: datetime | None = None,
 ) -> ConsentRecord:

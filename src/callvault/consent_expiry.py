@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, func, insert, select, update
 
+from .actors import check_actor
 from .audit import AuditEntry
 from .clock import utcnow
 from .store.schema_consent import consent_events, consent_records
@@ -24,6 +25,7 @@ def expire_consents(
     vault: Vault, at: datetime | None = None, *, actor: str = "operator"
 ) -> dict[str, int]:
     """Mark every given consent whose lifetime ended by ``at`` as expired; counts per tenant."""
+    check_actor(actor)
     at = at or utcnow()
     with vault.transaction() as conn:
         due = conn.execute(

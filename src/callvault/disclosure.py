@@ -8,7 +8,10 @@ party." (source: ``spec/privacy-policy.txt``, "Miralix and personal data", item 
 :data:`callvault.gate.NO_THIRD_PARTIES`). A refusal writes no file.
 
 An allowed export is one JSON document (identifiers, call records, voicemail metadata of the subject,
-in the categories the tenant collects) written with mode 0600, and audited in the same transaction.
+in the categories the tenant collects) written with mode 0600 to a new file (an existing file or a
+directory is refused, exit 5), and audited in the same transaction. The audit entry names the
+recipient by kind only (``subject``, ``controller``, ``third_party``): a refused recipient may be a
+person's address, and the audit log is never erased.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .actors import check_actor
 from .audit import AuditEntry
 from .clock import utcnow
 from .errors import InvalidInput, PolicyRefusal
@@ -31,10 +35,23 @@ from .vault import Vault
 EXPORT_FORMAT = "callvault-export/1"
 
 
-def _write_private(path: Path, document: dict[str, Any]) -> None:
-    """Write ``document`` to ``path`` readable by its owner only (0600), atomically."""
+def _check_out(path: Path) -> None:
+    """A new file in an existing directory: never a directory, never an existing file."""
+    if path.is_dir():
+        raise InvalidInput(
+            f"--out {path} is a directory; give the path of a new file", pointer="out"
+        )
+    if path.exists() or path.is_symlink():
+        raise InvalidInput(
+            f"--out {path} already exists; give the path of a new file", pointer="out"
+        )
     if not path.parent.is_dir():
-        raise InvalidInput(f"directory {path.parent} does not exist", pointer="out")
+        raise InvalidInput(f"--out: directory {path.parent} does not exist", pointer="out")
+
+
+def _write_private(path: Path, document: dict[str, Any]) -> None:
+    """Write ``document`` to the new file ``path`` readable by its owner only (0600), atomically."""
+    _check_out(path)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -42,15 +59,20 @@ def _write_private(path: Path, document: dict[str, Any]) -> None:
             json.dump(document, handle, indent=2, sort_keys=True, ensure_ascii=False)
             handle.write("\n")
         os.chmod(temporary, 0o600)  # whatever the umask
-        os.replace(temporary, path)
-    except BaseException:
+        try:
+            os.link(temporary, path)  # atomic, and fails rather than overwrite
+        except FileExistsError as exc:
+            raise InvalidInput(f"--out {path} already exists", pointer="out") from exc
+    finally:
         temporary.unlink(missing_ok=True)
-        raise
 
 
-def _entry(
-    actor: str, subject_id: str, decision: Decision, recipient: str, **details: Any
-) -> AuditEntry:
+def _recipient_kind(decision: Decision) -> str:
+    """``subject`` / ``controller`` for an allowed recipient, ``third_party`` otherwise."""
+    return decision.rule.removeprefix("recipients.") if decision.allowed else "third_party"
+
+
+def _entry(actor: str, subject_id: str, decision: Decision, **details: Any) -> AuditEntry:
     return AuditEntry(
         actor=actor,
         action="disclose",
@@ -58,7 +80,7 @@ def _entry(
         subject_id=subject_id,
         categories=sorted(decision.categories),
         reason=decision.reason,
-        details={"rule": decision.rule, "recipient": recipient, **details},
+        details={"rule": decision.rule, "recipient": _recipient_kind(decision), **details},
     )
 
 
@@ -73,7 +95,9 @@ def disclose(
     at: datetime | None = None,
 ) -> dict[str, Any]:
     """Export the subject's data to ``recipient`` as a JSON file; PolicyRefusal for a third party."""
+    check_actor(actor)
     path = Path(out_path)
+    _check_out(path)  # before anything is decided or audited
     at = at or utcnow()
     written = False
     try:
@@ -82,7 +106,7 @@ def disclose(
             subject_id = find_subject(vault, conn, tenant_id, subject)
             decision = decide_disclosure(vault.policy, tenant, recipient)
             if not decision.allowed:
-                vault.audit(conn, tenant_id, _entry(actor, subject_id, decision, recipient))
+                vault.audit(conn, tenant_id, _entry(actor, subject_id, decision))
             else:
                 categories = frozenset(tenant.collect)
                 decision = Decision(True, decision.reason, decision.rule, None, categories)
@@ -101,9 +125,7 @@ def disclose(
                     "calls": len(data.get("calls", ())),
                     "voicemails": len(data.get("voicemails", ())),
                 }
-                vault.audit(
-                    conn, tenant_id, _entry(actor, subject_id, decision, recipient, **counts)
-                )
+                vault.audit(conn, tenant_id, _entry(actor, subject_id, decision, **counts))
                 _write_private(path, document)  # last: a failed write rolls the audit entry back
                 written = True
     except BaseException:

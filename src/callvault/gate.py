@@ -9,14 +9,19 @@ Combining order (the first rule that denies decides; the reasons are distinct an
 
 1. the purpose must exist in the policy;
 2. a subject under restriction is readable by no purpose (GDPR Art. 18(2));
-3. a purpose whose output is anonymous statistics never yields records;
+3. a purpose whose output is anonymous statistics never yields records, and one whose output is
+   billing records (the bookkeeping legal hold, read only by :func:`callvault.billing.read_billing`)
+   never yields a subject's event-level records (Art. 5(1)(b)-(c));
 4. the legal basis must hold at ``at`` (Art. 6(1)):
    consent -> a given, not withdrawn consent for this purpose under the current policy (Art. 7);
    contract -> the tenant's service and support agreement in force (Art. 6(1)(b));
    legal_obligation -> a named law in the policy (Art. 6(1)(c), 6(3));
    legitimate_interest -> a documented assessment in the policy and no objection (Art. 6(1)(f), 21);
-5. a purpose with ``access: support_session`` needs an open, unexpired support session;
-6. categories: only those the purpose uses AND the tenant collects (Art. 5(1)(b)-(c), Art. 28(3)(a)).
+5. a purpose with ``access: support_session`` needs an open, unexpired support session, and the
+   actor must be the session's engineer, named ``support:<engineer>`` (Art. 29, Art. 32(4));
+6. categories: only those the purpose uses AND the tenant collects (Art. 5(1)(b)-(c), Art. 28(3)(a));
+7. a purpose that pseudonymises categories it would return needs a support session: its tokens are
+   keyed per session, so without one there is no key that keeps sessions unlinkable (Art. 4(5)).
 
 A decision is data; adapters turn a denial into exit 3 / HTTP 403 with ``reason``.
 """
@@ -38,6 +43,7 @@ NO_THIRD_PARTIES_SOURCE = 'spec/privacy-policy.txt, "Miralix and personal data",
 
 RECORDS = "records"
 STATISTICS = "anonymous_statistics"
+BILLING = "billing_records"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +78,9 @@ class SessionLike(Protocol):
     @property
     def opened_at(self) -> datetime: ...
 
+    @property
+    def engineer(self) -> str: ...
+
 
 @dataclass(frozen=True, slots=True)
 class PurposeRule:
@@ -84,6 +93,7 @@ class PurposeRule:
     output: str
     basis_problem: str | None  # a missing law or assessment: the basis can never hold
     allow_rule: str = ""
+    pseudonymise: frozenset[str] = frozenset()
 
 
 def compile_rules(policy: CompiledPolicy) -> dict[str, PurposeRule]:
@@ -111,6 +121,7 @@ def compile_rules(policy: CompiledPolicy) -> dict[str, PurposeRule]:
             purpose.output,
             problem,
             f"{name}.{purpose.legal_basis}",
+            purpose.pseudonymise,
         )
     return rules
 
@@ -124,7 +135,7 @@ class GateContext:
     restricted: bool = False
     objections: frozenset[str] = frozenset()
     session: SessionLike | None = None
-    session_asked: str | None = None  # the ticket or session id the caller named, for the reason
+    session_asked: str | None = None  # "ticket" or "session": what the caller named, for the reason
 
 
 def _deny(rule: str, reason: str, basis: str | None = None) -> Decision:
@@ -195,10 +206,16 @@ def _basis(rule: PurposeRule, tenant: Tenant, at: datetime, ctx: GateContext) ->
     return None
 
 
-def _session(rule: PurposeRule, at: datetime, ctx: GateContext) -> Decision | None:
+def support_actor(engineer: str) -> str:
+    """The actor name of a support engineer: reads in a session must be made as this actor."""
+    return f"support:{engineer}"
+
+
+def _session(rule: PurposeRule, actor: str, at: datetime, ctx: GateContext) -> Decision | None:
     session = ctx.session
     if session is None:
-        asked = f" for {ctx.session_asked}" if ctx.session_asked else " (give the ticket)"
+        # The ticket itself is free text: the reason (audited) names only what kind was given.
+        asked = f" for the {ctx.session_asked} given" if ctx.session_asked else " (give the ticket)"
         return _deny(
             "session.missing",
             f"no support session: {rule.name} is only possible inside a support session; "
@@ -221,6 +238,14 @@ def _session(rule: PurposeRule, at: datetime, ctx: GateContext) -> Decision | No
         )
     if at < session.opened_at:
         return _deny("session.missing", "no support session: not yet open", rule.legal_basis)
+    if actor != support_actor(session.engineer):
+        # A session is the engineer's own, time-boxed permission, not the ticket's (Art. 29, 32(4)).
+        return _deny(
+            "session.other_engineer",
+            "support session belongs to another engineer: read as "
+            f"{support_actor('<engineer>')} of session {session.session_id}",
+            rule.legal_basis,
+        )
     return None
 
 
@@ -268,7 +293,8 @@ def decide(
     rule = ctx.rules.get(purpose)
     if rule is None:
         known = ", ".join(sorted(ctx.rules))
-        return _deny("purpose.unknown", f"unknown purpose {purpose!r}: the policy has {known}")
+        # Not quoted: the asked text is raw input and the reason is audited.
+        return _deny("purpose.unknown", f"unknown purpose: the policy has {known}")
     if ctx.restricted and subject_id is not None:
         return _deny(
             "restriction",
@@ -283,6 +309,14 @@ def decide(
             "(callvault stats), never records of a subject",
             rule.legal_basis,
         )
+    if rule.output == BILLING and output != BILLING:
+        # The bookkeeping law obliges keeping billing records, not reading call histories (Art. 6(3)).
+        return _deny(
+            "output.billing_only",
+            f"{purpose} data is readable only as billing records (callvault.billing.read_billing), "
+            "never as a subject's call records",
+            rule.legal_basis,
+        )
     if output == STATISTICS and rule.output != STATISTICS:
         return _deny(
             "output.records_only",
@@ -291,12 +325,19 @@ def decide(
         )
     problem = _basis(rule, tenant, at, ctx)
     if problem is None and rule.access == "support_session":
-        problem = _session(rule, at, ctx)
+        problem = _session(rule, actor, at, ctx)
     if problem is not None:
         return problem
     allowed = _categories(rule, tenant, categories)
     if isinstance(allowed, Decision):
         return allowed
+    if output == RECORDS and rule.pseudonymise & allowed and rule.access != "support_session":
+        return _deny(
+            "session.pseudonym_key",
+            f"no support session: {purpose} pseudonymises its output and its tokens are keyed per "
+            "support session (GDPR Art. 4(5)); a tenant-wide key would link them",
+            rule.legal_basis,
+        )
     return Decision(True, "allowed", rule.allow_rule, rule.legal_basis, allowed)
 
 
@@ -307,9 +348,10 @@ def decide_disclosure(policy: CompiledPolicy, tenant: Tenant, recipient: str) ->
         kind, who = "controller", ""
     if not who and kind in policy.recipients:
         return Decision(True, "allowed", f"recipients.{kind}", None)
+    # The refused recipient is never quoted: it may be a person's address, and the reason is audited.
     return Decision(
         False,
-        f"third party: {recipient!r} is not a recipient the policy allows "
+        "third party: the recipient is not one the policy allows "
         f'({", ".join(sorted(policy.recipients))}). The policy says: "{NO_THIRD_PARTIES}"',
         "recipients.third_party",
         None,

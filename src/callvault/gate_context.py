@@ -56,7 +56,7 @@ def load_context(
         consents[purpose] = consent_state(conn, tenant_id, subject_id, compiled, policy.version, at)
     if rule is not None and rule.access == "support_session":
         session = get_session(conn, tenant_id, session_id=session_id, ticket=ticket)
-    asked = f"session {session_id}" if session_id else (f"ticket {ticket}" if ticket else None)
+    asked = "session" if session_id else ("ticket" if ticket else None)
     ctx = GateContext(
         rules=rules,
         consents=consents,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, func, insert, select
 from sqlalchemy.exc import DBAPIError
 
+from .actors import check_actor
 from .audit import OPERATOR, AuditEntry
 from .clock import utcnow
 from .errors import InvalidInput, PolicyInvalid
@@ -116,6 +117,7 @@ def load_version(vault: Vault, text: str, *, source: str, actor: str = "operator
     Loading the same document again changes nothing; a new document under a version string that is
     already stored is refused (a version names one text forever).
     """
+    check_actor(actor)
     policy = parse_policy(text, source=source)
     compiled = CompiledPolicy.compile(policy)
     _refuse_if_unlawful(text, source)

@@ -6,13 +6,15 @@ asks, audits the decision (allowed or denied) in the same transaction as the rea
 assembles the answer from the allowed categories only (GDPR Art. 5(1)(b)-(c), Art. 25(2)):
 
 - ``profile``: the subject's decrypted identifiers whose category is allowed;
-- ``calls``: the subject's call history (time, direction, outcome, durations, the other party's number
-  only if phone numbers are allowed) and the derived ``frequent_contacts``;
+- ``calls``: the subject's call history (time, direction, outcome, durations, the other party only if
+  phone numbers are allowed) and the derived ``frequent_contacts``;
 - ``voicemails``: voicemail metadata (never the audio).
 
 Categories the purpose pseudonymises (error diagnosis) leave as keyed tokens (Art. 4(5)): under the
-support session's key, so they are stable within a session and unlinkable across sessions. Other
-parties' numbers are decrypted in bulk: one query per thousand parties, one data-key unwrap per party.
+support session's key, so they are stable within a session and unlinkable across sessions; without a
+session the gate denies (there is no tenant-wide fallback key). Under a purpose resting on consent the
+other party of a call, a person who did not consent, is a colleague's name or a contact token, never a
+number (see :mod:`callvault.contacts`).
 """
 
 from __future__ import annotations
@@ -25,13 +27,14 @@ from typing import Any
 
 from sqlalchemy import Connection, or_, select
 
+from .actors import check_actor, check_ref
 from .audit import AuditEntry
 from .clock import utcnow
+from .contacts import contact_key, contact_labels, party_numbers
 from .errors import PolicyRefusal
 from .gate import Decision, decide
 from .gate_context import load_context
-from .keyring import field_aad
-from .store.schema import calls, subject_identifiers, subjects, voicemails
+from .store.schema import calls, voicemails
 from .subjects import find_subject, subject_identifiers_of
 from .support import SupportSession, count_read, session_key, token
 from .tenants import get_tenant
@@ -69,7 +72,6 @@ FIELD_CATEGORIES = {
     "caller": PHONE,
 }
 FREQUENT_CONTACTS = 10
-_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ class Renderer:
 
     key: bytes | None
     pseudonymise: frozenset[str]
+    contacts: bytes | None = None  # set: other parties as colleague names or contact tokens
 
     def __call__(self, kind: str, value: str) -> str:
         if self.key is not None and KIND_CATEGORY.get(kind) in self.pseudonymise:
@@ -88,30 +91,20 @@ class Renderer:
 CLEAR = Renderer(None, frozenset())
 
 
-def party_numbers(
-    vault: Vault, conn: Connection, tenant_id: str, party_ids: Iterable[str]
-) -> dict[str, tuple[str, str]]:
-    """{party id: (kind, number)}: each party's first phone number, else its extension."""
-    ids = sorted(set(party_ids))
-    si, s = subject_identifiers.c, subjects.c
-    found: dict[str, tuple[str, str]] = {}
-    for start in range(0, len(ids), _CHUNK):
-        query = (
-            select(si.subject_id, si.kind, si.slot, si.ciphertext, s.wrapped_dek)
-            .join(subjects, (s.tenant_id == si.tenant_id) & (s.subject_id == si.subject_id))
-            .where(si.tenant_id == tenant_id, si.subject_id.in_(ids[start : start + _CHUNK]))
-            .where(si.kind.in_(("phone", "extension")), si.slot == 0)
-        )
-        for row in conn.execute(query):
-            if row.kind == "extension" and row.subject_id in found:
-                continue  # a number beats an extension
-            dek = vault.keyring.dek(tenant_id, row.subject_id, row.wrapped_dek)
-            aad = field_aad(tenant_id, row.subject_id, f"{row.kind}.{row.slot}")
-            found[row.subject_id] = (
-                row.kind,
-                vault.keyring.decrypt(dek, row.ciphertext, aad).decode(),
-            )
-    return found
+def _parties(
+    vault: Vault,
+    conn: Connection,
+    tenant_id: str,
+    party_ids: Iterable[str],
+    allowed: frozenset[str],
+    render: Renderer,
+) -> dict[str, str]:
+    """{party id: what the answer shows of that other party}."""
+    if render.contacts is not None:
+        names = NAME in allowed
+        return contact_labels(vault, conn, tenant_id, party_ids, key=render.contacts, names=names)
+    numbers = party_numbers(vault, conn, tenant_id, party_ids)
+    return {pid: render(kind, value) for pid, (kind, value) in numbers.items()}
 
 
 def _profile(
@@ -157,10 +150,8 @@ def _call_history(
         r.callee_subject_id if r.caller_subject_id == subject_id else r.caller_subject_id
         for r in rows
     ]
-    numbers = (
-        party_numbers(vault, conn, tenant_id, filter(None, others)) if PHONE in allowed else {}
-    )
-    shown = {pid: render(kind, value) for pid, (kind, value) in numbers.items()}
+    ids = filter(None, others)
+    shown = _parties(vault, conn, tenant_id, ids, allowed, render) if PHONE in allowed else {}
     history = []
     for row, other in zip(rows, others, strict=True):
         entry: dict[str, Any] = {
@@ -197,7 +188,7 @@ def _voicemails(
         .order_by(v.received_at)
     ).all()
     callers = {r.caller_subject_id for r in rows if r.caller_subject_id}
-    numbers = party_numbers(vault, conn, tenant_id, callers) if PHONE in allowed else {}
+    shown = _parties(vault, conn, tenant_id, callers, allowed, render) if PHONE in allowed else {}
     out = []
     for row in rows:
         entry: dict[str, Any] = {
@@ -206,8 +197,7 @@ def _voicemails(
             "folder": row.folder,
         }
         if PHONE in allowed:
-            number = numbers.get(row.caller_subject_id or "")
-            entry["caller"] = render(*number) if number else None
+            entry["caller"] = shown.get(row.caller_subject_id or "")
         out.append(entry)
     return out
 
@@ -250,7 +240,7 @@ def audit_decision(
         actor=actor,
         action=action,
         outcome="allow" if decision.allowed else "deny",
-        purpose=purpose,
+        purpose=purpose if asked else None,  # an unknown purpose is raw input: not recorded
         legal_basis=decision.legal_basis,
         subject_id=subject_id,
         categories=sorted(categories),
@@ -268,15 +258,15 @@ def _renderer(
     decision: Decision,
     session: SupportSession | None,
 ) -> Renderer:
-    pseudonymise = vault.policy.purposes[purpose].pseudonymise & decision.categories
+    compiled = vault.policy.purposes[purpose]
+    pseudonymise = compiled.pseudonymise & decision.categories
+    # The other party never consented: one subject's consent shows no one else's number (Art. 6(1)).
+    contacts = contact_key(vault, conn, tenant_id) if compiled.legal_basis == "consent" else None
     if not pseudonymise:
-        return CLEAR
-    key = (
-        session_key(vault, conn, session)
-        if session is not None
-        else vault.keyring.tenant_key(conn, tenant_id, "pseudonym")
-    )
-    return Renderer(key, pseudonymise)
+        return Renderer(None, frozenset(), contacts)
+    if session is None:  # the gate denies this (rule 7); never fall back to a tenant-wide key
+        raise PolicyRefusal("no support session: pseudonymised reads need a session key")
+    return Renderer(session_key(vault, conn, session), pseudonymise, contacts)
 
 
 def read_subject(
@@ -293,7 +283,12 @@ def read_subject(
     """The subject's data as ``purpose`` may see it; PolicyRefusal (exit 3) with the reason if not.
 
     A subject of another tenant is NotFound (exit 4): no read reveals that it exists elsewhere.
+    ``actor`` is a role (:func:`callvault.actors.check_actor`); in a support session it must be
+    ``support:<engineer>`` of that session.
     """
+    check_actor(actor)
+    ticket = check_ref(ticket, field="ticket") if ticket else None
+    session = check_ref(session, field="session") if session else None
     at = at or utcnow()
     with vault.transaction() as conn:
         tenant = get_tenant(conn, tenant_id)

@@ -17,6 +17,7 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, insert, or_, select, update
 
+from .actors import check_actor
 from .audit import AuditEntry
 from .clock import utcnow
 from .errors import InvalidInput
@@ -89,6 +90,7 @@ def restrict(
     vault: Vault, tenant_id: str, subject: str, *, actor: str = "operator", lift: bool = False
 ) -> Change:
     """Restrict processing of the subject's data (or, with ``lift``, end the restriction)."""
+    check_actor(actor)
     now = utcnow()
     t = subject_restrictions.c
     with vault.transaction() as conn:
@@ -147,6 +149,7 @@ def object_to(
     withdraw: bool = False,
 ) -> Change:
     """Record the subject's objection to ``purpose`` (or, with ``withdraw``, withdraw it)."""
+    check_actor(actor)
     _objectable(vault, purpose)
     now = utcnow()
     t = subject_objections.c

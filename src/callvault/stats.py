@@ -9,12 +9,17 @@ Live calls are aggregated in SQL (GROUP BY, set-based) and merged with the ``cal
 retention left behind when it anonymised expired calls. A live cell's distinct subjects and a stored
 cell's are merged with ``max`` (an undercount), so suppression errs on the side of suppressing. Calls of
 subjects under restriction (Art. 18) or objecting to the purpose (Art. 21) are left out.
+
+Windows are whole buckets: ``start`` is floored and ``end`` ceiled to the hour or day of ``by`` (UTC),
+so the window covers every bucket it touches and ``to`` in the answer is the exclusive end of the last
+bucket. Two windows a few seconds apart therefore give the same cells: otherwise each could pass the
+k check and their difference would single out the one call between them (a differencing attack).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -28,6 +33,7 @@ from sqlalchemy import (
     union_all,
 )
 
+from .actors import check_actor
 from .clock import utcnow
 from .errors import InvalidInput, PolicyRefusal
 from .gate import STATISTICS, decide
@@ -66,6 +72,21 @@ def _label(value: Any, by: str) -> str:
     return moment.date().isoformat() if by == "day" else moment.replace(tzinfo=UTC).isoformat()
 
 
+def _floor(moment: datetime, by: str) -> datetime:
+    moment = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return moment.replace(hour=0) if by == "day" else moment
+
+
+def snap(start: datetime | None, end: datetime | None, by: str) -> tuple[datetime | None, ...]:
+    """The window as whole buckets: (first bucket's start, last bucket's exclusive end)."""
+    step = timedelta(days=1) if by == "day" else timedelta(hours=1)
+    first = _floor(start, by) if start is not None else None
+    if end is None:
+        return first, None
+    last = _floor(end, by)
+    return first, last if last == end.astimezone(UTC) else last + step
+
+
 def _rounded(column: Any) -> ColumnElement[int]:
     return (column + ROUND_S // 2) // ROUND_S * ROUND_S
 
@@ -87,7 +108,7 @@ def _live_filter(
     if start is not None:
         conditions.append(c.started_at >= start)
     if end is not None:
-        conditions.append(c.started_at <= end)
+        conditions.append(c.started_at < end)  # end: exclusive, a bucket boundary
     return and_(*conditions)
 
 
@@ -149,9 +170,9 @@ def _stored(
         .group_by(literal_column("bucket"), s.direction, s.outcome)
     )
     if start is not None:
-        query = query.where(s.bucket_start >= start.replace(minute=0, second=0, microsecond=0))
+        query = query.where(s.bucket_start >= start)
     if end is not None:
-        query = query.where(s.bucket_start <= end)
+        query = query.where(s.bucket_start < end)
     for b, direction, outcome, n, subjects, duration, billsec in conn.execute(query):
         cell = cells.setdefault((_label(b, by), direction, outcome), Cell())
         cell.calls += int(n)
@@ -192,6 +213,8 @@ def statistics(
     """Anonymous aggregates of the tenant's calls; PolicyRefusal (exit 3) if the gate denies."""
     if by not in BUCKETS:
         raise InvalidInput(f"--by must be hour or day, not {by!r}", pointer="by")
+    check_actor(actor)
+    start, end = snap(start, end, by)
     at = at or utcnow()
     k = vault.policy.policy.k_anonymity
     with vault.transaction() as conn:

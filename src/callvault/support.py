@@ -7,6 +7,11 @@ by the master key, so a master key rotation (which re-wraps tenant keys) keeps o
 inside the session turn numbers, names and e-mails into HMAC tokens under that key: stable within the
 session (an engineer can follow one caller through the records) and unlinkable across sessions. Closing
 the session destroys the wrapped key, so its tokens can never be recomputed (Art. 4(5)).
+
+A session belongs to its engineer: reads in it are made as the actor ``support:<engineer>``
+(``--engineer eng-joe`` opens a session read as ``--actor support:eng-joe``); anyone else is refused,
+even with the right ticket. Engineer names and tickets follow :mod:`callvault.actors`: no e-mail
+address or telephone number reaches the audit log.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, insert, select, update
 
+from .actors import check_actor, check_ref
 from .audit import AuditEntry
 from .clock import utcnow
 from .crypto import new_key, open_sealed, seal
@@ -104,10 +110,13 @@ def open_session(
     """Open a time-boxed session; refused (exit 3) unless the tenant's agreement is in force."""
     if not ticket.strip() or not engineer.strip():
         raise InvalidInput("a support session needs a ticket and an engineer", pointer="ticket")
+    ticket = check_ref(ticket, field="ticket")
+    engineer = engineer.strip().removeprefix("support:")
+    actor = check_actor(actor or f"support:{engineer}")
+    check_actor(f"support:{engineer}")  # the engineer's name is audited as a role name
     if not 0 < hours <= MAX_HOURS:
         raise InvalidInput(f"--hours must be in (0, {MAX_HOURS}]", pointer="hours")
     now = at or utcnow()
-    actor = actor or engineer
     refusal = None
     with vault.transaction() as conn:
         tenant = get_tenant(conn, tenant_id)
@@ -160,6 +169,8 @@ def close_session(
     vault: Vault, tenant_id: str, session_id: str, *, actor: str = "operator"
 ) -> SupportSession:
     """Close the session and destroy its pseudonym key (its tokens become unlinkable for good)."""
+    check_actor(actor)
+    session_id = check_ref(session_id, field="session")
     now = utcnow()
     t = support_sessions.c
     with vault.transaction() as conn:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
+from .actors import check_actor
 from .audit import AuditEntry
 from .clock import utcnow
 from .errors import InvalidInput, NotFound
@@ -97,6 +98,7 @@ def add_tenant(
 ) -> Tenant:
     """Register a tenant with its collection profile; refuses anything the policy does not allow."""
     _check_id(tenant_id)
+    check_actor(actor)
     if not name.strip():
         raise InvalidInput("a tenant needs a name", pointer="name")
     chosen = vault.policy.check_collect(_expand(collect))

@@ -26,8 +26,8 @@ PURPOSE = typer.Option(..., "--purpose", help="A purpose of the policy whose bas
 ACTOR = typer.Option(
     None,
     "--actor",
-    help="Who performs the act: subject:<id> (default: the subject itself), tenant-admin:<name>, "
-    "... Nobody gives consent on behalf of another subject.",
+    help="Who performs the act (default: the subject itself, recorded as subject:<id>). Only the "
+    "subject gives consent; the subject or tenant-admin:<name> may withdraw or refuse.",
 )
 METHOD = typer.Option("cli", "--method", help="cli, api or privacy_centre.")
 JSON = typer.Option(False, "--json", help="Print the record as JSON.")
@@ -59,7 +59,7 @@ def give(
         tenant,
         subject,
         purpose,
-        actor=actor or f"subject:{subject}",
+        actor=actor,
         method=method,
     )
     _done(record, "given", as_json)
@@ -81,7 +81,7 @@ def withdraw(
         tenant,
         subject,
         purpose,
-        actor=actor or f"subject:{subject}",
+        actor=actor,
         method=method,
     )
     _done(record, "withdrawn", as_json)
@@ -103,7 +103,7 @@ def refuse(
         tenant,
         subject,
         purpose,
-        actor=actor or f"subject:{subject}",
+        actor=actor,
         method=method,
     )
     _done(record, "refused", as_json)

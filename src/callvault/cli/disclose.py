@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from ..actors import ACTOR_HELP
 from ..disclosure import disclose as disclose_subject
 from .common import console, open_vault, print_json
 
@@ -15,8 +16,8 @@ def disclose(
     recipient: str = typer.Option(
         ..., "--to", help="subject (the person itself) or controller (the tenant); nobody else."
     ),
-    out: str = typer.Option(..., "--out", help="The JSON file to write (mode 0600)."),
-    actor: str = typer.Option("operator", "--actor"),
+    out: str = typer.Option(..., "--out", help="The new JSON file to write (mode 0600)."),
+    actor: str = typer.Option("operator", "--actor", help=f"Who asks: {ACTOR_HELP}."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Write the subject's data to FILE for an allowed recipient; exit 3 for any third party."""

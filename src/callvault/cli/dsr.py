@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from ..actors import ACTOR_HELP
 from ..restrictions import object_to, restrict
 from .common import console, open_vault, print_json
 
@@ -18,7 +19,7 @@ def restrict_(
     tenant: str = typer.Option(..., "--tenant"),
     subject: str = typer.Option(..., "--subject", help="Subject id, e-mail or phone number."),
     lift: bool = typer.Option(False, "--lift", help="End the restriction."),
-    actor: str = typer.Option("operator", "--actor"),
+    actor: str = typer.Option("operator", "--actor", help=f"Who asks: {ACTOR_HELP}."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Restrict processing of a subject's data (GDPR Art. 18): no purpose may read it."""
@@ -36,7 +37,7 @@ def object_(
     subject: str = typer.Option(..., "--subject", help="Subject id, e-mail or phone number."),
     purpose: str = typer.Option(..., "--purpose", help="A purpose based on legitimate interest."),
     withdraw: bool = typer.Option(False, "--withdraw", help="Withdraw the objection."),
-    actor: str = typer.Option("operator", "--actor"),
+    actor: str = typer.Option("operator", "--actor", help=f"Who asks: {ACTOR_HELP}."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Record the subject's objection to a purpose (GDPR Art. 21)."""

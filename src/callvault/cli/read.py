@@ -13,7 +13,11 @@ def read(
     tenant: str = typer.Option(..., "--tenant", help="The tenant (controller) of the subject."),
     subject: str = typer.Option(..., "--subject", help="Subject id, e-mail or phone number."),
     purpose: str = typer.Option(..., "--purpose", help="Why: a purpose of the policy."),
-    actor: str = typer.Option(..., "--actor", help="Who asks (a service, an engineer, ...)."),
+    actor: str = typer.Option(
+        ...,
+        "--actor",
+        help="Who asks: a role such as service:crm; in a support session support:<engineer>.",
+    ),
     ticket: str = typer.Option(None, "--ticket", help="Support ticket of an open support session."),
     session: str = typer.Option(
         None, "--session", help="Support session id (instead of --ticket)."

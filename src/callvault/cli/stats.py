@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
+from ..actors import ACTOR_HELP
 from ..clock import parse_instant
 from ..stats import statistics
 from .common import console, open_vault, print_json
@@ -13,10 +14,14 @@ from .common import console, open_vault, print_json
 def stats(
     ctx: typer.Context,
     tenant: str = typer.Option(..., "--tenant"),
-    start: str = typer.Option(None, "--from", help="First day (ISO 8601 date or instant)."),
-    end: str = typer.Option(None, "--to", help="Last day, inclusive (ISO 8601 date or instant)."),
+    start: str = typer.Option(
+        None, "--from", help="First day (ISO 8601 date or instant; floored to a whole bucket)."
+    ),
+    end: str = typer.Option(
+        None, "--to", help="Last day, inclusive (ISO 8601 date or instant; ceiled to a bucket)."
+    ),
     by: str = typer.Option("day", "--by", help="Bucket: hour or day."),
-    actor: str = typer.Option("operator", "--actor", help="Who asks."),
+    actor: str = typer.Option("operator", "--actor", help=f"Who asks: {ACTOR_HELP}."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Calls and rounded durations per bucket, direction and outcome; small cells suppressed."""

@@ -15,7 +15,11 @@ def open_(
     ctx: typer.Context,
     tenant: str = typer.Option(..., "--tenant"),
     ticket: str = typer.Option(..., "--ticket", help="The support ticket the session serves."),
-    engineer: str = typer.Option(..., "--engineer", help="The support engineer."),
+    engineer: str = typer.Option(
+        ...,
+        "--engineer",
+        help="The support engineer (eng-joe); reads in the session use --actor support:eng-joe.",
+    ),
     hours: float = typer.Option(..., "--hours", help="How long the session lasts (max 168)."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:

@@ -56,7 +56,9 @@ class PurposeSpec(_Strict):
     pseudonymise: list[str] = Field(default_factory=list)
     # support_session: readable only inside a time-boxed support session tied to a ticket.
     access: Literal["direct", "support_session"] = "direct"
-    output: Literal["records", "anonymous_statistics"] = "records"
+    # records: a subject's event-level data; anonymous_statistics: aggregates only (callvault stats);
+    # billing_records: only the billing subset kept under a legal hold (callvault.billing).
+    output: Literal["records", "anonymous_statistics", "billing_records"] = "records"
     # Art. 6(1)(f) needs a documented balancing test; Art. 6(1)(c) a named law.
     legitimate_interest_assessment: str | None = None
     legal_obligation: str | None = None
