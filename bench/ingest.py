@@ -148,6 +148,8 @@ def run_raw(url: str, csv: Path) -> tuple[float, int]:
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
+        if engine.dialect.name == "sqlite":
+            cursor.execute("PRAGMA cache_size=-262144")  # the same page cache the ingest sets
         with csv.open("rb") as stream:
             batch: list[tuple[object, ...]] = []
             for record in parse(stream):
