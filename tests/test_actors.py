@@ -4,6 +4,8 @@ never-erased audit log (finding 3)."""
 import pytest
 
 from callvault.actors import check_actor
+from callvault.audit import entries
+from callvault.billing import read_billing
 from callvault.errors import InvalidInput
 from callvault.tenants import add_tenant
 from clihelp import run_cli
@@ -69,3 +71,12 @@ def test_refused_recipient_is_recorded_by_kind_only(vault, cli_env, capsys):
     assert refused.code == 3 and "carl" not in refused.err
     log = _audit_log(capsys)
     assert "carl" not in log and "gmail" not in log and '"recipient": "third_party"' in log
+
+
+def test_the_audit_log_itself_refuses_a_personal_actor(vault):
+    """The backstop for entry points that do not check (e.g. a library caller of billing)."""
+    make_tenant(vault)
+    with pytest.raises(InvalidInput):
+        read_billing(vault, "acme", "bookkeeping", actor="carl.caller@gmail.com")
+    with vault.engine.connect() as conn:
+        assert list(entries(conn, "acme", action="billing.read")) == []

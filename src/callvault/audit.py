@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from .actors import check_actor
 from .errors import NotFound
 from .store.schema import audit_heads, audit_log, tenants
 
@@ -105,7 +106,12 @@ def _lock_head(conn: Connection, tenant_id: str) -> tuple[int, str] | None:
 def record(
     conn: Connection, tenant_id: str, entry: AuditEntry, *, at: datetime | None = None
 ) -> int:
-    """Append ``entry`` to the tenant's chain inside the caller's transaction; return its seq."""
+    """Append ``entry`` to the tenant's chain inside the caller's transaction; return its seq.
+
+    The backstop of :func:`callvault.actors.check_actor`: an entry is never erased, so an actor that
+    looks like an e-mail address or a number is refused here too (InvalidInput rolls the change back).
+    """
+    check_actor(entry.actor)
     head = _lock_head(conn, tenant_id)
     seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS)
     # Microsecond precision is what both databases keep; hash what will be read back.
