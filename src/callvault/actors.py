@@ -36,10 +36,10 @@ def check_actor(text: str) -> str:
     The message never quotes the refused value: it may be the identifier we keep out of the log.
     """
     if not isinstance(text, str) or _looks_personal(text) or not _ACTOR.match(text):
-        raise InvalidInput(_REFUSED, pointer="actor")
+        raise InvalidInput(_REFUSED)
     _, _, name = text.partition(":")
     if name and normalise_phone(name) is not None:
-        raise InvalidInput(_REFUSED, pointer="actor")
+        raise InvalidInput(_REFUSED)
     return text
 
 
@@ -50,7 +50,6 @@ def check_ref(text: str, *, field: str) -> str:
     if _looks_personal(value) or not _REF.match(value):
         raise InvalidInput(
             f"{field} must be a reference such as T-1 (letters, digits, '_', '.', ':', '-'), "
-            "not a personal identifier",
-            pointer=field,
+            "not a personal identifier"
         )
     return value

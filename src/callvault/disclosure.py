@@ -38,15 +38,11 @@ EXPORT_FORMAT = "callvault-export/1"
 def _check_out(path: Path) -> None:
     """A new file in an existing directory: never a directory, never an existing file."""
     if path.is_dir():
-        raise InvalidInput(
-            f"--out {path} is a directory; give the path of a new file", pointer="out"
-        )
+        raise InvalidInput(f"--out {path} is a directory; give the path of a new file")
     if path.exists() or path.is_symlink():
-        raise InvalidInput(
-            f"--out {path} already exists; give the path of a new file", pointer="out"
-        )
+        raise InvalidInput(f"--out {path} already exists; give the path of a new file")
     if not path.parent.is_dir():
-        raise InvalidInput(f"--out: directory {path.parent} does not exist", pointer="out")
+        raise InvalidInput(f"--out: directory {path.parent} does not exist")
 
 
 def _write_private(path: Path, document: dict[str, Any]) -> None:
@@ -62,7 +58,7 @@ def _write_private(path: Path, document: dict[str, Any]) -> None:
         try:
             os.link(temporary, path)  # atomic, and fails rather than overwrite
         except FileExistsError as exc:
-            raise InvalidInput(f"--out {path} already exists", pointer="out") from exc
+            raise InvalidInput(f"--out {path} already exists") from exc
     finally:
         temporary.unlink(missing_ok=True)
 
