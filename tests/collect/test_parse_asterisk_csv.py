@@ -113,8 +113,34 @@ def test_utc_and_other_zones() -> None:
     ],
 )
 def test_daylight_saving_hours(local: str, expected: str) -> None:
-    [call] = parse(BASE.replace("2024-03-05 14:02:11", local))
+    [call] = parse(BASE.replace(_TIMES, f'"{local}",,'))  # start only: answer, end unset
     assert isinstance(call, ParsedCall) and call.started_at == utc(expected)
+
+
+_TIMES = '"2024-03-05 14:02:11","2024-03-05 14:02:19","2024-03-05 14:05:40"'
+
+
+def test_a_time_in_the_spring_dst_gap_is_a_bad_row() -> None:
+    [error] = parse(BASE.replace(_TIMES, '"2024-03-31 02:30:00",,'))
+    assert isinstance(error, RowError) and "DST gap" in error.reason and error.line == 1
+
+
+@pytest.mark.parametrize(
+    ("times", "durations", "reason"),
+    [
+        (_TIMES, "99999999999999999999999,201", "duration must be between 0 and 2678400"),
+        (_TIMES, "209,2678401", "billsec must be between 0 and 2678400"),
+        (_TIMES, "209,210", "billsec is longer than duration"),
+        ('"2024-03-05 14:02:11",,"2024-03-05 14:02:10"', "209,201", "end is before start"),
+        ('"2024-03-05 14:02:11","2024-03-05 14:02:10",', "209,201", "answer is outside"),
+        ('"2024-03-05 14:02:11","2024-03-05 14:06:00","2024-03-05 14:05:40"', "209,201",
+         "answer is outside"),
+        ('"9999-03-05 14:02:11",,', "209,201", "more than a day in the future"),
+    ],
+)  # fmt: skip
+def test_impossible_times_and_durations_are_bad_rows(times: str, durations: str, reason: str):
+    [error] = parse(BASE.replace(_TIMES, times).replace("209,201", durations))
+    assert isinstance(error, RowError) and reason in error.reason and error.line == 1
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from callvault.collect.formats import PARSERS, parse_calls
-from callvault.collect.records import OUTCOMES, ParsedCall, ParsedVoicemail, RowError
+from callvault.collect.records import (
+    MAX_SECONDS,
+    OUTCOMES,
+    ParsedCall,
+    ParsedVoicemail,
+    RowError,
+)
 from callvault.collect.voicemail_spool import parse_spool
 from callvault.errors import InvalidInput
 
@@ -25,11 +31,20 @@ JSON = st.recursive(
     max_leaves=12,
 )
 # Values that look like the real thing often enough to reach past the first check.
-FIELD = st.sampled_from(
-    ["", "201", "ANSWERED", "NO ANSWER", "2024-10-27 02:30:00", "2024-03-05 14:02:11", "12", "-1"]
-) | st.text(max_size=12)
+SAMPLE_FIELDS = ["", "201", "ANSWERED", "NO ANSWER", "2024-10-27 02:30:00", "2024-03-05 14:02:11",
+                 "12", "-1", "2024-03-31 02:30:00", "9999-12-31 23:59:59"]  # fmt: skip
+FIELD = (
+    st.sampled_from(SAMPLE_FIELDS)
+    | st.text(max_size=12)
+    | st.integers(min_value=0).map(str)  # arbitrarily large: must never overflow a column
+)
 KEYS = st.sampled_from(["id", "start", "duration", "caller", "callee", "outcome", "answer"])
-CALL_VALUES = st.sampled_from(["2024-03-05T14:02:11Z", "answered", 5, -5, None, "x", True])
+CALL_VALUES = (
+    st.sampled_from(
+        ["2024-03-05T14:02:11Z", "9999-12-31T23:59:59Z", "answered", 5, -5, None, "x", True]
+    )
+    | st.integers()
+)
 
 
 def check(format: str, data: bytes) -> None:
@@ -38,7 +53,8 @@ def check(format: str, data: bytes) -> None:
             assert isinstance(item, ParsedCall | RowError)
             if isinstance(item, ParsedCall):
                 assert item.started_at.tzinfo is UTC and item.outcome in OUTCOMES
-                assert item.duration_s >= 0 and item.billsec_s >= 0
+                assert 0 <= item.billsec_s <= item.duration_s <= MAX_SECONDS
+                assert item.ended_at is None or item.ended_at >= item.started_at
             else:
                 assert item.line is not None or item.pointer is not None
     except InvalidInput as exc:

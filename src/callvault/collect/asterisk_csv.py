@@ -14,7 +14,8 @@ options on, the extra column could be either ``uniqueid`` or ``userfield``.
 Strings are double-quoted with inner quotes doubled (``"""Alice"" <201>"``); integers are bare; an
 unset time (``answer`` of an unanswered call) is an empty, unquoted field. Times are
 ``%Y-%m-%d %T`` in the server's local time, or UTC with ``usegmtime=yes``. Local times are
-ambiguous in the autumn DST hour; we read them as the first (summer-time) occurrence.
+ambiguous in the autumn DST hour; we read them as the first (summer-time) occurrence. A local time
+in the spring DST gap never happened and is a bad row.
 
 This module also holds what the Asterisk-compatible CSV formats share (``asterisk_custom``,
 ``freeswitch_csv``): :func:`read_rows`, :class:`Clock` and :func:`count`.
@@ -30,9 +31,19 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import IO, Final, NamedTuple
 from zoneinfo import ZoneInfo
 
+from callvault.clock import utcnow
 from callvault.errors import InvalidInput
 
-from .records import ParsedCall, RowError, caller_id, new_call, row_digest
+from .records import (
+    FUTURE,
+    MAX_SECONDS,
+    ParsedCall,
+    RowError,
+    caller_id,
+    check_call,
+    new_call,
+    row_digest,
+)
 
 DEFAULT_TZ: Final = "Europe/Copenhagen"
 MAX_LINE: Final = 1 << 20  # bytes; a longer "line" is not a CDR file, and must not fill memory
@@ -56,6 +67,7 @@ def read_rows(
     """
     lines = Lines(stream)
     reader = csv.reader(lines, skipinitialspace=skipinitialspace)
+    latest = utcnow() + FUTURE
     last = 0
     while True:
         try:
@@ -63,7 +75,7 @@ def read_rows(
                 start, last = last + 1, reader.line_num
                 if row:
                     try:
-                        item: ParsedCall | RowError = build(start, row)
+                        item: ParsedCall | RowError = check_call(build(start, row), latest)
                     except ValueError as exc:
                         item = RowError(start, None, str(exc), lines.raw(start, last))
                     yield item
@@ -132,7 +144,9 @@ def _decode(chunk: list[bytes], number: int) -> list[str]:
 def count(text: str, name: str) -> int:
     """A non-negative integer field (seconds). ``int()`` alone would take ``-1``, ``1_0``, ``٣``."""
     if text.isdigit() and text.isascii():
-        return int(text)
+        if len(text) <= 10 and int(text) <= MAX_SECONDS:
+            return int(text)
+        raise ValueError(f"{name} must be between 0 and {MAX_SECONDS} seconds")
     raise ValueError(f"{name} must be a non-negative integer, got {text[:20]!r}")
 
 
@@ -206,9 +220,14 @@ class Clock:
         minute, second = int(text[14:16]), int(text[17:19])
         try:
             wall = local.replace(minute=minute, second=second, tzinfo=self._zone)
-            return wall.astimezone(UTC)
+            moment = wall.astimezone(UTC)
+            back = moment.astimezone(self._zone).replace(tzinfo=None)
         except OverflowError:
             raise ValueError(f"{name} is out of range: {text[:30]!r}") from None
+        if back != wall.replace(tzinfo=None):
+            # spring forward: this wall-clock time never happened, so it has no instant
+            raise ValueError(f"{name} {text[:19]!r} does not exist in {self._zone} (DST gap)")
+        return moment
 
 
 def _hour(key: str, text: str, name: str) -> datetime:

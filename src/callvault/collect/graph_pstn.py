@@ -28,17 +28,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from typing import IO, Any, Final
 
+from callvault.clock import utcnow
 from callvault.errors import InvalidInput
 
 from .asterisk_csv import DEFAULT_TZ
-from .jsonl import BadValue, instant, optional_instant, seconds, text
-from .records import ParsedCall, RowError
+from .jsonl import instant, optional_instant, seconds, text
+from .records import FUTURE, BadValue, ParsedCall, RowError, check_call
 
 #: Fields we read; every other field present in a row is reported in dropped_fields.
 KEPT: Final = frozenset({"id", "callId", "startDateTime", "endDateTime", "duration",
                          "callerNumber", "calleeNumber", "callType", "@odata.type"})  # fmt: skip
+#: check_call's generic names -> the Graph field they come from (for the pointer)
+_KEYS: Final = {"start": "startDateTime", "answer": "startDateTime", "end": "endDateTime",
+                "billsec": "duration"}  # fmt: skip
 
 
 def parse(
@@ -47,8 +52,9 @@ def parse(
     """Stream the rows of one getPstnCalls page (``utc``/``tz`` unused: times carry offsets)."""
     del utc, tz
     rows = _rows(_document(stream.read()))
+    latest = utcnow() + FUTURE
     for index, row in enumerate(rows):
-        yield _row(index, row)
+        yield _row(index, row, latest)
 
 
 def _document(data: bytes) -> Any:
@@ -71,14 +77,15 @@ def _rows(document: Any) -> list[Any]:
     return rows
 
 
-def _row(index: int, row: Any) -> ParsedCall | RowError:
+def _row(index: int, row: Any, latest: datetime) -> ParsedCall | RowError:
     pointer = f"/value/{index}"
     if not isinstance(row, dict):
         return RowError(None, pointer, "a call row must be a JSON object", _raw(row))
     try:
-        return _call(index, row)
+        return check_call(_call(index, row), latest)
     except BadValue as exc:
-        return RowError(None, f"{pointer}/{_escape(exc.key)}", str(exc), _raw(row))
+        key = _KEYS.get(exc.key, exc.key)
+        return RowError(None, f"{pointer}/{_escape(key)}", str(exc), _raw(row))
 
 
 def _raw(row: Any) -> str:

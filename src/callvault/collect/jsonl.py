@@ -38,21 +38,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import IO, Any, Final
 
+from callvault.clock import utcnow
 from callvault.errors import InvalidInput
 
 from .asterisk_csv import DEFAULT_TZ, MAX_LINE
-from .records import OUTCOMES, ParsedCall, RowError
+from .records import FUTURE, MAX_SECONDS, OUTCOMES, BadValue, ParsedCall, RowError, check_call
 
 KEYS: Final = frozenset({"id", "linked_id", "start", "answer", "end", "duration", "billsec",
                          "caller", "callee", "caller_name", "outcome"})  # fmt: skip
-
-
-class BadValue(ValueError):
-    """A JSON value that does not fit the schema; ``key`` names it for the pointer."""
-
-    def __init__(self, key: str, reason: str) -> None:
-        super().__init__(reason)
-        self.key = key
 
 
 def parse(
@@ -61,10 +54,11 @@ def parse(
     """Stream the records of a callvault JSONL file (``utc``/``tz`` are unused: times carry
     their offset)."""
     del utc, tz
+    latest = utcnow() + FUTURE
     for number, data in enumerate(iter(functools.partial(stream.readline, MAX_LINE), b""), 1):
         text = _decode(data, number).strip()
         if text:
-            yield _row(number, text)
+            yield _row(number, text, latest)
 
 
 def _decode(data: bytes, number: int) -> str:
@@ -76,7 +70,7 @@ def _decode(data: bytes, number: int) -> str:
         raise InvalidInput(f"not UTF-8 text (byte {exc.start})", line=number) from None
 
 
-def _row(number: int, text: str) -> ParsedCall | RowError:
+def _row(number: int, text: str, latest: datetime) -> ParsedCall | RowError:
     try:
         obj = json.loads(text)
     except (ValueError, RecursionError) as exc:
@@ -84,7 +78,7 @@ def _row(number: int, text: str) -> ParsedCall | RowError:
     if not isinstance(obj, dict):
         return RowError(number, None, "not a JSON object", text)
     try:
-        return _call(number, obj)
+        return check_call(_call(number, obj), latest)
     except BadValue as exc:
         return RowError(number, f"/{exc.key}", str(exc), text)
 
@@ -153,6 +147,8 @@ def seconds(obj: dict[str, Any], key: str) -> int:
     value = obj.get(key)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise BadValue(key, f"{key} must be a non-negative integer")
+    if value > MAX_SECONDS:
+        raise BadValue(key, f"{key} must be between 0 and {MAX_SECONDS} seconds")
     return value
 
 

@@ -16,12 +16,46 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Final
 
 #: The four outcomes a call can have, whatever the source calls them.
 OUTCOMES: Final = frozenset({"answered", "no_answer", "busy", "failed"})
+#: Longest duration or billsec we take: 31 days. Larger is a corrupt row (and overflows BIGINT).
+MAX_SECONDS: Final = 31 * 24 * 3600
+#: How far in the future a call may start: clocks drift, but a call dated 9999 would never expire
+#: (retention counts from started_at, Art. 5(1)(e)).
+FUTURE: Final = timedelta(days=1)
+
+
+class BadValue(ValueError):
+    """A value that does not fit; ``key`` names it (for a JSON pointer). Generic keys from
+    :func:`check_call`: ``start``, ``answer``, ``end``, ``duration``, ``billsec``."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(reason)
+        self.key = key
+
+
+def check_call(call: ParsedCall, latest: datetime) -> ParsedCall:
+    """``call`` if its times and durations are consistent; else BadValue naming the field.
+
+    ``latest`` is the latest acceptable start (now + :data:`FUTURE`).
+    """
+    start, answer, end = call.started_at, call.answered_at, call.ended_at
+    if start > latest:
+        raise BadValue("start", "start is more than a day in the future")
+    if end is not None and end < start:
+        raise BadValue("end", "end is before start")
+    if answer is not None and (answer < start or (end is not None and answer > end)):
+        raise BadValue("answer", "answer is outside start..end")
+    for key, value in (("duration", call.duration_s), ("billsec", call.billsec_s)):
+        if not 0 <= value <= MAX_SECONDS:
+            raise BadValue(key, f"{key} must be between 0 and {MAX_SECONDS} seconds")
+    if call.billsec_s > call.duration_s:
+        raise BadValue("billsec", "billsec is longer than duration")
+    return call
 
 
 @dataclass(frozen=True, slots=True)

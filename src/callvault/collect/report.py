@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -20,9 +21,12 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 from ..errors import InvalidInput, UsageError
+from ..identifiers import normalise_phone
 from .records import RowError
 
 ON_ERROR = ("fail", "skip")
+UNNAMED = "<unnamed>"
+_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 Progress = Callable[[int], None]  # called with the number of input bytes (or messages) consumed
 
 
@@ -42,7 +46,7 @@ class IngestReport:
             "stored": self.stored,
             "duplicates": self.duplicates,
             "rejected": self.rejected,
-            "dropped_fields": dict(sorted(self.dropped_fields.items())),
+            "dropped_fields": dict(sorted(safe_names(self.dropped_fields).items())),
         }
 
     def audit_details(self, **extra: Any) -> dict[str, Any]:
@@ -53,6 +57,23 @@ class IngestReport:
             "created_subjects": self.created_subjects,
             **extra,
         }
+
+
+def safe_names(counts: Counter[str]) -> Counter[str]:
+    """Field names fit for the audit log; any other name is counted under ``<unnamed>``.
+
+    Names come straight from the input (JSONL keys, CSV headers): a key that is a number or an
+    e-mail address would put personal data into the audit log, which is never erased (Art. 5(1)(c)).
+    """
+    safe: Counter[str] = Counter()
+    for name, times in counts.items():
+        safe[name if plain_name(name) else UNNAMED] += times
+    return safe
+
+
+def plain_name(name: str) -> bool:
+    """A plain identifier that is neither an e-mail address nor a telephone number."""
+    return bool(_FIELD_NAME.match(name)) and "@" not in name and normalise_phone(name) is None
 
 
 def check_on_error(on_error: str) -> str:
@@ -85,7 +106,10 @@ class Rejects:
         if self.path is None:
             return
         if self._handle is None:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            # O_TRUNC keeps the mode of an existing file (it may be 0644): set 0600, then truncate
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
+            os.fchmod(fd, 0o600)
+            os.ftruncate(fd, 0)
             self._handle = os.fdopen(fd, "w", encoding="utf-8")
         record = {"line": error.line, "pointer": error.pointer, "reason": error.reason}
         self._handle.write(json.dumps({**record, "raw": error.raw}, ensure_ascii=False) + "\n")

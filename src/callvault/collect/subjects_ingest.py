@@ -46,6 +46,7 @@ from .report import (
     counting,
     default_rejects,
 )
+from .takeover import take_over
 
 BATCH = 5_000
 LOOKED_UP = ("email", "phone", "extension")
@@ -121,6 +122,7 @@ class _Directory:
         self.region = vault_region(vault)
         self.now = utcnow()
         self.seen: dict[str, int] = {}  # index form -> first line (within this file)
+        self.taken: list[tuple[str, Entry]] = []  # (external subject, the user taking its number)
 
     def index(self, form: str) -> bytes:
         return self.vault.keyring.index(self.conn, self.tenant_id, form)
@@ -199,6 +201,9 @@ class _Directory:
         self.report.duplicates += len(entries) - len(changed) - len(new)
         self._update(changed, existing)
         self._create(new)
+        take_over(self.vault, self.conn, self.tenant_id,
+                  {ext: e.subject_id for ext, e in self.taken if e.subject_id})  # fmt: skip
+        self.taken = []
         self.report.stored += len(changed) + len(new)
         self.report.updated += len(changed)
 
@@ -262,13 +267,15 @@ class _Directory:
                                       entry.raw))  # fmt: skip
                 refused.add(id(entry))
         released = [
-            h.blind_index for h in others
+            h for h in others
             if h.subject_kind == "external" and id(forms[h.blind_index]) not in refused
         ]  # fmt: skip
         if released:
+            keys = [h.blind_index for h in released]
             self.conn.execute(
-                delete(si).where(si.c.tenant_id == self.tenant_id, si.c.blind_index.in_(released))
+                delete(si).where(si.c.tenant_id == self.tenant_id, si.c.blind_index.in_(keys))
             )
+            self.taken += [(h.subject_id, forms[h.blind_index]) for h in released]
         return [e for e in entries if id(e) not in refused]
 
     def _changed(self, entry: Entry, existing: dict[str, dict[str, Any]]) -> bool:
@@ -301,7 +308,7 @@ class _Directory:
             return
         subject_rows, rows = [], []
         for entry in new:
-            subject_id = new_id()
+            subject_id = entry.subject_id = new_id()
             dek, wrapped = self.vault.keyring.new_dek(self.tenant_id, subject_id)
             subject_rows.append(
                 {

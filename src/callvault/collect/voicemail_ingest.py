@@ -31,7 +31,7 @@ from .gate import PHONE, VOICEMAIL, profile, require
 from .parties import Parties
 from .records import ParsedVoicemail, RowError
 from .report import IngestReport, Progress, Rejects, batched, check_on_error
-from .voicemail_spool import parse_spool
+from .voicemail_spool import message_name, parse_spool
 
 BATCH = 200  # messages per batch: recordings are held in memory until inserted
 MAX_AUDIO = 64 * 1024 * 1024  # bytes; a longer "voicemail" is not one
@@ -135,15 +135,16 @@ class _Spool:
         rows = []
         for key, message in fresh.items():
             owner = self.owners.get(message.mailbox)
+            name = message_name(message.path)  # not the mailbox: an extension (Art. 5(1)(c))
             if owner is None:
-                reason = f"mailbox {message.mailbox} is no user's extension in this tenant"
-                self.bad.add(RowError(None, str(message.path), reason, str(message.path)))
+                reason = f"{name} of a mailbox that is no user's extension in this tenant"
+                self.bad.add(RowError(None, None, reason, message.path.as_posix()))
                 continue
             try:
                 rows.append(self._row(key, message, owner, resolved[message.caller][0]))
             except (OSError, ValueError) as exc:
                 reason = f"cannot read the recording: {type(exc).__name__}"
-                self.bad.add(RowError(None, str(message.path), reason, str(message.path)))
+                self.bad.add(RowError(None, name, reason, message.path.as_posix()))
         if rows:
             self.conn.execute(insert(voicemails), rows)
             self.report.stored += len(rows)

@@ -39,7 +39,8 @@ MAX_TXT: Final = 64 * 1024  # a message file is a few hundred bytes
 
 def parse_spool(root: str | os.PathLike[str]) -> Iterator[ParsedVoicemail | RowError]:
     """Stream the messages of a spool directory in a stable order; a bad one is a RowError
-    whose ``pointer`` is its path relative to ``root``."""
+    whose ``pointer`` is ``<folder>/msgNNNN.txt`` (see :func:`message_name`) and whose ``raw``
+    (for the 0600 rejects file only) is its path relative to ``root``."""
     root = Path(root)
     if not root.is_dir():
         raise InvalidInput("not a voicemail spool directory", pointer=str(root))
@@ -76,7 +77,17 @@ def _message(root: Path, txt: Path) -> ParsedVoicemail | RowError:
         fields = _read(txt)
         return _voicemail(root, relative, fields)
     except ValueError as exc:
-        return RowError(getattr(exc, "line", None), relative.as_posix(), str(exc), "")
+        line = getattr(exc, "line", None)
+        return RowError(line, message_name(relative), str(exc), relative.as_posix())
+
+
+def message_name(relative: Path) -> str:
+    """``INBOX/msg0003.txt``: a message named without its context and mailbox directories.
+
+    The mailbox directory is a user's extension, an identifier; error messages end up in logs
+    (Art. 5(1)(c), Art. 32), so they name the folder and message number only.
+    """
+    return "/".join(relative.parts[-2:])
 
 
 class BadLine(ValueError):
