@@ -3,12 +3,14 @@
 import pytest
 from sqlalchemy import select
 
-from callvault import InvalidInput, PolicyRefusal, ingest_voicemail
+from callvault import InvalidInput, PolicyRefusal, ingest_subjects, ingest_voicemail
+from callvault.collect.voicemail_audio import open_audio
+from callvault.errors import IntegrityError, NotFound
 from callvault.keyring import field_aad
 from callvault.store.schema import voicemails
-from callvault.subjects import subject_dek
+from callvault.subjects import shred_subjects, subject_dek
 from clihelp import run_cli
-from ingesthelp import count, dump, externals, setup_acme
+from ingesthelp import count, dump, externals, setup_acme, stream
 
 TXT = """;
 ; Message Information file
@@ -66,15 +68,17 @@ def test_messages_are_stored_with_owner_and_caller(vault, spool):
     assert (old.audio_format, urgent.audio_format, inbox.duration_s) == ("gsm", "WAV", 12)
 
 
-def test_audio_is_encrypted_under_the_owners_key(vault, spool):
+def test_audio_is_encrypted_under_owner_and_caller_shares(vault, spool):
     alice, _ = setup_acme(vault)
     ingest_voicemail(vault, "acme", spool)
     inbox = _rows(vault)[0]
     assert AUDIO not in inbox.audio
     with vault.engine.connect() as conn:
         dek = subject_dek(vault, conn, "acme", alice)
+        assert open_audio(vault, conn, "acme", inbox.voicemail_id) == AUDIO
     aad = field_aad("acme", inbox.voicemail_id, "audio")
-    assert vault.keyring.decrypt(dek, inbox.audio, aad) == AUDIO
+    with pytest.raises(IntegrityError):  # the owner's key alone no longer opens it
+        vault.keyring.decrypt(dek, inbox.audio, aad)
     raw = dump(vault)
     assert b"secret-voice-recording" not in raw and b"4550505050" not in raw
 
@@ -112,3 +116,38 @@ def test_cli_refusal_exit_3_and_json(vault, cli_env, capsys, spool):
     assert setup_acme_without.code == 0
     refused = run_cli(capsys, "ingest", "voicemail", "--tenant", "beta", str(spool))
     assert refused.code == 3 and "voicemail" in refused.err
+
+
+def test_erasing_either_party_crypto_shreds_the_recording(vault, spool):
+    alice, _ = setup_acme(vault)
+    ingest_voicemail(vault, "acme", spool)
+    inbox = _rows(vault)[0]  # from the external caller +4550505050 to Alice's mailbox
+    assert inbox.caller_subject_id is not None
+    with vault.transaction() as conn:
+        shred_subjects(vault, conn, "acme", [inbox.caller_subject_id])
+    with vault.engine.connect() as conn, pytest.raises(IntegrityError):
+        open_audio(vault, conn, "acme", inbox.voicemail_id)
+    old = _rows(vault)[1]  # callerid=Unknown: the owner's share only
+    with vault.engine.connect() as conn:
+        assert open_audio(vault, conn, "acme", old.voicemail_id) == AUDIO
+    with vault.transaction() as conn:
+        shred_subjects(vault, conn, "acme", [alice])
+    with vault.engine.connect() as conn:
+        for row in (inbox, old):
+            with pytest.raises(IntegrityError):
+                open_audio(vault, conn, "acme", row.voicemail_id)
+        with pytest.raises(NotFound):
+            open_audio(vault, conn, "other", old.voicemail_id)
+
+
+def test_user_taking_the_callers_number_takes_the_voicemail_and_its_share(vault, spool):
+    setup_acme(vault)
+    ingest_voicemail(vault, "acme", spool)
+    external = _rows(vault)[0].caller_subject_id
+    directory = "external_id,name,phone\nu-9,Carl Caller,+4550505050\n"
+    ingest_subjects(vault, "acme", stream(directory), format="csv")
+    inbox = _rows(vault)[0]
+    assert inbox.caller_subject_id not in (None, external)
+    with vault.engine.connect() as conn:
+        assert open_audio(vault, conn, "acme", inbox.voicemail_id) == AUDIO
+    assert externals(vault) == 0  # the external is shredded; the recording stays readable

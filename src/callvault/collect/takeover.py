@@ -25,6 +25,7 @@ from sqlalchemy import (
 from ..store.schema import audit_log, calls, metadata, subject_identifiers, subjects, voicemails
 from ..subjects import shred_subjects
 from ..vault import Vault
+from .voicemail_audio import move_caller_shares
 
 _CHUNK = 1_000
 _PARTIES = ((calls, "caller_subject_id"), (calls, "callee_subject_id"),
@@ -36,6 +37,7 @@ def take_over(vault: Vault, conn: Connection, tenant_id: str, moves: dict[str, s
     """Move the records of external subjects to users: ``moves`` maps external -> user id."""
     if not moves:
         return
+    move_caller_shares(vault, conn, tenant_id, moves)  # before the externals' keys are shredded
     pairs = [{"t": tenant_id, "e": external, "u": user} for external, user in moves.items()]
     for table, column in _PARTIES:
         col = table.c[column]

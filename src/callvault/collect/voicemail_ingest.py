@@ -5,8 +5,10 @@ profile does not include ``user.content.private.voicemail`` is refused (PolicyRe
 anything is read. A message is stored with its mailbox owner (the tenant user whose extension is the
 mailbox number; an unknown mailbox is a row error) and its caller (a user, or an external caller
 subject; NULL for ``callerid=Unknown`` or when the tenant does not collect numbers), so that erasure
-requested by either can remove it (Art. 17). The recording is AES-GCM encrypted under the owner's
-data key and bound to its row (Art. 32(1)(a)); the caller-id name is dropped.
+requested by either can remove it (Art. 17). The recording is AES-GCM encrypted under a content
+key split between the owner's and the caller's data keys (:mod:`.voicemail_audio`), so erasure of
+either crypto-shreds it, backups included; it is bound to its row (Art. 32(1)(a)). The caller-id
+name is dropped.
 
 Like the other ingests: one transaction for the whole spool, re-ingest stores nothing twice
 (``source_key`` over the message id), any bad message rejects the whole spool unless skipped.
@@ -22,8 +24,8 @@ from sqlalchemy import Connection, insert, select
 
 from ..audit import AuditEntry
 from ..clock import utcnow
-from ..keyring import field_aad
 from ..store.schema import subject_identifiers, subjects, voicemails
+from ..store.schema_voicemail_keys import voicemail_keys
 from ..subjects import new_id
 from ..vault import Vault
 from .bulk import serialise_ingest
@@ -31,6 +33,7 @@ from .gate import PHONE, VOICEMAIL, profile, require
 from .parties import Parties
 from .records import ParsedVoicemail, RowError
 from .report import IngestReport, Progress, Rejects, batched, check_on_error
+from .voicemail_audio import Party, seal_audio
 from .voicemail_spool import message_name, parse_spool
 
 BATCH = 200  # messages per batch: recordings are held in memory until inserted
@@ -132,7 +135,9 @@ class _Spool:
         fresh = {key: m for key, m in keyed.items() if key not in held}
         self._owners({m.mailbox for m in fresh.values()})
         resolved = self.parties.resolve({m.caller for m in fresh.values()})
-        rows = []
+        callers = self._keys({resolved[m.caller][0] for m in fresh.values()})
+        rows: list[dict[str, object]] = []
+        keys: list[dict[str, object]] = []
         for key, message in fresh.items():
             owner = self.owners.get(message.mailbox)
             name = message_name(message.path)  # not the mailbox: an extension (Art. 5(1)(c))
@@ -140,23 +145,31 @@ class _Spool:
                 reason = f"{name} of a mailbox that is no user's extension in this tenant"
                 self.bad.add(RowError(None, None, reason, message.path.as_posix()))
                 continue
+            caller = resolved[message.caller][0]
             try:
-                rows.append(self._row(key, message, owner, resolved[message.caller][0]))
+                row, shares = self._row(key, message, owner, caller, callers.get(caller))
             except (OSError, ValueError) as exc:
                 reason = f"cannot read the recording: {type(exc).__name__}"
                 self.bad.add(RowError(None, name, reason, message.path.as_posix()))
+            else:
+                rows.append(row)
+                keys += shares
         if rows:
             self.conn.execute(insert(voicemails), rows)
+            self.conn.execute(insert(voicemail_keys), keys)
             self.report.stored += len(rows)
 
     def _row(
-        self, key: bytes, message: ParsedVoicemail, owner: tuple[str, bytes], caller: str | None
-    ) -> dict[str, object]:
+        self,
+        key: bytes,
+        message: ParsedVoicemail,
+        owner: Party,
+        caller: str | None,
+        caller_key: Party | None,
+    ) -> tuple[dict[str, object], list[dict[str, object]]]:
         voicemail_id = new_id()
         audio = _read_audio(message.audio_path)
-        sealed = self.vault.keyring.encrypt(
-            owner[1], audio, field_aad(self.tenant_id, voicemail_id, "audio")
-        )
+        sealed, shares = seal_audio(self.tenant_id, voicemail_id, audio, owner, caller_key)
         return {
             "tenant_id": self.tenant_id,
             "voicemail_id": voicemail_id,
@@ -169,6 +182,25 @@ class _Spool:
             "audio_format": message.audio_format,
             "audio": sealed,
             "created_at": self.now,
+        }, shares
+
+    def _keys(self, ids: set[str | None]) -> dict[str | None, Party]:
+        """The callers' data keys (subject id -> (id, key)), for their share of each message."""
+        wanted = sorted(i for i in ids if i is not None)
+        if not wanted:
+            return {}
+        s = subjects.c
+        rows = self.conn.execute(
+            select(s.subject_id, s.wrapped_dek).where(
+                s.tenant_id == self.tenant_id, s.subject_id.in_(wanted)
+            )
+        )
+        return {
+            row.subject_id: (
+                row.subject_id,
+                self.vault.keyring.dek(self.tenant_id, row.subject_id, row.wrapped_dek),
+            )
+            for row in rows
         }
 
     def _owners(self, mailboxes: set[str]) -> None:
