@@ -55,7 +55,10 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
     rng = random.Random(seed)
     exts = [str(1000 + i) for i in range(USERS)]
     externals = [f"+45{20000000 + i * 37:08d}" for i in range(EXTERNALS)]
-    start = datetime(2026, 11, 1, 8, 0, 0)
+    # Calls end two days before now: the gate refuses calls dated in the future (retention
+    # counts from started_at). Wall-clock stepping: a span over the spring DST gap would be refused.
+    latest = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=2, seconds=rows * 3)
+    start = latest.replace(minute=0, second=0, microsecond=0)
     with path.open("w", encoding="utf-8", newline="") as out:
         for n in range(rows):
             kind = rng.random()
