@@ -12,6 +12,7 @@ from callvault import InvalidInput, ingest_calls, ingest_subjects
 from callvault.audit import entries
 from callvault.collect.records import MAX_SECONDS
 from callvault.store.schema import calls, subjects, tenants
+from clihelp import run_cli
 from ingesthelp import JSONL, SAMPLES, count, externals, setup_acme, stream
 
 
@@ -86,3 +87,12 @@ def test_impossible_values_reject_the_file(vault, change, pointer):
         ingest_calls(vault, "acme", stream(json.dumps(row) + "\n"), format="jsonl")
     assert (caught.value.line, caught.value.pointer) == (1, pointer)
     assert count(vault) == 0
+
+
+def test_cli_huge_duration_is_exit_5_not_a_crash(vault, cli_env, capsys):
+    setup_acme(vault)
+    row = json.loads(JSONL) | {"duration": 99999999999999999999999}
+    (cli_env / "cdr.jsonl").write_text(json.dumps(row) + "\n")
+    result = run_cli(capsys, "ingest", "calls", "--tenant", "acme", "--format", "jsonl",
+                     "cdr.jsonl")  # fmt: skip
+    assert result.code == 5 and "line 1: duration must be" in result.err and count(vault) == 0

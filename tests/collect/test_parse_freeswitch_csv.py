@@ -64,3 +64,16 @@ def test_default_template_with_its_stray_space() -> None:
 def test_comma_in_unescaped_name_shifts_columns() -> None:
     [error] = parse(ANSWERED.replace('"Alice"', '"Al "The Boss", Smith"'))
     assert isinstance(error, RowError) and error.line == 1 and "columns" in error.reason
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "reason"),
+    [
+        ('"209","201"', '"99999999999999999999999","201"', "duration must be between"),
+        ('"2024-03-05 14:05:40"', '"2024-03-05 14:02:10"', "end is before start"),
+        ('"2024-03-05 14:02:11"', '"2024-03-31 02:30:00"', "DST gap"),
+    ],
+)
+def test_impossible_values_are_bad_rows(old: str, new: str, reason: str) -> None:
+    [error] = parse(ANSWERED.replace(old, new))
+    assert isinstance(error, RowError) and reason in error.reason and error.line == 1

@@ -76,6 +76,9 @@ def test_outbound_row_without_duration() -> None:
         (INBOUND | {"duration": "219"}, "/value/1/duration"),
         (INBOUND | {"callerNumber": 4512345678}, "/value/1/callerNumber"),
         ("not a row", "/value/1"),
+        (INBOUND | {"endDateTime": "2019-11-01T00:00:07Z"}, "/value/1/endDateTime"),
+        (INBOUND | {"startDateTime": "9999-11-01T00:00:08Z"}, "/value/1/startDateTime"),
+        (INBOUND | {"duration": 10**30}, "/value/1/duration"),
     ],
 )
 def test_bad_row_has_a_pointer(row: Any, pointer: str) -> None:
