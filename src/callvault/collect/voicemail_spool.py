@@ -45,25 +45,28 @@ def parse_spool(root: str | os.PathLike[str]) -> Iterator[ParsedVoicemail | RowE
     if not root.is_dir():
         raise InvalidInput("not a voicemail spool directory", pointer=str(root))
     for folder in _folders(root):
-        for txt in _sorted(folder, lambda e: e.is_file() and _is_message(e.name)):
+        for txt in _sorted(folder, lambda e: e.is_file() and _is_message(e.name), "a folder"):
             yield _message(root, Path(txt.path))
 
 
 def _folders(root: Path) -> Iterator[Path]:
-    for context in _sorted(root, os.DirEntry.is_dir):
-        for mailbox in _sorted(Path(context.path), os.DirEntry.is_dir):
+    for context in _sorted(root, os.DirEntry.is_dir, "the spool"):
+        for mailbox in _sorted(Path(context.path), os.DirEntry.is_dir, "a context directory"):
             for name in FOLDERS:
                 folder = Path(mailbox.path, name)
                 if folder.is_dir():
                     yield folder
 
 
-def _sorted(path: Path, keep: Callable[[os.DirEntry[str]], bool]) -> list[os.DirEntry[str]]:
+def _sorted(
+    path: Path, keep: Callable[[os.DirEntry[str]], bool], what: str
+) -> list[os.DirEntry[str]]:
     try:
         with os.scandir(path) as entries:
             return sorted((e for e in entries if keep(e)), key=lambda e: e.name)
     except OSError as exc:
-        raise InvalidInput(f"cannot list directory: {exc.strerror}", pointer=str(path)) from None
+        # not the path: below the spool root it names a mailbox, an extension (Art. 5(1)(c))
+        raise InvalidInput(f"cannot list {what}: {exc.strerror}") from None
 
 
 def _is_message(name: str) -> bool:
