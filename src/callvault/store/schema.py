@@ -152,7 +152,8 @@ voicemails = Table(
     Column("duration_s", Integer, nullable=False),
     Column("folder", String(32), nullable=False),
     Column("audio_format", String(8), nullable=False),
-    # The recording, AES-GCM under the mailbox owner's data key (bound to this row).
+    # The recording, AES-GCM under a content key split between the mailbox owner's and the caller's
+    # data keys (voicemail_keys): erasing either party crypto-shreds it (collect/voicemail_audio.py).
     Column("audio", LargeBinary, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     _tenant_fk(),
