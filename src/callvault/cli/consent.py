@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import typer
 from rich.table import Table
 
@@ -43,70 +45,36 @@ def _done(record: ConsentRecord, verb: str, as_json: bool) -> None:
         )
 
 
-@app.command("give")
-def give(
-    ctx: typer.Context,
-    tenant: str = TENANT,
-    subject: str = SUBJECT,
-    purpose: str = PURPOSE,
-    actor: str = ACTOR,
-    method: str = METHOD,
-    as_json: bool = JSON,
-) -> None:
-    """Record the subject's explicit consent to one purpose."""
-    record = give_consent(
-        open_vault(ctx),
-        tenant,
-        subject,
-        purpose,
-        actor=actor,
-        method=method,
-    )
-    _done(record, "given", as_json)
+ConsentAct = Callable[..., ConsentRecord]
 
 
-@app.command("withdraw")
-def withdraw(
-    ctx: typer.Context,
-    tenant: str = TENANT,
-    subject: str = SUBJECT,
-    purpose: str = PURPOSE,
-    actor: str = ACTOR,
-    method: str = METHOD,
-    as_json: bool = JSON,
-) -> None:
-    """Withdraw consent: the next decision denies; the record and its history stay."""
-    record = withdraw_consent(
-        open_vault(ctx),
-        tenant,
-        subject,
-        purpose,
-        actor=actor,
-        method=method,
-    )
-    _done(record, "withdrawn", as_json)
+def _act_command(name: str, act: ConsentAct, verb: str, doc: str) -> None:
+    """One command per consent act; they differ only in the library function they call."""
+
+    def command(
+        ctx: typer.Context,
+        tenant: str = TENANT,
+        subject: str = SUBJECT,
+        purpose: str = PURPOSE,
+        actor: str = ACTOR,
+        method: str = METHOD,
+        as_json: bool = JSON,
+    ) -> None:
+        record = act(open_vault(ctx), tenant, subject, purpose, actor=actor, method=method)
+        _done(record, verb, as_json)
+
+    command.__doc__ = doc
+    app.command(name)(command)
 
 
-@app.command("refuse")
-def refuse(
-    ctx: typer.Context,
-    tenant: str = TENANT,
-    subject: str = SUBJECT,
-    purpose: str = PURPOSE,
-    actor: str = ACTOR,
-    method: str = METHOD,
-    as_json: bool = JSON,
-) -> None:
-    """Record that the subject, asked, said no."""
-    record = refuse_consent(
-        open_vault(ctx),
-        tenant,
-        subject,
-        purpose,
-        actor=actor,
-        method=method,
-    )
-    _done(record, "refused", as_json)
+_act_command("give", give_consent, "given", "Record the subject's explicit consent to one purpose.")
+_act_command(
+    "withdraw",
+    withdraw_consent,
+    "withdrawn",
+    "Withdraw consent: the next decision denies; the record and its history stay.",
+)
+_act_command("refuse", refuse_consent, "refused", "Record that the subject, asked, said no.")
 
 
 @app.command("show")
