@@ -9,7 +9,7 @@ from ..restrictions import object_to, restrict
 from .common import console, open_vault, print_json
 
 app = typer.Typer(
-    help="Data subject requests: access, erasure, rectification, restriction, objection."
+    help="Data subject requests: restriction (Art. 18) and objection (Art. 21)."
 )
 
 
