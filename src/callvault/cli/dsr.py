@@ -8,9 +8,7 @@ from ..actors import ACTOR_HELP
 from ..restrictions import object_to, restrict
 from .common import console, open_vault, print_json
 
-app = typer.Typer(
-    help="Data subject requests: restriction (Art. 18) and objection (Art. 21)."
-)
+app = typer.Typer(help="Data subject requests: restriction (Art. 18) and objection (Art. 21).")
 
 
 @app.command("restrict")
