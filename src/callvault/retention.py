@@ -3,11 +3,12 @@
 Per tenant and in this order (so that the billing copy still names its payer):
 1. call records past their period become anonymous statistics (DESIGN, "Anonymisation is not deletion
    of the name"); the billing subset is copied under legal hold; the event-level rows are deleted;
-   external callers left with no data are crypto-shredded;
+   external callers left with no data are crypto-shredded; the last batch pools statistics cells of
+   fewer than k subjects into day cells (:mod:`callvault.retention_pooling`);
 2. voicemails past their period are deleted (audio and metadata), externals left with nothing shredded;
 3. offboarded users past the grace period lose their profile: voicemail box deleted, calls unlinked
-   (their party reference set NULL: the call stays until its own rule anonymises it), identifiers and
-   data key shredded;
+   (their party reference set NULL: the call stays until its own rule anonymises it), consent records
+   (with their history), restrictions and objections deleted, identifiers and data key shredded;
 4. billing records past the legal period are deleted.
 
 Each batch is ONE transaction holding its statistics, billing copy, deletions, shredding and audit
@@ -31,6 +32,7 @@ from sqlalchemy import Connection, and_, func, insert, select, update
 from . import retention_batches as B
 from .audit import OPERATOR, AuditEntry
 from .clock import utcnow
+from .retention_pooling import pool_small_cells
 from .retention_rules import KINDS, Rule, day_start, overdue_counts, tenant_rules
 from .store.schema import calls
 from .store.schema_retention import retention_runs
@@ -158,6 +160,7 @@ def _anonymise_calls(
 ) -> dict[str, int]:
     cutoff = rules["call_record"].cutoff(as_of)
     billing_from = day_start(rules["billing_record"].cutoff(as_of))
+    k = vault.policy.policy.k_anonymity
 
     after: list[datetime | None] = [None]  # the previous batch's bound
 
@@ -170,10 +173,13 @@ def _anonymise_calls(
         anonymised = B.delete_calls(conn, batch)
         shredded = B.shred_orphans(vault, conn, tenant_id, candidates)
         after[0] = bound
+        # The last batch pools the small cells, in its transaction with its audit entry.
+        pooled = pool_small_cells(conn, tenant_id, cutoff, k) if bound is None else 0
         return {
             "anonymised": anonymised,
             "billing_copied": billed,
             "externals_shredded": shredded,
+            "cells_pooled": pooled,
             "done": int(bound is None),
         }
 
@@ -209,10 +215,12 @@ def _delete_profiles(
         users = B.offboarded_users(conn, tenant_id, cutoff, _PROFILE_BATCH)
         candidates = B.mailbox_callers(conn, tenant_id, users)
         detached = B.detach_users(conn, tenant_id, users)
+        consents = B.delete_subject_records(conn, tenant_id, users)
         deleted = shred_subjects(vault, conn, tenant_id, users) if users else 0
         shredded = B.shred_orphans(vault, conn, tenant_id, candidates)
         done = int(len(users) < _PROFILE_BATCH)
-        return {"deleted": deleted, **detached, "externals_shredded": shredded, "done": done}
+        counts = {"deleted": deleted, **detached, "consent_and_restriction_rows": consents}
+        return {**counts, "externals_shredded": shredded, "done": done}
 
     return _batches(vault, tenant_id, "subject_profile", run_id, step)
 

@@ -30,6 +30,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .store.schema import UTCDateTime, audit_heads, calls, subjects, voicemails
+from .store.schema_consent import consent_events, consent_records
+from .store.schema_restrictions import subject_objections, subject_restrictions
 from .store.schema_retention import billing_records
 from .store.schema_statistics import call_statistics
 from .subjects import shred_subjects
@@ -357,6 +359,33 @@ def detach_users(conn: Connection, tenant_id: str, user_ids: list[str]) -> dict[
                 or 0
             )
     return counts
+
+
+def delete_subject_records(conn: Connection, tenant_id: str, user_ids: list[str]) -> int:
+    """Delete the users' consent records with their event history, and their restriction and
+    objection rows: they are the subject's personal data and end with the profile (Art. 5(1)(e));
+    consent records have no foreign key to the subject, so nothing else would remove them."""
+    deleted = 0
+    for start in range(0, len(user_ids), _CHUNK):
+        chunk = user_ids[start : start + _CHUNK]
+        records = select(consent_records.c.record_id).where(
+            consent_records.c.tenant_id == tenant_id, consent_records.c.subject_id.in_(chunk)
+        )
+        conn.execute(
+            delete(consent_events).where(
+                consent_events.c.tenant_id == tenant_id, consent_events.c.record_id.in_(records)
+            )
+        )
+        for table in (consent_records, subject_restrictions, subject_objections):
+            deleted += (
+                conn.execute(
+                    delete(table).where(
+                        table.c.tenant_id == tenant_id, table.c.subject_id.in_(chunk)
+                    )
+                ).rowcount
+                or 0
+            )
+    return deleted
 
 
 def mailbox_callers(conn: Connection, tenant_id: str, user_ids: list[str]) -> list[str]:

@@ -174,7 +174,8 @@ def _stored(
     if end is not None:
         query = query.where(s.bucket_start < end)
     for b, direction, outcome, n, subjects, duration, billsec in conn.execute(query):
-        cell = cells.setdefault((_label(b, by), direction, outcome), Cell())
+        pooled = direction == "pooled"  # retention's pooled day cell: no hour (retention_pooling)
+        cell = cells.setdefault((_label(b, "day" if pooled else by), direction, outcome), Cell())
         cell.calls += int(n)
         cell.subjects = max(cell.subjects, int(subjects))
         cell.duration_s += int(duration)

@@ -3,7 +3,11 @@
 ``billing_records`` is what the Danish Bookkeeping Act obliges the operator to keep of a call after the
 call record itself is anonymised (GDPR Art. 6(1)(c), Art. 17(3)(b)): the day, the billable seconds and
 the paying user's surrogate id; no number, no extension, no call id. It is read only for the purpose
-``bookkeeping`` and deleted when its own period ends.
+``bookkeeping`` (through the processing gate, :mod:`callvault.billing`) and deleted when its own
+period ends. Its statistics counterpart, ``call_statistics`` (store/schema_statistics.py), keeps hour
+cells of k or more subjects only: retention pools smaller cells into day cells with direction and
+outcome ``pooled`` (:mod:`callvault.retention_pooling`), so a billing record joined with the statistics
+of its day learns no hour, direction or outcome of a quiet day's call.
 
 ``retention_runs`` has one row per tenant and run: a run that started and never finished (killed) stays
 ``running`` and ``retention status`` says so (Art. 5(2): the operator must be able to show that deletion
