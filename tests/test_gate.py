@@ -9,6 +9,7 @@ import itertools
 import os
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert
@@ -261,3 +262,21 @@ def test_decide_is_pure(vault):
         "app", tenant, "s", "personalisation", None, AT, ctx=ctx
     )
     assert not decide("app", tenant, "s", "customer_service", None, AT, ctx=ctx).allowed
+
+
+@pytest.mark.parametrize(
+    ("purpose", "output", "rule"),
+    [
+        ("personalisation", "billing_records", "output.records_only"),
+        ("personalisation", "anonymous_statistics", "output.records_only"),
+        ("customer_service", "records", "output.statistics_only"),
+        ("bookkeeping", "records", "output.billing_only"),
+        ("bookkeeping", "anonymous_statistics", "output.billing_only"),
+    ],
+)
+def test_a_purpose_yields_only_its_own_kind_of_output(vault, purpose, output, rule):
+    rules = compile_rules(vault.policy)
+    tenant = Tenant("acme", "A", tuple(CATEGORIES), Agreement("A", AT - timedelta(days=1), None))
+    ctx = GateContext(rules, {"personalisation": State(True, "given")})
+    decision = decide("app", tenant, "s", purpose, None, AT, ctx=ctx, output=output)
+    assert not decision.allowed and decision.rule == rule and not decision.categories

@@ -275,6 +275,28 @@ def _categories(
     return usable
 
 
+def _output_mismatch(purpose: str, rule: PurposeRule, asked: str) -> Decision:
+    """A purpose yields one kind of output only (Art. 5(1)(b)): say which, for what was asked."""
+    if rule.output == STATISTICS:
+        rule_name = "output.statistics_only"
+        reason = (
+            f"statistics only: {purpose} may produce anonymous statistics only "
+            "(callvault stats), never records of a subject"
+        )
+    elif rule.output == BILLING:
+        # The bookkeeping law obliges keeping billing records, not reading call histories (Art. 6(3)).
+        rule_name = "output.billing_only"
+        reason = (
+            f"{purpose} data is readable only as billing records "
+            "(callvault.billing.read_billing), never as a subject's call records"
+        )
+    else:
+        rule_name = "output.records_only"
+        kind = "statistics" if asked == STATISTICS else "billing"
+        reason = f"{purpose} is not a {kind} purpose"
+    return _deny(rule_name, reason, rule.legal_basis)
+
+
 def decide(
     actor: str,
     tenant: Tenant,
@@ -302,27 +324,8 @@ def decide(
             "(GDPR Art. 18); no purpose may read it",
             rule.legal_basis,
         )
-    if rule.output == STATISTICS and output != STATISTICS:
-        return _deny(
-            "output.statistics_only",
-            f"statistics only: {purpose} may produce anonymous statistics only "
-            "(callvault stats), never records of a subject",
-            rule.legal_basis,
-        )
-    if rule.output == BILLING and output != BILLING:
-        # The bookkeeping law obliges keeping billing records, not reading call histories (Art. 6(3)).
-        return _deny(
-            "output.billing_only",
-            f"{purpose} data is readable only as billing records (callvault.billing.read_billing), "
-            "never as a subject's call records",
-            rule.legal_basis,
-        )
-    if output == STATISTICS and rule.output != STATISTICS:
-        return _deny(
-            "output.records_only",
-            f"{purpose} is not a statistics purpose",
-            rule.legal_basis,
-        )
+    if rule.output != output:
+        return _output_mismatch(purpose, rule, output)
     problem = _basis(rule, tenant, at, ctx)
     if problem is None and rule.access == "support_session":
         problem = _session(rule, actor, at, ctx)
