@@ -17,6 +17,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Date,
+    Select,
     Text,
     and_,
     cast,
@@ -164,6 +165,13 @@ def aggregate_calls(conn: Connection, batch: ColumnElement[bool]) -> None:
         .where(batch)
         .group_by(calls.c.tenant_id, bucket, calls.c.direction, calls.c.outcome)
     )
+    merge_statistics(conn, query)
+
+
+def merge_statistics(conn: Connection, query: Select[Any]) -> None:
+    """Upsert cells selected by ``query`` (tenant, bucket, direction, outcome, calls, subjects,
+    duration, billsec) into call_statistics: counts and sums add, subjects take the max, an
+    undercount, so k-suppression errs on the side of suppressing (Recital 26)."""
     stats = call_statistics.c
     names = ["tenant_id", "bucket_start", "direction", "outcome"]
     names += ["calls", "subjects", "duration_s", "billsec_s"]

@@ -32,7 +32,7 @@ from sqlalchemy import (
     select,
 )
 
-from .retention_batches import _greatest, _insert
+from .retention_batches import merge_statistics
 from .store.schema_statistics import call_statistics
 
 POOLED = "pooled"  # direction and outcome of a pooled day cell
@@ -75,17 +75,5 @@ def pool_small_cells(conn: Connection, tenant_id: str, cutoff: datetime, k: int)
         .where(where)
         .group_by(s.tenant_id, day)
     )
-    names = ["tenant_id", "bucket_start", "direction", "outcome"]
-    names += ["calls", "subjects", "duration_s", "billsec_s"]
-    statement = _insert(conn, call_statistics).from_select(names, query)
-    statement = statement.on_conflict_do_update(
-        index_elements=[s.tenant_id, s.bucket_start, s.direction, s.outcome],
-        set_={
-            "calls": s.calls + statement.excluded.calls,
-            "subjects": _greatest(conn, s.subjects, statement.excluded.subjects),
-            "duration_s": s.duration_s + statement.excluded.duration_s,
-            "billsec_s": s.billsec_s + statement.excluded.billsec_s,
-        },
-    )
-    conn.execute(statement)
+    merge_statistics(conn, query)
     return conn.execute(delete(call_statistics).where(where)).rowcount or 0
