@@ -11,35 +11,23 @@ from callvault.store.schema import voicemails
 from callvault.subjects import shred_subjects, subject_dek
 from clihelp import run_cli
 from ingesthelp import count, dump, externals, setup_acme, stream
+from spool import write_message
 
-TXT = """;
-; Message Information file
-;
-[message]
-origmailbox={mailbox}
-context=from-external
-macrocontext=
-exten=s
-rdnis=unknown
-priority=2
-callerchan=PJSIP/trunk-00000002
-callerid={callerid}
-origdate=Mon Nov  2 10:02:11 AM UTC 2026
-origtime=1793613731
-category=
-msg_id={msg_id}
-flag=
-duration=12
-"""
 AUDIO = b"RIFF\x24\x00\x00\x00WAVEfmt secret-voice-recording-of-carl"
 
 
 def message(root, mailbox, folder, stem, callerid, msg_id, audio="wav"):
     box = root / "default" / mailbox / folder
-    box.mkdir(parents=True, exist_ok=True)
-    values = {"mailbox": mailbox, "callerid": callerid, "msg_id": msg_id}
-    (box / f"{stem}.txt").write_text(TXT.format(**values))
-    (box / f"{stem}.{audio}").write_bytes(AUDIO)
+    write_message(
+        box,
+        stem,
+        mailbox=mailbox,
+        callerid=callerid,
+        origtime=1793613731,
+        msg_id=msg_id,
+        audio_ext=audio,
+        audio=AUDIO,
+    )
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from factories import (
     make_user,
     make_voicemail,
 )
+from spool import write_message
 
 AS_OF = parse_instant("2027-01-01", field="as_of")
 OLD = "2026-06-01T09:15:00+00:00"  # past every period at AS_OF (90 d calls, 30 d voicemail)
@@ -244,19 +245,6 @@ def test_callvault_stats_counts_the_same_after_anonymisation(vault):
     assert after["cells"] == before["cells"]
 
 
-VM_TXT = """[message]
-origmailbox=201
-context=from-external
-exten=s
-callerchan=PJSIP/trunk-00000002
-callerid="Dora Dahl" <+4550515253>
-origdate=Mon Nov  2 10:02:11 AM UTC 2026
-origtime=1793613731
-msg_id=1793613731-00000001
-duration=12
-"""
-
-
 def test_ingested_voicemail_and_its_key_shares_expire(vault, tmp_path):
     from callvault import ingest_voicemail
     from callvault.store.schema_voicemail_keys import voicemail_keys
@@ -264,9 +252,12 @@ def test_ingested_voicemail_and_its_key_shares_expire(vault, tmp_path):
     make_tenant(vault, "acme")
     make_user(vault, "acme", extension="201")
     box = tmp_path / "voicemail" / "default" / "201" / "INBOX"
-    box.mkdir(parents=True)
-    (box / "msg0000.txt").write_text(VM_TXT)
-    (box / "msg0000.wav").write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt recording")
+    write_message(
+        box,
+        callerid='"Dora Dahl" <+4550515253>',
+        origtime=1793613731,
+        audio=b"RIFF\x24\x00\x00\x00WAVEfmt recording",
+    )
     assert ingest_voicemail(vault, "acme", tmp_path / "voicemail").stored == 1
     assert count(vault, voicemail_keys, voicemail_keys.c.tenant_id == "acme") == 2
     report = run_retention(vault, as_of=AS_OF)

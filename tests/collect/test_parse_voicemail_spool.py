@@ -9,34 +9,11 @@ import pytest
 from callvault.collect.records import ParsedVoicemail, RowError
 from callvault.collect.voicemail_spool import parse_spool
 from callvault.errors import InvalidInput
-
-TXT = """;
-; Message Information file
-;
-[message]
-origmailbox=201
-context=from-external
-macrocontext=
-exten=s
-rdnis=unknown
-priority=2
-callerchan=PJSIP/trunk-00000002
-callerid={callerid}
-origdate=Tue Mar  5 02:02:11 PM UTC 2024
-origtime=1709647331
-category=
-msg_id={msg_id}
-flag=
-duration=12
-"""
+from spool import write_message
 
 
 def message(folder: Path, stem: str, audio: str | None = "wav", **values: str) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    fields = {"callerid": '"Alice" <4522334455>', "msg_id": "1709647331-00000001"} | values
-    (folder / f"{stem}.txt").write_text(TXT.format(**fields))
-    if audio:
-        (folder / f"{stem}.{audio}").write_bytes(b"RIFF")
+    write_message(folder, stem, audio_ext=audio, **values)
 
 
 @pytest.fixture
