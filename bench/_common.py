@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import create_engine, text
 
-from callvault.crypto import MasterKey, new_key
+from callvault.crypto.primitives import MasterKey, new_key
 from callvault.store import connect, migrate, sqlalchemy_url
 from callvault.vault import Vault
 

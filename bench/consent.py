@@ -13,8 +13,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import arguments, backends, report, scratch_vault, timed
 
-from callvault.consent import consent_state, give_consent
-from callvault.subjects import create_subject
+from callvault.consent.acts import consent_state, give_consent
+from callvault.subjects.directory import create_subject
 from callvault.tenants import add_tenant
 
 RAW = (

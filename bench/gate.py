@@ -20,15 +20,15 @@ from sqlalchemy import and_, insert, or_, select
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import arguments, backends, report, scratch_vault
 
-from callvault.consent import give_consent
-from callvault.gate import GateContext, decide
-from callvault.gate_context import rules_for
-from callvault.keyring import field_aad
+from callvault.consent.acts import give_consent
+from callvault.crypto.keyring import field_aad
 from callvault.policy import CompiledPolicy, default_policy
-from callvault.reads import read_subject
-from callvault.store.schema import calls, subject_identifiers, subjects
-from callvault.subjects import create_subject, new_id, subject_identifiers_of
-from callvault.support import open_session
+from callvault.processing.context import rules_for
+from callvault.processing.gate import GateContext, decide
+from callvault.processing.reads import read_subject
+from callvault.processing.support import open_session
+from callvault.store.schema.core import calls, subject_identifiers, subjects
+from callvault.subjects.directory import create_subject, new_id, subject_identifiers_of
 from callvault.tenants import Agreement, Tenant, add_tenant
 from callvault.vault import Vault
 

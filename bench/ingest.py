@@ -34,13 +34,13 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from callvault.audit import AuditEntry
-from callvault.collect.asterisk_csv import parse
-from callvault.collect.calls_ingest import ingest_calls
-from callvault.collect.records import ParsedCall
-from callvault.crypto import MasterKey, new_key
+from callvault.accountability.audit import AuditEntry
+from callvault.collection.ingest.calls import ingest_calls
+from callvault.collection.parsers.asterisk_csv import parse
+from callvault.collection.parsers.records import ParsedCall
+from callvault.crypto.primitives import MasterKey, new_key
 from callvault.store import connect, sqlalchemy_url
-from callvault.subjects import create_subject
+from callvault.subjects.directory import create_subject
 from callvault.tenants import add_tenant
 from callvault.vault import Vault
 

@@ -19,11 +19,11 @@ from sqlalchemy import bindparam, delete, func, insert, select, text
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import arguments, backends, report, scratch_vault, timed
 
-from callvault.retention import run_retention
-from callvault.store.schema import UTCDateTime, calls
-from callvault.store.schema_retention import billing_records
-from callvault.store.schema_statistics import call_statistics
-from callvault.subjects import create_subject
+from callvault.retention.run import run_retention
+from callvault.store.schema.core import UTCDateTime, calls
+from callvault.store.schema.retention import billing_records
+from callvault.store.schema.statistics import call_statistics
+from callvault.subjects.directory import create_subject
 from callvault.tenants import add_tenant
 from callvault.vault import Vault
 

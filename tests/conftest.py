@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import create_engine, delete, text
 from sqlalchemy.engine import make_url
 
-from callvault.crypto import MasterKey, encode_key, new_key
+from callvault.crypto.primitives import MasterKey, encode_key, new_key
 from callvault.store import connect, migrate, sqlalchemy_url
-from callvault.store.schema import metadata
+from callvault.store.schema.core import metadata
 from callvault.vault import Vault
 
 PG_URL = os.environ.get("CALLVAULT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")

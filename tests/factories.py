@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from sqlalchemy import insert
 
 from callvault.clock import parse_instant
-from callvault.store.schema import calls
-from callvault.subjects import create_subject, new_id
+from callvault.store.schema.core import calls
+from callvault.subjects.directory import create_subject, new_id
 from callvault.tenants import Tenant, add_tenant, get_tenant
 from callvault.vault import Vault
 
@@ -110,9 +110,9 @@ def make_voicemail(
     audio: bytes = b"RIFF....WAVEfmt voicemail",
 ) -> str:
     """A voicemail row with its audio encrypted under the mailbox owner's data key."""
-    from callvault.keyring import field_aad
-    from callvault.store.schema import voicemails
-    from callvault.subjects import subject_dek
+    from callvault.crypto.keyring import field_aad
+    from callvault.store.schema.core import voicemails
+    from callvault.subjects.directory import subject_dek
 
     at = parse_instant(received_at, field="at") if isinstance(received_at, str) else received_at
     voicemail_id = new_id()
@@ -140,7 +140,7 @@ def make_offboarded(vault: Vault, tenant_id: str, subject_id: str, at: datetime 
     """Mark a user as having left the tenant at ``at``."""
     from sqlalchemy import update
 
-    from callvault.store.schema import subjects
+    from callvault.store.schema.core import subjects
 
     moment = parse_instant(at, field="at") if isinstance(at, str) else at
     with vault.transaction() as conn:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from callvault.store.schema import calls, subjects
+from callvault.store.schema.core import calls, subjects
 from callvault.vault import Vault
 from factories import make_tenant, make_user
 

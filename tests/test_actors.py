@@ -3,10 +3,10 @@ never-erased audit log (finding 3)."""
 
 import pytest
 
-from callvault.actors import check_actor
-from callvault.audit import entries
-from callvault.billing import read_billing
+from callvault.accountability.audit import entries
 from callvault.errors import InvalidInput
+from callvault.processing.billing import read_billing
+from callvault.subjects.actors import check_actor
 from callvault.tenants import add_tenant
 from clihelp import run_cli
 from factories import make_call, make_external, make_tenant, make_user

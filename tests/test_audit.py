@@ -2,9 +2,9 @@
 
 from sqlalchemy import delete, select, update
 
-from callvault import audit
-from callvault.audit import AuditEntry
-from callvault.store.schema import audit_heads, audit_log
+from callvault.accountability import audit
+from callvault.accountability.audit import AuditEntry
+from callvault.store.schema.core import audit_heads, audit_log
 from clihelp import run_cli
 from factories import make_tenant
 

@@ -8,11 +8,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from callvault.consent import consent_state, give_consent, refuse_consent, withdraw_consent
-from callvault.consent_expiry import expire_consents
+from callvault.consent.acts import consent_state, give_consent, refuse_consent, withdraw_consent
+from callvault.consent.expiry import expire_consents
 from callvault.errors import NotFound, PolicyRefusal
 from callvault.policy import CompiledPolicy, default_policy
-from callvault.store.schema_consent import consent_events, consent_records
+from callvault.store.schema.consent import consent_events, consent_records
 from callvault.tenants import list_tenants
 from callvault.vault import Vault
 from factories import make_call, make_external, make_tenant, make_user

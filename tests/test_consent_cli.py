@@ -2,8 +2,8 @@
 
 from sqlalchemy import select
 
-from callvault.audit import entries
-from callvault.store.schema_consent import consent_records
+from callvault.accountability.audit import entries
+from callvault.store.schema.consent import consent_records
 from clihelp import run_cli
 from factories import make_external, make_tenant, make_user
 

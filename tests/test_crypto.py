@@ -1,8 +1,8 @@
 import pytest
 
-from callvault.crypto import MasterKey, blind_index, new_key, open_sealed, seal
+from callvault.crypto.primitives import MasterKey, blind_index, new_key, open_sealed, seal
 from callvault.errors import ConfigError, IntegrityError
-from callvault.identifiers import index_form, lookup_forms, party_form
+from callvault.subjects.identifiers import index_form, lookup_forms, party_form
 
 
 def test_sealed_data_opens_only_with_its_key_and_place():

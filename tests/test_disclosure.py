@@ -5,8 +5,8 @@ import stat
 
 import pytest
 
-from callvault.audit import entries
-from callvault.gate import NO_THIRD_PARTIES
+from callvault.accountability.audit import entries
+from callvault.processing.gate import NO_THIRD_PARTIES
 from clihelp import run_cli
 from factories import make_call, make_external, make_tenant, make_user
 

@@ -1,4 +1,4 @@
-from callvault.subjects import find_subject, subject_identifiers_of
+from callvault.subjects.directory import find_subject, subject_identifiers_of
 from callvault.tenants import tenant_counts
 from factories import make_call, make_external, make_tenant, make_user
 

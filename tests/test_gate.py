@@ -14,14 +14,14 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert
 
-from callvault.consent import give_consent
+from callvault.consent.acts import give_consent
 from callvault.errors import PolicyRefusal
-from callvault.gate import GateContext, compile_rules, decide, decide_disclosure
 from callvault.policy import CompiledPolicy, Policy
-from callvault.reads import FIELD_CATEGORIES, read_subject
-from callvault.store.schema import voicemails
-from callvault.subjects import new_id
-from callvault.support import SupportSession, open_session
+from callvault.processing.gate import GateContext, compile_rules, decide, decide_disclosure
+from callvault.processing.reads import FIELD_CATEGORIES, read_subject
+from callvault.processing.support import SupportSession, open_session
+from callvault.store.schema.core import voicemails
+from callvault.subjects.directory import new_id
 from callvault.tenants import Agreement, Tenant, add_tenant
 from factories import make_call, make_external, make_user
 

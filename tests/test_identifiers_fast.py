@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from callvault.identifiers import _parse_phone, normalise_phone
+from callvault.subjects.identifiers import _parse_phone, normalise_phone
 
 REGIONS = st.sampled_from(["DK", "SE", "NO", "DE", "GB", "US", "FR", "IT", "FI"])
 DIGITS = st.text("0123456789", min_size=1, max_size=16)

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from callvault import InvalidInput, PolicyRefusal, ingest_calls
-from callvault.audit import entries
-from callvault.store.schema import calls
+from callvault.accountability.audit import entries
+from callvault.store.schema.core import calls
 from clihelp import run_cli
 from ingesthelp import SAMPLES, SECRETS, count, dump, externals, setup_acme, stream
 

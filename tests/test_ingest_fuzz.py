@@ -6,8 +6,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from callvault import InvalidInput, ingest_subjects
-from callvault.collect.directory import read_directory
-from callvault.collect.records import RowError
+from callvault.collection.parsers.directory import read_directory
+from callvault.collection.parsers.records import RowError
 from callvault.tenants import list_tenants
 from factories import make_tenant
 

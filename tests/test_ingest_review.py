@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from callvault import InvalidInput, ingest_calls, ingest_subjects
-from callvault.audit import entries
-from callvault.collect.records import MAX_SECONDS
-from callvault.store.schema import calls, subjects, tenants
+from callvault.accountability.audit import entries
+from callvault.collection.parsers.records import MAX_SECONDS
+from callvault.store.schema.core import calls, subjects, tenants
 from clihelp import run_cli
 from ingesthelp import JSONL, SAMPLES, count, externals, setup_acme, stream
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from callvault import InvalidInput, ingest_subjects, subject_identifiers_of
-from callvault.store.schema import subjects
+from callvault.store.schema.core import subjects
 from clihelp import run_cli
 from factories import make_tenant
 from ingesthelp import count, dump, stream

@@ -4,11 +4,11 @@ import pytest
 from sqlalchemy import select
 
 from callvault import InvalidInput, PolicyRefusal, ingest_subjects, ingest_voicemail
-from callvault.collect.voicemail_audio import open_audio
+from callvault.collection.ingest.voicemail_audio import open_audio
+from callvault.crypto.keyring import field_aad
 from callvault.errors import IntegrityError, NotFound
-from callvault.keyring import field_aad
-from callvault.store.schema import voicemails
-from callvault.subjects import shred_subjects, subject_dek
+from callvault.store.schema.core import voicemails
+from callvault.subjects.directory import shred_subjects, subject_dek
 from clihelp import run_cli
 from ingesthelp import count, dump, externals, setup_acme, stream
 from spool import write_message

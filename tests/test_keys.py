@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import select
 
 import callvault
-from callvault.crypto import MasterKey, decode_key, encode_key, new_key
+from callvault.crypto.primitives import MasterKey, decode_key, encode_key, new_key
+from callvault.crypto.rotation import rotate_master_key
 from callvault.errors import ConfigError
-from callvault.keys import rotate_master_key
-from callvault.store.schema import subject_identifiers
-from callvault.subjects import find_subject, subject_identifiers_of
+from callvault.store.schema.core import subject_identifiers
+from callvault.subjects.directory import find_subject, subject_identifiers_of
 from callvault.vault import Vault
 from clihelp import run_cli
 from factories import make_tenant, make_user

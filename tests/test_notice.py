@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from callvault.notice import human_period, render_notice
+from callvault.accountability.notice import human_period, render_notice
 from callvault.policy import CompiledPolicy, default_policy
-from callvault.taxonomy import KNOWN_CATEGORIES
+from callvault.policy.taxonomy import KNOWN_CATEGORIES
 from clihelp import run_cli
 from factories import make_tenant
 

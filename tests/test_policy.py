@@ -1,9 +1,9 @@
 import pytest
 
 from callvault.errors import InvalidInput, PolicyInvalid
-from callvault.periods import Period
 from callvault.policy import CompiledPolicy, default_policy, parse_policy
 from callvault.policy.loader import default_policy_text
+from callvault.policy.periods import Period
 
 
 def test_default_policy_compiles_with_the_published_purposes():

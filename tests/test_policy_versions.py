@@ -2,7 +2,7 @@
 
 import yaml
 
-from callvault.consent import give_consent, subject_consents
+from callvault.consent.acts import give_consent, subject_consents
 from callvault.policy.loader import default_policy_text
 from callvault.vault import Vault
 from clihelp import run_cli

@@ -4,12 +4,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from callvault.audit import entries
-from callvault.consent import give_consent, withdraw_consent
+from callvault.accountability.audit import entries
+from callvault.consent.acts import give_consent, withdraw_consent
 from callvault.errors import NotFound, PolicyRefusal
-from callvault.reads import read_subject
-from callvault.restrictions import restrict
-from callvault.support import close_session, open_session
+from callvault.processing.reads import read_subject
+from callvault.processing.support import close_session, open_session
+from callvault.rights.restriction import restrict
 from clihelp import run_cli
 from factories import make_call, make_external, make_tenant, make_user
 

@@ -4,10 +4,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from callvault.audit import entries
-from callvault.gate import STATISTICS, decide
-from callvault.gate_context import load_context
-from callvault.stats import statistics
+from callvault.accountability.audit import entries
+from callvault.processing.context import load_context
+from callvault.processing.gate import STATISTICS, decide
+from callvault.processing.statistics import statistics
 from callvault.tenants import get_tenant
 from clihelp import run_cli
 from factories import make_call, make_external, make_tenant, make_user

@@ -9,17 +9,17 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from callvault import audit
-from callvault.billing import read_billing
+from callvault.accountability import audit
 from callvault.clock import parse_instant
 from callvault.errors import NotFound, PolicyRefusal
-from callvault.retention import run_retention
-from callvault.retention_status import retention_status
-from callvault.stats import statistics
-from callvault.store.schema import calls, metadata, subjects, voicemails
-from callvault.store.schema_retention import billing_records
-from callvault.store.schema_statistics import call_statistics
-from callvault.subjects import find_subject
+from callvault.processing.billing import read_billing
+from callvault.processing.statistics import statistics
+from callvault.retention.run import run_retention
+from callvault.retention.status import retention_status
+from callvault.store.schema.core import calls, metadata, subjects, voicemails
+from callvault.store.schema.retention import billing_records
+from callvault.store.schema.statistics import call_statistics
+from callvault.subjects.directory import find_subject
 from callvault.vault import Vault
 from factories import (
     make_call,
@@ -247,7 +247,7 @@ def test_callvault_stats_counts_the_same_after_anonymisation(vault):
 
 def test_ingested_voicemail_and_its_key_shares_expire(vault, tmp_path):
     from callvault import ingest_voicemail
-    from callvault.store.schema_voicemail_keys import voicemail_keys
+    from callvault.store.schema.voicemail_keys import voicemail_keys
 
     make_tenant(vault, "acme")
     make_user(vault, "acme", extension="201")

@@ -11,9 +11,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from callvault.clock import parse_instant
-from callvault.retention_status import retention_status
-from callvault.store.schema import calls
-from callvault.store.schema_statistics import call_statistics
+from callvault.retention.status import retention_status
+from callvault.store.schema.core import calls
+from callvault.store.schema.statistics import call_statistics
 from callvault.vault import Vault
 from clihelp import run_cli
 from factories import make_call, make_calls_bulk, make_external, make_tenant, make_user

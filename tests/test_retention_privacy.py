@@ -5,16 +5,16 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from callvault import audit
-from callvault.billing import read_billing
+from callvault.accountability import audit
 from callvault.clock import parse_instant
-from callvault.consent import give_consent
+from callvault.consent.acts import give_consent
 from callvault.errors import PolicyRefusal
-from callvault.restrictions import object_to, restrict
-from callvault.retention import run_retention
-from callvault.store.schema_consent import consent_events, consent_records
-from callvault.store.schema_restrictions import subject_objections, subject_restrictions
-from callvault.store.schema_statistics import call_statistics
+from callvault.processing.billing import read_billing
+from callvault.retention.run import run_retention
+from callvault.rights.restriction import object_to, restrict
+from callvault.store.schema.consent import consent_events, consent_records
+from callvault.store.schema.restrictions import subject_objections, subject_restrictions
+from callvault.store.schema.statistics import call_statistics
 from callvault.vault import Vault
 from clihelp import run_cli
 from factories import make_call, make_external, make_offboarded, make_tenant, make_user

@@ -5,11 +5,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import insert
 
-from callvault.audit import entries
+from callvault.accountability.audit import entries
 from callvault.errors import PolicyRefusal
-from callvault.restrictions import restrict
-from callvault.stats import statistics
-from callvault.store.schema_statistics import call_statistics
+from callvault.processing.statistics import statistics
+from callvault.rights.restriction import restrict
+from callvault.store.schema.statistics import call_statistics
 from clihelp import run_cli
 from factories import make_call, make_external, make_tenant, make_user
 

@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select
 
-from callvault.store.schema import metadata, subject_identifiers, subjects
+from callvault.store.schema.core import metadata, subject_identifiers, subjects
 from factories import make_call, make_external, make_tenant, make_user
 
 SECRETS = ["Alice Andersen", "alice@acme.dk", "4522334455", "4540404040", "Bob Berg", "bob@acme.dk"]

@@ -2,11 +2,11 @@
 
 from sqlalchemy import select
 
-from callvault.crypto import encode_key, new_key
-from callvault.keys import rotate_master_key
-from callvault.reads import read_subject
-from callvault.store.schema_support import support_sessions
-from callvault.support import open_session
+from callvault.crypto.primitives import encode_key, new_key
+from callvault.crypto.rotation import rotate_master_key
+from callvault.processing.reads import read_subject
+from callvault.processing.support import open_session
+from callvault.store.schema.support import support_sessions
 from clihelp import run_cli
 from factories import make_call, make_external, make_tenant, make_user
 

@@ -1,5 +1,5 @@
 from callvault.policy import default_policy
-from callvault.taxonomy import KNOWN_CATEGORIES, fideslang_keys
+from callvault.policy.taxonomy import KNOWN_CATEGORIES, fideslang_keys
 
 
 def test_every_fideslang_key_used_exists_in_fideslang():

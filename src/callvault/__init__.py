@@ -3,14 +3,15 @@
 The public Python API is what ``__all__`` lists; every other name is internal and may change.
 """
 
-from .actors import check_actor
-from .audit import AuditEntry, VerifyReport
-from .billing import read_billing
-from .collect.calls_ingest import ingest_calls
-from .collect.report import IngestReport
-from .collect.subjects_ingest import ingest_subjects
-from .collect.voicemail_ingest import ingest_voicemail
-from .consent import (
+from callvault.accountability.audit import AuditEntry, VerifyReport
+from callvault.accountability.notice import render_notice
+from callvault.accountability.ropa import ropa as records_of_processing
+from callvault.accountability.ropa_jsonld import ropa_jsonld as records_as_jsonld
+from callvault.collection.ingest.calls import ingest_calls
+from callvault.collection.ingest.report import IngestReport
+from callvault.collection.ingest.subjects import ingest_subjects
+from callvault.collection.ingest.voicemail import ingest_voicemail
+from callvault.consent.acts import (
     ConsentRecord,
     ConsentState,
     consent_receipt,
@@ -19,9 +20,9 @@ from .consent import (
     refuse_consent,
     withdraw_consent,
 )
-from .consent_expiry import expire_consents
-from .disclosure import disclose
-from .errors import (
+from callvault.consent.expiry import expire_consents
+from callvault.crypto.rotation import rotate_master_key
+from callvault.errors import (
     CallvaultError,
     ConfigError,
     IntegrityError,
@@ -31,23 +32,27 @@ from .errors import (
     PolicyRefusal,
     UsageError,
 )
-from .gate import Decision, decide, decide_disclosure
-from .keys import rotate_master_key
-from .notice import render_notice
-from .policy import CompiledPolicy, Policy, default_policy, load_policy, parse_policy
-from .policy.lint import LintReport, lint, lint_file
-from .policy_versions import load_version
-from .reads import read_subject
-from .restrictions import object_to, restrict
-from .retention import RetentionReport, run_retention
-from .retention_status import RetentionStatus, retention_status
-from .ropa import ropa as records_of_processing
-from .ropa_jsonld import ropa_jsonld as records_as_jsonld
-from .stats import statistics
-from .subjects import create_subject, find_subject, shred_subjects, subject_identifiers_of
-from .support import SupportSession, close_session, open_session
-from .tenants import Tenant, add_tenant, describe_tenant, get_tenant
-from .vault import Vault
+from callvault.policy import CompiledPolicy, Policy, default_policy, load_policy, parse_policy
+from callvault.policy.lint import LintReport, lint, lint_file
+from callvault.policy.versions import load_version
+from callvault.processing.billing import read_billing
+from callvault.processing.gate import Decision, decide, decide_disclosure
+from callvault.processing.reads import read_subject
+from callvault.processing.statistics import statistics
+from callvault.processing.support import SupportSession, close_session, open_session
+from callvault.retention.run import RetentionReport, run_retention
+from callvault.retention.status import RetentionStatus, retention_status
+from callvault.rights.disclosure import disclose
+from callvault.rights.restriction import object_to, restrict
+from callvault.subjects.actors import check_actor
+from callvault.subjects.directory import (
+    create_subject,
+    find_subject,
+    shred_subjects,
+    subject_identifiers_of,
+)
+from callvault.tenants import Tenant, add_tenant, describe_tenant, get_tenant
+from callvault.vault import Vault
 
 __version__ = "0.1.0"
 

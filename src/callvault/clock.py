@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 
-from .errors import InvalidInput
+from callvault.errors import InvalidInput
 
 
 def utcnow() -> datetime:

@@ -14,14 +14,14 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
-from .actors import check_actor
-from .audit import AuditEntry
-from .clock import utcnow
-from .errors import InvalidInput, NotFound
-from .store.schema import calls, subjects, tenants, voicemails
-from .store.schema_statistics import call_statistics
-from .taxonomy import CATEGORY_ALIASES
-from .vault import Vault
+from callvault.accountability.audit import AuditEntry
+from callvault.clock import utcnow
+from callvault.errors import InvalidInput, NotFound
+from callvault.policy.taxonomy import CATEGORY_ALIASES
+from callvault.store.schema.core import calls, subjects, tenants, voicemails
+from callvault.store.schema.statistics import call_statistics
+from callvault.subjects.actors import check_actor
+from callvault.vault import Vault
 
 _TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine
 
-from .audit import AuditEntry, record
-from .crypto import MasterKey, load_master_key
-from .keyring import Keyring
-from .policy import CompiledPolicy, Policy, default_policy, load_policy
-from .policy_versions import stored_policy
-from .store import connect, migrate
+from callvault.accountability.audit import AuditEntry, record
+from callvault.crypto.keyring import Keyring
+from callvault.crypto.primitives import MasterKey, load_master_key
+from callvault.policy import CompiledPolicy, Policy, default_policy, load_policy
+from callvault.policy.versions import stored_policy
+from callvault.store import connect, migrate
 
 DB_ENV = "CALLVAULT_DB"
 POLICY_ENV = "CALLVAULT_POLICY"
@@ -56,7 +56,7 @@ class Vault:
         if create:
             migrate(engine)
         key = master_key or load_master_key(create=create)
-        # The newest policy version stored in the vault is in force (callvault.policy_versions).
+        # The newest policy version stored in the vault is in force (callvault.policy.versions).
         compiled = CompiledPolicy.compile(policy or stored_policy(engine) or configured_policy())
         return cls(engine=engine, keyring=Keyring(key), policy=compiled)
 

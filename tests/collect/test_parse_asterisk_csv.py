@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from callvault.collect.asterisk_csv import Clock
-from callvault.collect.formats import parse_calls
-from callvault.collect.records import ParsedCall, RowError
+from callvault.collection.parsers.asterisk_csv import Clock
+from callvault.collection.parsers.formats import parse_calls
+from callvault.collection.parsers.records import ParsedCall, RowError
 from callvault.errors import InvalidInput
 
 BASE = (

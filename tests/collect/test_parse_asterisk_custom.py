@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 
-from callvault.collect.formats import parse_calls
-from callvault.collect.records import ParsedCall, RowError
+from callvault.collection.parsers.formats import parse_calls
+from callvault.collection.parsers.records import ParsedCall, RowError
 
 # ${CSV_QUOTE(...)} around every field but ${CDR(sequence)}: clid first, accountcode 16th.
 ROW = (

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from callvault.collect.formats import PARSERS, parse_calls
-from callvault.collect.records import ParsedCall, RowError, caller_id, new_call
+from callvault.collection.parsers.formats import PARSERS, parse_calls
+from callvault.collection.parsers.records import ParsedCall, RowError, caller_id, new_call
 from callvault.errors import UsageError
 
 

@@ -6,8 +6,8 @@ import io
 
 import pytest
 
-from callvault.collect.formats import parse_calls
-from callvault.collect.records import ParsedCall, RowError
+from callvault.collection.parsers.formats import parse_calls
+from callvault.collection.parsers.records import ParsedCall, RowError
 
 A = "a1b2c3d4-0000-4000-8000-000000000001"
 B = "b1b2c3d4-0000-4000-8000-000000000002"

@@ -13,15 +13,15 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from callvault.collect.formats import PARSERS, parse_calls
-from callvault.collect.records import (
+from callvault.collection.parsers.formats import PARSERS, parse_calls
+from callvault.collection.parsers.records import (
     MAX_SECONDS,
     OUTCOMES,
     ParsedCall,
     ParsedVoicemail,
     RowError,
 )
-from callvault.collect.voicemail_spool import parse_spool
+from callvault.collection.parsers.voicemail_spool import parse_spool
 from callvault.errors import InvalidInput
 
 FORMATS = st.sampled_from(sorted(PARSERS))

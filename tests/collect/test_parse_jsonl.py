@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from callvault.collect.formats import parse_calls
-from callvault.collect.records import ParsedCall, RowError
+from callvault.collection.parsers.formats import parse_calls
+from callvault.collection.parsers.records import ParsedCall, RowError
 from callvault.errors import InvalidInput
 
 CALL = {

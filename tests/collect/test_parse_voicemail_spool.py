@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from callvault.collect.records import ParsedVoicemail, RowError
-from callvault.collect.voicemail_spool import parse_spool
+from callvault.collection.parsers.records import ParsedVoicemail, RowError
+from callvault.collection.parsers.voicemail_spool import parse_spool
 from callvault.errors import InvalidInput
 from spool import write_message
 

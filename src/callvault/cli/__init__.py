@@ -11,8 +11,7 @@ import sys
 
 import typer
 
-from ..errors import CallvaultError
-from . import (
+from callvault.cli import (
     audit,
     consent,
     disclose,
@@ -28,7 +27,8 @@ from . import (
     tenant,
     vault,
 )
-from .common import app
+from callvault.cli.common import app
+from callvault.errors import CallvaultError
 
 
 def _register() -> None:

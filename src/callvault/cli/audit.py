@@ -5,9 +5,9 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from .. import audit as audit_log
-from ..errors import IntegrityError
-from .common import console, open_vault, print_json
+from callvault.accountability import audit as audit_log
+from callvault.cli.common import console, open_vault, print_json
+from callvault.errors import IntegrityError
 
 app = typer.Typer(help="The tamper-evident audit log.")
 

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from ..vault import DB_ENV, Vault
+from callvault.vault import DB_ENV, Vault
 
 app = typer.Typer(
     name="callvault",

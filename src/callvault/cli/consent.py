@@ -7,18 +7,18 @@ from collections.abc import Callable
 import typer
 from rich.table import Table
 
-from ..clock import parse_instant
-from ..consent import (
+from callvault.cli.common import console, open_vault, print_json
+from callvault.clock import parse_instant
+from callvault.consent.acts import (
     consent_receipt,
     give_consent,
     refuse_consent,
     subject_consents,
     withdraw_consent,
 )
-from ..consent_expiry import expire_consents
-from ..consent_records import ConsentRecord
-from ..errors import UsageError
-from .common import console, open_vault, print_json
+from callvault.consent.expiry import expire_consents
+from callvault.consent.records import ConsentRecord
+from callvault.errors import UsageError
 
 app = typer.Typer(help="Consent records: given only by an explicit act, withdrawable at any time.")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from ..actors import ACTOR_HELP
-from ..disclosure import disclose as disclose_subject
-from .common import console, open_vault, print_json
+from callvault.cli.common import console, open_vault, print_json
+from callvault.rights.disclosure import disclose as disclose_subject
+from callvault.subjects.actors import ACTOR_HELP
 
 
 def disclose(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from ..actors import ACTOR_HELP
-from ..restrictions import object_to, restrict
-from .common import console, open_vault, print_json
+from callvault.cli.common import console, open_vault, print_json
+from callvault.rights.restriction import object_to, restrict
+from callvault.subjects.actors import ACTOR_HELP
 
 app = typer.Typer(help="Data subject requests: restriction (Art. 18) and objection (Art. 21).")
 

@@ -11,14 +11,14 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ..collect.asterisk_csv import DEFAULT_TZ
-from ..collect.calls_ingest import ingest_calls
-from ..collect.formats import PARSERS
-from ..collect.report import IngestReport
-from ..collect.subjects_ingest import ingest_subjects
-from ..collect.voicemail_ingest import ingest_voicemail
-from ..errors import UsageError
-from .common import console, errors, open_vault, print_json
+from callvault.cli.common import console, errors, open_vault, print_json
+from callvault.collection.ingest.calls import ingest_calls
+from callvault.collection.ingest.report import IngestReport
+from callvault.collection.ingest.subjects import ingest_subjects
+from callvault.collection.ingest.voicemail import ingest_voicemail
+from callvault.collection.parsers.asterisk_csv import DEFAULT_TZ
+from callvault.collection.parsers.formats import PARSERS
+from callvault.errors import UsageError
 
 app = typer.Typer(help="Collect users, call records and voicemail (only what the tenant collects).")
 

@@ -8,15 +8,15 @@ import typer
 from rich.table import Table
 from sqlalchemy.exc import DBAPIError
 
-from ..errors import ConfigError, PolicyInvalid, UsageError
-from ..notice import FORMATS, render_notice
-from ..policy import CompiledPolicy, Policy, load_policy
-from ..policy.lint import LintReport, lint, lint_file
-from ..policy_versions import changed_purposes, list_versions, load_version, stored_policy
-from ..store import connect
-from ..tenants import get_tenant
-from ..vault import configured_policy, database_url
-from .common import console, open_vault, print_json
+from callvault.accountability.notice import FORMATS, render_notice
+from callvault.cli.common import console, open_vault, print_json
+from callvault.errors import ConfigError, PolicyInvalid, UsageError
+from callvault.policy import CompiledPolicy, Policy, load_policy
+from callvault.policy.lint import LintReport, lint, lint_file
+from callvault.policy.versions import changed_purposes, list_versions, load_version, stored_policy
+from callvault.store import connect
+from callvault.tenants import get_tenant
+from callvault.vault import configured_policy, database_url
 
 app = typer.Typer(help="The privacy policy as code: summary, lint, versions, rendered notice.")
 

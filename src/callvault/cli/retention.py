@@ -5,12 +5,12 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from ..clock import parse_instant
-from ..errors import IntegrityError
-from ..retention import DEFAULT_BATCH, RetentionReport, run_retention
-from ..retention_rules import KINDS
-from ..retention_status import RetentionStatus, retention_status
-from .common import console, open_vault, print_json
+from callvault.cli.common import console, open_vault, print_json
+from callvault.clock import parse_instant
+from callvault.errors import IntegrityError
+from callvault.retention.rules import KINDS
+from callvault.retention.run import DEFAULT_BATCH, RetentionReport, run_retention
+from callvault.retention.status import RetentionStatus, retention_status
 
 app = typer.Typer(help="Storage limitation: anonymise and delete records whose period has ended.")
 

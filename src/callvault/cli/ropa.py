@@ -7,10 +7,10 @@ from pathlib import Path
 
 import typer
 
-from ..errors import UsageError
-from ..ropa import ropa, ropa_markdown
-from ..ropa_jsonld import ropa_jsonld
-from .common import open_vault, print_json
+from callvault.accountability.ropa import ropa, ropa_markdown
+from callvault.accountability.ropa_jsonld import ropa_jsonld
+from callvault.cli.common import open_vault, print_json
+from callvault.errors import UsageError
 
 FORMATS = ("json", "md", "jsonld")
 

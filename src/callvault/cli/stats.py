@@ -5,10 +5,10 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from ..actors import ACTOR_HELP
-from ..clock import parse_instant
-from ..stats import statistics
-from .common import console, open_vault, print_json
+from callvault.cli.common import console, open_vault, print_json
+from callvault.clock import parse_instant
+from callvault.processing.statistics import statistics
+from callvault.subjects.actors import ACTOR_HELP
 
 
 def stats(

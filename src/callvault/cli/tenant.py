@@ -5,10 +5,10 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from ..clock import parse_instant
-from ..errors import UsageError
-from ..tenants import add_tenant, describe_tenant
-from .common import console, open_vault, print_json
+from callvault.cli.common import console, open_vault, print_json
+from callvault.clock import parse_instant
+from callvault.errors import UsageError
+from callvault.tenants import add_tenant, describe_tenant
 
 app = typer.Typer(
     help="Tenants (customer companies, the controllers) and their collection profiles."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from .common import console, open_vault
+from callvault.cli.common import console, open_vault
 
 
 def init(ctx: typer.Context) -> None:

@@ -6,9 +6,9 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from ..errors import InvalidInput, PolicyInvalid
-from ..periods import Period, parse_period
-from .model import LEGAL_BASES, Policy, RetentionRule
+from callvault.errors import InvalidInput, PolicyInvalid
+from callvault.policy.model import LEGAL_BASES, Policy, RetentionRule
+from callvault.policy.periods import Period, parse_period
 
 
 @dataclass(frozen=True, slots=True)

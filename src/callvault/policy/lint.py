@@ -19,9 +19,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import ValidationError
 
-from ..errors import PolicyInvalid
-from .loader import _cross_references, parse_policy
-from .model import LEGAL_BASES, Policy
+from callvault.errors import PolicyInvalid
+from callvault.policy.loader import _cross_references, parse_policy
+from callvault.policy.model import LEGAL_BASES, Policy
 
 Severity = Literal["error", "warning"]
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from ..errors import PolicyInvalid
-from .model import Policy
+from callvault.errors import PolicyInvalid
+from callvault.policy.model import Policy
 
 DEFAULT_POLICY_FILE = "default.yaml"
 

@@ -12,8 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..periods import Period, PeriodField
-from ..taxonomy import Identifying
+from callvault.policy.periods import Period, PeriodField
+from callvault.policy.taxonomy import Identifying
 
 # GDPR Art. 6(1)(a)-(f).
 LEGAL_BASES = (
@@ -57,7 +57,7 @@ class PurposeSpec(_Strict):
     # support_session: readable only inside a time-boxed support session tied to a ticket.
     access: Literal["direct", "support_session"] = "direct"
     # records: a subject's event-level data; anonymous_statistics: aggregates only (callvault stats);
-    # billing_records: only the billing subset kept under a legal hold (callvault.billing).
+    # billing_records: only the billing subset kept under a legal hold (callvault.processing.billing).
     output: Literal["records", "anonymous_statistics", "billing_records"] = "records"
     # Art. 6(1)(f) needs a documented balancing test; Art. 6(1)(c) a named law.
     legitimate_interest_assessment: str | None = None

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from ..errors import ConfigError
+from callvault.errors import ConfigError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from callvault.store.schema import metadata
+from callvault.store.schema.core import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)

@@ -1,0 +1,345 @@
+"""Ingesting a tenant's users from its directory export, through the collection gate.
+
+Only the columns whose category the tenant collects are stored, encrypted under each user's data
+key (Art. 32(1)(a)); every other column is dropped before storage and counted by name (Art. 5(1)(c)).
+``external_id`` (the directory's key, so that a re-ingest updates instead of duplicating: Art. 5(1)(d)
+accuracy, Art. 16) and ``offboarded_at`` (which starts the profile's retention clock, Art. 5(1)(e))
+are always kept.
+
+A re-ingest replaces a user's directory identifiers with those of the row: the export is the
+controller's current truth. An identical row is counted as a duplicate and not written. A number,
+e-mail or extension that another user holds is a row error; one held by an *external* caller
+subject (seen in calls before the directory) moves to the user. One transaction per file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
+
+from callvault.accountability.audit import AuditEntry
+from callvault.clock import parse_instant, utcnow
+from callvault.collection.ingest.bulk import serialise_ingest
+from callvault.collection.ingest.report import (
+    IngestReport,
+    Progress,
+    Rejects,
+    batched,
+    check_on_error,
+    counting,
+    default_rejects,
+)
+from callvault.collection.ingest.takeover import take_over
+from callvault.collection.parsers.directory import (
+    COLUMNS,
+    DirectoryRow,
+    guess_format,
+    read_directory,
+)
+from callvault.collection.parsers.records import RowError
+from callvault.collection.profile import profile
+from callvault.crypto.keyring import field_aad
+from callvault.errors import InvalidInput
+from callvault.policy.taxonomy import COLUMN_CATEGORIES
+from callvault.store.schema.core import subject_identifiers, subjects
+from callvault.subjects.directory import identifier_rows, new_id, vault_region
+from callvault.subjects.identifiers import (
+    index_form,
+    is_extension,
+    normalise_email,
+    normalise_phone,
+)
+from callvault.tenants import get_tenant
+from callvault.vault import Vault
+
+BATCH = 5_000
+LOOKED_UP = ("email", "phone", "extension")
+
+
+@dataclass
+class Entry:
+    line: int
+    raw: str
+    values: dict[str, str]  # kind -> value to store (external_id and the collected kinds)
+    offboarded_at: datetime | None
+    subject_id: str | None = None
+
+
+def ingest_subjects(
+    vault: Vault,
+    tenant_id: str,
+    source: IO[bytes] | str | Path,
+    *,
+    format: str | None = None,
+    on_error: str = "fail",
+    rejects: str | Path | None = None,
+    progress: Progress | None = None,
+    actor: str = "operator",
+) -> IngestReport:
+    """Create or update the tenant's users from a directory export (CSV with header, or JSONL)."""
+    check_on_error(on_error)
+    with ExitStack() as stack:
+        stream: Any = source
+        if isinstance(source, str | Path):
+            stream = stack.enter_context(open(source, "rb"))
+        name = str(source) if isinstance(source, str | Path) else getattr(stream, "name", None)
+        rows = read_directory(counting(stream, progress), format or guess_format(name))
+        if on_error == "skip" and rejects is None:
+            rejects = default_rejects(source if isinstance(source, str | Path) else stream)
+        bad = Rejects(on_error, rejects)
+        stack.callback(bad.close)
+        with vault.transaction() as conn:
+            serialise_ingest(conn, tenant_id)
+            tenant = get_tenant(conn, tenant_id)
+            allowed = profile(vault, tenant)
+            kept = tuple(c for c in COLUMN_CATEGORIES if COLUMN_CATEGORIES[c] in allowed)
+            report = IngestReport()
+            _Directory(vault, conn, tenant_id, kept, bad, report).run(rows)
+            report.rejected = bad.count
+            vault.audit(
+                conn,
+                tenant_id,
+                AuditEntry(
+                    actor=actor,
+                    action="collect.subjects",
+                    categories=sorted({COLUMN_CATEGORIES[c] for c in kept}),
+                    details=report.audit_details(format=format or guess_format(name)),
+                ),
+            )
+        if bad.count and bad.path is not None:
+            report.rejects_path = str(bad.path)
+        return report
+
+
+class _Directory:
+    def __init__(
+        self,
+        vault: Vault,
+        conn: Connection,
+        tenant_id: str,
+        kept: tuple[str, ...],
+        bad: Rejects,
+        report: IngestReport,
+    ) -> None:
+        self.vault, self.conn, self.tenant_id = vault, conn, tenant_id
+        self.kept, self.bad, self.report = kept, bad, report
+        self.region = vault_region(vault)
+        self.now = utcnow()
+        self.seen: dict[str, int] = {}  # index form -> first line (within this file)
+        self.taken: list[tuple[str, Entry]] = []  # (external subject, the user taking its number)
+
+    def index(self, form: str) -> bytes:
+        return self.vault.keyring.index(self.conn, self.tenant_id, form)
+
+    def run(self, rows: Iterable[DirectoryRow | RowError]) -> None:
+        for batch in batched(rows, BATCH):
+            entries = []
+            for row in batch:
+                item = row if isinstance(row, RowError) else self.entry(row)
+                if isinstance(item, RowError):
+                    self.bad.add(item)
+                else:
+                    entries.append(item)
+            self.store(entries)
+
+    # --- the gate: validate what is kept, count what is dropped ---------------------------------
+    def entry(self, row: DirectoryRow) -> Entry | RowError:
+        values: dict[str, str] = {}
+        for column, value in row.values.items():
+            if column in self.kept or column == "external_id":
+                values[column] = value
+            elif column != "offboarded_at":
+                self.report.dropped_fields[column] += 1  # never stored (Art. 5(1)(c))
+        try:
+            entry = Entry(row.line, row.raw, self._normalised(values), None)
+            if "offboarded_at" in row.values:
+                entry.offboarded_at = parse_instant(row.values["offboarded_at"], field="x")
+        except InvalidInput as exc:
+            return RowError(row.line, None, exc.reason, row.raw)
+        except ValueError as exc:
+            return RowError(row.line, None, str(exc), row.raw)
+        return self._unique(entry, row)
+
+    def _normalised(self, values: dict[str, str]) -> dict[str, str]:
+        if not values.get("external_id"):
+            raise ValueError("external_id is missing")
+        if len(values["external_id"]) > 200:
+            raise ValueError("external_id is longer than 200 characters")
+        if "email" in values:
+            try:
+                values["email"] = normalise_email(values["email"])
+            except InvalidInput:
+                raise ValueError("email is not an e-mail address") from None
+        if "phone" in values:
+            e164 = normalise_phone(values["phone"], self.region)
+            if e164 is None:
+                raise ValueError("phone is not a telephone number")
+            values["phone"] = e164
+        if "extension" in values and not is_extension(values["extension"]):
+            raise ValueError("extension must be 2-6 digits")
+        return values
+
+    def _unique(self, entry: Entry, row: DirectoryRow) -> Entry | RowError:
+        forms = [index_form(k, entry.values[k], self.region) for k in ("external_id", *LOOKED_UP)
+                 if k in entry.values]  # fmt: skip
+        for form in forms:
+            first = self.seen.get(form)
+            if first is not None:
+                kind = form.split(":", 1)[0]
+                return RowError(row.line, None, f"{kind} repeats line {first}", row.raw)
+        for form in forms:
+            self.seen[form] = row.line
+        return entry
+
+    # --- storage ------------------------------------------------------------------------------
+    def store(self, entries: list[Entry]) -> None:
+        if not entries:
+            return
+        existing = self._existing(entries)
+        for entry in entries:
+            found = existing.get(entry.values["external_id"])
+            entry.subject_id = found["subject_id"] if found else None
+        entries = self._without_conflicts(entries)
+        changed = [e for e in entries if e.subject_id and self._changed(e, existing)]
+        new = [e for e in entries if not e.subject_id]
+        self.report.duplicates += len(entries) - len(changed) - len(new)
+        self._update(changed, existing)
+        self._create(new)
+        take_over(self.vault, self.conn, self.tenant_id,
+                  {ext: e.subject_id for ext, e in self.taken if e.subject_id})  # fmt: skip
+        self.taken = []
+        self.report.stored += len(changed) + len(new)
+        self.report.updated += len(changed)
+
+    def _existing(self, entries: list[Entry]) -> dict[str, dict[str, Any]]:
+        """Users already held, by external_id: id, data key, offboarding and decrypted values."""
+        by_index = {self.index("xid:" + e.values["external_id"]): e.values["external_id"]
+                    for e in entries}  # fmt: skip
+        si, s = subject_identifiers, subjects
+        rows = self.conn.execute(
+            select(si.c.blind_index, s.c.subject_id, s.c.wrapped_dek, s.c.offboarded_at)
+            .join(s, (s.c.tenant_id == si.c.tenant_id) & (s.c.subject_id == si.c.subject_id))
+            .where(si.c.tenant_id == self.tenant_id, si.c.blind_index.in_(list(by_index)))
+        ).all()
+        found = {
+            row.subject_id: {
+                "subject_id": row.subject_id,
+                "dek": self.vault.keyring.dek(self.tenant_id, row.subject_id, row.wrapped_dek),
+                "offboarded_at": row.offboarded_at,
+                "values": {},
+            }
+            for row in rows
+        }
+        if found:
+            for row in self.conn.execute(
+                select(si.c.subject_id, si.c.kind, si.c.slot, si.c.ciphertext).where(
+                    si.c.tenant_id == self.tenant_id, si.c.subject_id.in_(list(found))
+                )
+            ):
+                held = found[row.subject_id]
+                aad = field_aad(self.tenant_id, row.subject_id, f"{row.kind}.{row.slot}")
+                text = self.vault.keyring.decrypt(held["dek"], row.ciphertext, aad)
+                held["values"][row.kind] = text.decode("utf-8")
+        return {held["values"]["external_id"]: held for held in found.values()}
+
+    def _without_conflicts(self, entries: list[Entry]) -> list[Entry]:
+        """Drop rows whose number/e-mail/extension another user holds; take them from externals."""
+        forms = {}
+        for entry in entries:
+            for kind in LOOKED_UP:
+                if kind in entry.values:
+                    forms[self.index(index_form(kind, entry.values[kind], self.region))] = entry
+        if not forms:
+            return entries
+        updating = {e.subject_id for e in entries if e.subject_id}
+        si, s = subject_identifiers, subjects
+        holders = self.conn.execute(
+            select(si.c.blind_index, si.c.subject_id, si.c.kind, s.c.kind.label("subject_kind"))
+            .join(s, (s.c.tenant_id == si.c.tenant_id) & (s.c.subject_id == si.c.subject_id))
+            .where(si.c.tenant_id == self.tenant_id, si.c.blind_index.in_(list(forms)))
+        ).all()
+        # Skip its own values, and those a user rewritten in this batch gives up.
+        others = [
+            h for h in holders
+            if h.subject_id != forms[h.blind_index].subject_id and h.subject_id not in updating
+        ]  # fmt: skip
+        refused: set[int] = set()
+        for holder in others:
+            entry = forms[holder.blind_index]
+            if holder.subject_kind != "external" and id(entry) not in refused:
+                self.bad.add(RowError(entry.line, None, f"{holder.kind} belongs to another user",
+                                      entry.raw))  # fmt: skip
+                refused.add(id(entry))
+        released = [
+            h for h in others
+            if h.subject_kind == "external" and id(forms[h.blind_index]) not in refused
+        ]  # fmt: skip
+        if released:
+            keys = [h.blind_index for h in released]
+            self.conn.execute(
+                delete(si).where(si.c.tenant_id == self.tenant_id, si.c.blind_index.in_(keys))
+            )
+            self.taken += [(h.subject_id, forms[h.blind_index]) for h in released]
+        return [e for e in entries if id(e) not in refused]
+
+    def _changed(self, entry: Entry, existing: dict[str, dict[str, Any]]) -> bool:
+        held = existing[entry.values["external_id"]]
+        return held["values"] != entry.values or held["offboarded_at"] != entry.offboarded_at
+
+    def _update(self, changed: list[Entry], existing: dict[str, dict[str, Any]]) -> None:
+        if not changed:
+            return
+        si = subject_identifiers
+        ids = [e.subject_id for e in changed]
+        self.conn.execute(
+            delete(si).where(si.c.tenant_id == self.tenant_id, si.c.subject_id.in_(ids))
+        )
+        self.conn.execute(
+            update(subjects)
+            .where(subjects.c.tenant_id == self.tenant_id, subjects.c.subject_id == bindparam("s"))
+            .values(updated_at=bindparam("u"), offboarded_at=bindparam("o")),
+            [{"s": e.subject_id, "u": self.now, "o": e.offboarded_at} for e in changed],
+        )
+        rows = []
+        for entry in changed:
+            assert entry.subject_id is not None
+            dek = existing[entry.values["external_id"]]["dek"]
+            rows += self._identifiers(entry.subject_id, dek, entry)
+        self.conn.execute(insert(si), rows)
+
+    def _create(self, new: list[Entry]) -> None:
+        if not new:
+            return
+        subject_rows, rows = [], []
+        for entry in new:
+            subject_id = entry.subject_id = new_id()
+            dek, wrapped = self.vault.keyring.new_dek(self.tenant_id, subject_id)
+            subject_rows.append(
+                {
+                    "tenant_id": self.tenant_id,
+                    "subject_id": subject_id,
+                    "kind": "user",
+                    "wrapped_dek": wrapped,
+                    "created_at": self.now,
+                    "updated_at": self.now,
+                    "offboarded_at": entry.offboarded_at,
+                }
+            )
+            rows += self._identifiers(subject_id, dek, entry)
+        self.conn.execute(insert(subjects), subject_rows)
+        self.conn.execute(insert(subject_identifiers), rows)
+
+    def _identifiers(self, subject_id: str, dek: bytes, entry: Entry) -> list[dict[str, object]]:
+        values = {kind: [value] for kind, value in entry.values.items()}
+        return identifier_rows(
+            self.vault, self.conn, self.tenant_id, subject_id, dek, values, self.region
+        )
+
+
+__all__ = ["COLUMNS", "ingest_subjects"]

@@ -1,0 +1,130 @@
+"""Voicemail recordings under a content key split between the mailbox owner and the caller.
+
+A recording is personal data of both people on it (Art. 4(1)), and either may ask for erasure
+(Art. 17). Deleting the row does not reach backups; destroying a data key does (crypto-shredding).
+So each message gets a random share per party, each sealed under that party's data key, and the
+recording is sealed under ::
+
+    K = HKDF-SHA256(share_owner || share_caller, info = b"voicemail|<tenant>|<voicemail id>")
+
+(only ``share_owner`` when the caller is unknown or not collected). Destroying either data key
+makes its share, hence K, unrecoverable. Shares live in ``voicemail_keys`` (one row per party).
+"""
+
+from __future__ import annotations
+
+import os
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import Connection, bindparam, select, update
+
+from callvault.crypto.keyring import field_aad
+from callvault.crypto.primitives import KEY_BYTES, open_sealed, seal
+from callvault.errors import IntegrityError, NotFound
+from callvault.store.schema.core import subjects, voicemails
+from callvault.store.schema.voicemail_keys import voicemail_keys
+from callvault.vault import Vault
+
+ROLES = ("owner", "caller")  # the order the shares are concatenated in
+Party = tuple[str, bytes]  # (subject id, data key)
+
+
+def content_key(tenant_id: str, voicemail_id: str, shares: list[bytes]) -> bytes:
+    info = f"voicemail|{tenant_id}|{voicemail_id}".encode()
+    return HKDF(hashes.SHA256(), KEY_BYTES, salt=None, info=info).derive(b"".join(shares))
+
+
+def _share_aad(tenant_id: str, subject_id: str, voicemail_id: str, role: str) -> bytes:
+    return field_aad(tenant_id, subject_id, f"voicemail_key.{voicemail_id}.{role}")
+
+
+def seal_audio(
+    tenant_id: str, voicemail_id: str, audio: bytes, owner: Party, caller: Party | None
+) -> tuple[bytes, list[dict[str, object]]]:
+    """The sealed recording and its ``voicemail_keys`` rows."""
+    parties = [("owner", owner)] + ([("caller", caller)] if caller is not None else [])
+    shares: list[bytes] = []
+    rows: list[dict[str, object]] = []
+    for role, (subject_id, dek) in parties:
+        share = os.urandom(KEY_BYTES)
+        shares.append(share)
+        sealed = seal(dek, share, _share_aad(tenant_id, subject_id, voicemail_id, role))
+        rows.append({"tenant_id": tenant_id, "voicemail_id": voicemail_id, "role": role,
+                     "subject_id": subject_id, "share": sealed})  # fmt: skip
+    key = content_key(tenant_id, voicemail_id, shares)
+    return seal(key, audio, field_aad(tenant_id, voicemail_id, "audio")), rows
+
+
+def open_audio(vault: Vault, conn: Connection, tenant_id: str, voicemail_id: str) -> bytes:
+    """The recording of a voicemail. NotFound for no such voicemail (in this tenant);
+    IntegrityError when a party's share or data key is gone (erased) or does not authenticate."""
+    sealed = conn.scalar(
+        select(voicemails.c.audio).where(
+            voicemails.c.tenant_id == tenant_id, voicemails.c.voicemail_id == voicemail_id
+        )
+    )
+    if sealed is None:
+        raise NotFound("no such voicemail in this tenant")
+    k, s = voicemail_keys.c, subjects.c
+    rows = conn.execute(
+        select(k.role, k.subject_id, k.share, s.wrapped_dek)
+        .join(subjects, (s.tenant_id == k.tenant_id) & (s.subject_id == k.subject_id))
+        .where(k.tenant_id == tenant_id, k.voicemail_id == voicemail_id)
+    ).all()
+    held = {row.role: row for row in rows}
+    if "owner" not in held:
+        raise IntegrityError("the voicemail's key share is gone: it was erased")
+    shares = []
+    for role in ROLES:
+        row = held.get(role)
+        if row is not None:
+            dek = vault.keyring.dek(tenant_id, row.subject_id, row.wrapped_dek)
+            aad = _share_aad(tenant_id, row.subject_id, voicemail_id, role)
+            shares.append(open_sealed(dek, row.share, aad))
+    key = content_key(tenant_id, voicemail_id, shares)
+    # a missing caller share (its subject erased) yields the wrong key: IntegrityError here
+    return open_sealed(key, sealed, field_aad(tenant_id, voicemail_id, "audio"))
+
+
+def move_caller_shares(
+    vault: Vault, conn: Connection, tenant_id: str, moves: dict[str, str]
+) -> None:
+    """Re-seal caller shares of external subjects (``moves``: external -> user) for the user,
+    before the external's data key is shredded (a directory user took over its number)."""
+    if not moves:
+        return
+    k, s = voicemail_keys.c, subjects.c
+    ids = sorted(set(moves) | set(moves.values()))
+    wrapped = dict(
+        conn.execute(
+            select(s.subject_id, s.wrapped_dek).where(
+                s.tenant_id == tenant_id, s.subject_id.in_(ids)
+            )
+        ).all()
+    )
+    rows = conn.execute(
+        select(k.voicemail_id, k.subject_id, k.share).where(
+            k.tenant_id == tenant_id, k.role == "caller", k.subject_id.in_(list(moves))
+        )
+    ).all()
+    changes = []
+    for row in rows:
+        old, new = row.subject_id, moves[row.subject_id]
+        old_dek = vault.keyring.dek(tenant_id, old, wrapped[old])
+        new_dek = vault.keyring.dek(tenant_id, new, wrapped[new])
+        share = open_sealed(
+            old_dek, row.share, _share_aad(tenant_id, old, row.voicemail_id, "caller")
+        )
+        resealed = seal(new_dek, share, _share_aad(tenant_id, new, row.voicemail_id, "caller"))
+        changes.append({"v": row.voicemail_id, "n": new, "sh": resealed})
+    if changes:
+        conn.execute(
+            update(voicemail_keys)
+            .where(k.tenant_id == tenant_id, k.role == "caller", k.voicemail_id == bindparam("v"))
+            .values(subject_id=bindparam("n"), share=bindparam("sh")),
+            changes,
+        )
+
+
+__all__ = ["move_caller_shares", "open_audio", "seal_audio"]

@@ -1,0 +1,421 @@
+"""Consent records shaped after ISO/IEC TS 27560: given only by an explicit act, withdrawable, kept.
+
+GDPR Art. 4(11) and Art. 7: consent is a specific, informed and unambiguous indication by a clear
+affirmative act; using a service is not one (EDPB Guidelines 05/2020, 3.4). So a record exists only
+when :func:`give_consent` (the CLI, the API, the privacy centre) is called: nothing else in callvault
+creates one. Withdrawal (Art. 7(3)) is one call and takes effect at the next decision, because
+:func:`consent_state` reads the newest record each time; the event history stays.
+
+A record is bound to the purpose's fingerprint (its text, categories and basis): when a new policy
+version changes the purpose, consent given before no longer covers it (Art. 7(1), Art. 13(3)) and the
+subject must be asked again.
+
+Who acts: giving consent is the subject's own act (Art. 4(11), Art. 7): the actor is the subject,
+``subject:<surrogate id>`` (the default, e.g. a click in the privacy centre); a tenant admin, the
+operator or a service is refused. Withdrawing must be as easy as giving (Art. 7(3)): the subject, or
+a tenant admin (``tenant-admin:<name>``) relaying the subject's objection to the controller, may
+withdraw, and the record says who did. A refusal (the subject said no) follows the withdrawal rule.
+
+The processing gate calls :func:`consent_state`; it is one indexed SELECT.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, insert, select, update
+
+from callvault.accountability.audit import AuditEntry
+from callvault.clock import utcnow
+from callvault.consent.records import (
+    ConsentEvent,
+    ConsentRecord,
+    consent_receipt,
+    consent_record,
+    load_record,
+    records_of,
+)
+from callvault.errors import InvalidInput, NotFound, PolicyRefusal
+from callvault.policy import CompiledPurpose
+from callvault.store.schema.consent import consent_events, consent_records
+from callvault.store.schema.core import UTCDateTime, subjects
+from callvault.subjects.actors import check_actor
+from callvault.subjects.directory import find_subject, new_id
+from callvault.tenants import get_tenant
+from callvault.vault import Vault
+
+__all__ = [
+    "ConsentEvent",
+    "ConsentRecord",
+    "ConsentState",
+    "consent_receipt",
+    "consent_record",
+    "consent_state",
+    "give_consent",
+    "refuse_consent",
+    "subject_consents",
+    "withdraw_consent",
+]
+
+STATES = ("given", "withdrawn", "expired", "refused")
+METHODS = ("cli", "api", "privacy_centre")
+SUBJECT_ACTORS = ("subject", "user")
+RELAY_ACTORS = ("tenant-admin",)  # may withdraw or record a refusal for the subject, never give
+ONLY_SUBJECT = "consent can only be given by the data subject"
+
+
+@dataclass(frozen=True)
+class ConsentState:
+    valid: bool
+    reason: str
+    record_id: str | None
+
+
+def _day(moment: datetime) -> str:
+    return moment.date().isoformat()
+
+
+# Built once: the gate asks this per decision, so only parameters change (SQLAlchemy caches the
+# compiled form of one statement object).
+_STATE_QUERY = (
+    select(
+        consent_records.c.record_id,
+        consent_records.c.state,
+        consent_records.c.state_at,
+        consent_records.c.expires_at,
+        consent_records.c.purpose_fingerprint,
+        consent_records.c.created_at,
+    )
+    .where(
+        consent_records.c.tenant_id == bindparam("tenant_id"),
+        consent_records.c.subject_id == bindparam("subject_id"),
+        consent_records.c.purpose == bindparam("purpose"),
+        consent_records.c.created_at <= bindparam("at", type_=UTCDateTime()),
+    )
+    .order_by(consent_records.c.created_at.desc())
+    .limit(1)
+)
+
+
+def consent_state(
+    conn: Connection,
+    tenant_id: str,
+    subject_id: str,
+    purpose: CompiledPurpose,
+    policy_version: str,
+    at: datetime,
+) -> ConsentState:
+    """Does ``subject_id`` hold valid consent for ``purpose`` at ``at``? One indexed SELECT.
+
+    Only the newest record made at or before ``at`` counts: a later withdrawal or refusal overrides an
+    earlier consent, and a later consent overrides an earlier withdrawal.
+    """
+    params = {"tenant_id": tenant_id, "subject_id": subject_id, "purpose": purpose.name, "at": at}
+    row = conn.execute(_STATE_QUERY, params).first()
+    if row is None:
+        return ConsentState(False, f"no consent for {purpose.name}", None)
+    return _judge(row, purpose, policy_version, at)
+
+
+def _judge(row: Any, purpose: CompiledPurpose, policy_version: str, at: datetime) -> ConsentState:
+    if row.state in ("withdrawn", "refused") and row.state_at <= at:
+        return ConsentState(False, f"consent {row.state} on {_day(row.state_at)}", row.record_id)
+    if row.state == "expired" or (row.expires_at is not None and row.expires_at <= at):
+        ended = row.expires_at or row.state_at
+        return ConsentState(False, f"consent expired on {_day(ended)}", row.record_id)
+    if row.purpose_fingerprint != purpose.fingerprint:
+        # Art. 7(1)/13(3): the purpose changed since the subject agreed to it.
+        return ConsentState(
+            False, f"consent predates policy version {policy_version}", row.record_id
+        )
+    return ConsentState(True, f"consent given on {_day(row.created_at)}", row.record_id)
+
+
+# -- acts ------------------------------------------------------------------------------------------
+
+
+def _purpose(vault: Vault, name: str) -> CompiledPurpose:
+    purpose = vault.policy.purposes.get(name)
+    if purpose is None:
+        raise InvalidInput(
+            f"no purpose {name!r} in policy version {vault.policy.version} "
+            f"(purposes: {', '.join(sorted(vault.policy.purposes))})",
+            pointer="purpose",
+        )
+    if purpose.legal_basis != "consent":
+        # Asking for consent where another basis applies misleads the subject (EDPB 05/2020, 121).
+        raise PolicyRefusal(
+            f"purpose {name} rests on {purpose.legal_basis}, not consent: "
+            "consent is neither asked for nor recorded for it"
+        )
+    return purpose
+
+
+def _subject(vault: Vault, conn: Connection, tenant_id: str, text: str) -> tuple[str, str]:
+    get_tenant(conn, tenant_id)
+    subject_id = find_subject(vault, conn, tenant_id, text)
+    kind = conn.scalar(
+        select(subjects.c.kind).where(
+            subjects.c.tenant_id == tenant_id, subjects.c.subject_id == subject_id
+        )
+    )
+    return subject_id, str(kind)
+
+
+def _actor(subject_id: str, kind: str, actor: str | None, act: str) -> str:
+    """Consent is personal (Art. 4(11)): nobody consents for another person.
+
+    No actor: the subject itself. A subject acting for another subject is refused; anyone else may
+    only withdraw or record a refusal, and only as a tenant admin. Returns the actor as audited
+    (subject actors by surrogate id, never an e-mail).
+    """
+    if actor is None:
+        return f"subject:{subject_id}"
+    role, _, who = check_actor(actor).partition(":")
+    if role in SUBJECT_ACTORS:
+        if who != subject_id:
+            raise PolicyRefusal(
+                f"a subject cannot {act} consent on behalf of another subject (Art. 4(11), Art. 7)"
+            )
+        return f"subject:{subject_id}"
+    if act == "give":
+        caller = "an external caller's consent can only be given by the caller; "
+        whose = caller if kind == "external" else ""
+        raise PolicyRefusal(
+            f"{ONLY_SUBJECT} ({whose}GDPR Art. 4(11), Art. 7): {role} cannot give it"
+        )
+    if role not in RELAY_ACTORS or not who:
+        raise PolicyRefusal(
+            f"consent can be withdrawn only by the data subject or a tenant admin "
+            f"(tenant-admin:<name>) relaying the subject's request, not by {role} (Art. 7(3))"
+        )
+    return actor
+
+
+@dataclass
+class _Act:
+    """One explicit act (give, withdraw, refuse) inside its transaction."""
+
+    vault: Vault
+    conn: Connection
+    tenant_id: str
+    subject_id: str
+    purpose: CompiledPurpose
+    actor: str
+    method: str
+    at: datetime
+
+    @property
+    def version(self) -> str:
+        return self.vault.policy.version
+
+    def latest(self) -> Any:
+        return self.conn.execute(
+            select(consent_records)
+            .where(
+                consent_records.c.tenant_id == self.tenant_id,
+                consent_records.c.subject_id == self.subject_id,
+                consent_records.c.purpose == self.purpose.name,
+            )
+            .order_by(consent_records.c.created_at.desc())
+            .limit(1)
+        ).first()
+
+    def add_event(self, record_id: str, event: str, *, first: bool = False) -> None:
+        seq = (
+            0
+            if first
+            else self.conn.scalar(
+                select(func.coalesce(func.max(consent_events.c.seq), 0)).where(
+                    consent_events.c.tenant_id == self.tenant_id,
+                    consent_events.c.record_id == record_id,
+                )
+            )
+        )
+        self.conn.execute(
+            insert(consent_events),
+            [
+                {
+                    "tenant_id": self.tenant_id,
+                    "record_id": record_id,
+                    "seq": int(seq or 0) + 1,
+                    "event": event,
+                    "at": self.at,
+                    "actor": self.actor,
+                    "method": self.method,
+                    "policy_version": self.version,
+                }
+            ],
+        )
+
+    def new_record(self, state: str) -> str:
+        from callvault.accountability.notice import (
+            notice_hash,  # the notice renders the tenant's profile; import late
+        )
+
+        record_id = new_id()
+        valid_for = self.vault.policy.policy.consent.valid_for
+        expires = valid_for.after(self.at) if valid_for and state == "given" else None
+        tenant = get_tenant(self.conn, self.tenant_id)
+        self.conn.execute(
+            insert(consent_records),
+            [
+                {
+                    "tenant_id": self.tenant_id,
+                    "record_id": record_id,
+                    "subject_id": self.subject_id,
+                    "purpose": self.purpose.name,
+                    "policy_version": self.version,
+                    "notice_hash": notice_hash(self.vault.policy, tenant),
+                    "purpose_fingerprint": self.purpose.fingerprint,
+                    "method": self.method,
+                    "actor": self.actor,
+                    "state": state,
+                    "created_at": self.at,
+                    "state_at": self.at,
+                    "expires_at": expires,
+                }
+            ],
+        )
+        self.add_event(record_id, state, first=True)
+        return record_id
+
+    def set_state(self, record_id: str, state: str) -> None:
+        self.conn.execute(
+            update(consent_records)
+            .where(
+                consent_records.c.tenant_id == self.tenant_id,
+                consent_records.c.record_id == record_id,
+            )
+            .values(state=state, state_at=self.at)
+        )
+        self.add_event(record_id, state)
+
+    def audit(self, action: str, record_id: str, **details: Any) -> ConsentRecord:
+        """Audit the act in its own transaction (Art. 5(2), Art. 7(1)) and return the record."""
+        self.vault.audit(
+            self.conn,
+            self.tenant_id,
+            AuditEntry(
+                actor=self.actor,
+                action=action,
+                purpose=self.purpose.name,
+                legal_basis="consent",
+                subject_id=self.subject_id,
+                categories=sorted(self.purpose.categories),
+                details={
+                    "record": record_id,
+                    "policy_version": self.version,
+                    "method": self.method,
+                    **details,
+                },
+            ),
+        )
+        return load_record(self.conn, self.tenant_id, record_id)
+
+
+@contextmanager
+def _act(
+    vault: Vault,
+    tenant_id: str,
+    subject: str,
+    purpose: str,
+    actor: str | None,
+    method: str,
+    at: datetime | None,
+    verb: str,
+) -> Iterator[_Act]:
+    compiled = _purpose(vault, purpose)
+    if method not in METHODS:
+        raise InvalidInput(f"method must be one of {', '.join(METHODS)}", pointer="method")
+    with vault.transaction() as conn:
+        subject_id, kind = _subject(vault, conn, tenant_id, subject)
+        audited_actor = _actor(subject_id, kind, actor, verb)
+        yield _Act(
+            vault, conn, tenant_id, subject_id, compiled, audited_actor, method, at or utcnow()
+        )
+
+
+def give_consent(
+    vault: Vault,
+    tenant_id: str,
+    subject: str,
+    purpose: str,
+    *,
+    actor: str | None = None,
+    method: str = "cli",
+    at: datetime | None = None,
+) -> ConsentRecord:
+    """Record the subject's explicit consent to ``purpose`` under the policy in force (Art. 7(1))."""
+    with _act(vault, tenant_id, subject, purpose, actor, method, at, "give") as act:
+        current = consent_state(
+            act.conn, tenant_id, act.subject_id, act.purpose, act.version, act.at
+        )
+        if current.valid and current.record_id:  # already given for this very purpose text
+            return act.audit("consent.give", current.record_id, unchanged=True)
+        return act.audit("consent.give", act.new_record("given"), unchanged=False)
+
+
+def withdraw_consent(
+    vault: Vault,
+    tenant_id: str,
+    subject: str,
+    purpose: str,
+    *,
+    actor: str | None = None,
+    method: str = "cli",
+    at: datetime | None = None,
+) -> ConsentRecord:
+    """Withdraw consent (Art. 7(3)): effective at the next decision; the record and history stay."""
+    with _act(vault, tenant_id, subject, purpose, actor, method, at, "withdraw") as act:
+        row = act.latest()
+        if row is None or row.state == "refused":
+            raise NotFound(f"no consent for {purpose} to withdraw")
+        if row.state == "given":
+            act.set_state(row.record_id, "withdrawn")
+        return act.audit("consent.withdraw", row.record_id, unchanged=row.state != "given")
+
+
+def refuse_consent(
+    vault: Vault,
+    tenant_id: str,
+    subject: str,
+    purpose: str,
+    *,
+    actor: str | None = None,
+    method: str = "cli",
+    at: datetime | None = None,
+) -> ConsentRecord:
+    """Record that the subject said no when asked: as much an explicit act as saying yes."""
+    with _act(vault, tenant_id, subject, purpose, actor, method, at, "refuse") as act:
+        return act.audit("consent.refuse", act.new_record("refused"))
+
+
+# -- reading ---------------------------------------------------------------------------------------
+
+
+def subject_consents(vault: Vault, tenant_id: str, subject: str) -> dict[str, Any]:
+    """What `consent show` prints: per consent purpose the state now, plus every record."""
+    now = utcnow()
+    with vault.engine.connect() as conn:
+        subject_id, _ = _subject(vault, conn, tenant_id, subject)
+        records = records_of(conn, tenant_id, subject_id)
+        states = {
+            name: consent_state(conn, tenant_id, subject_id, purpose, vault.policy.version, now)
+            for name, purpose in sorted(vault.policy.purposes.items())
+            if purpose.legal_basis == "consent"
+        }
+    return {
+        "tenant": tenant_id,
+        "subject_id": subject_id,
+        "policy_version": vault.policy.version,
+        "purposes": {
+            name: {"valid": s.valid, "reason": s.reason, "record_id": s.record_id}
+            for name, s in states.items()
+        },
+        "records": [r.as_dict() for r in records],
+    }

@@ -1,0 +1,246 @@
+"""Anonymous call statistics for customer-service improvement (GDPR Art. 6(1)(f), Recital 26).
+
+The only output of the ``customer_service`` purpose: per hour or day bucket, direction and outcome, the
+number of calls and their durations, each call's duration rounded to 10 s before summing. Cells seen
+by fewer than k distinct subjects (``policy.k_anonymity``) are suppressed. Never event-level rows, never
+an identifier, a subject id or a call id.
+
+Live calls are aggregated in SQL (GROUP BY, set-based) and merged with the ``call_statistics`` rows that
+retention left behind when it anonymised expired calls. A live cell's distinct subjects and a stored
+cell's are merged with ``max`` (an undercount), so suppression errs on the side of suppressing. Calls of
+subjects under restriction (Art. 18) or objecting to the purpose (Art. 21) are left out.
+
+Windows are whole buckets: ``start`` is floored and ``end`` ceiled to the hour or day of ``by`` (UTC),
+so the window covers every bucket it touches and ``to`` in the answer is the exclusive end of the last
+bucket. Two windows a few seconds apart therefore give the same cells: otherwise each could pass the
+k check and their difference would single out the one call between them (a differencing attack).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    func,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
+
+from callvault.clock import utcnow
+from callvault.errors import InvalidInput, PolicyRefusal
+from callvault.processing.context import tenant_context
+from callvault.processing.gate import STATISTICS, decide
+from callvault.processing.reads import audit_decision
+from callvault.rights.restriction import objecting_subjects, restricted_subjects
+from callvault.store.schema.core import calls
+from callvault.store.schema.statistics import call_statistics
+from callvault.subjects.actors import check_actor
+from callvault.tenants import get_tenant
+from callvault.vault import Vault
+
+PURPOSE = "customer_service"
+BUCKETS = ("hour", "day")
+ROUND_S = 10
+
+Key = tuple[str, str, str]
+
+
+@dataclass
+class Cell:
+    calls: int = 0
+    subjects: int = 0
+    duration_s: int = 0
+    billsec_s: int = 0
+
+
+def _bucket(conn: Connection, column: Any, by: str) -> ColumnElement[Any]:
+    if conn.dialect.name == "postgresql":
+        return func.date_trunc(by, column)
+    return func.strftime("%Y-%m-%d %H:00:00" if by == "hour" else "%Y-%m-%d", column)
+
+
+def _label(value: Any, by: str) -> str:
+    """The bucket as ISO 8601: a date for days, a UTC instant for hours."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.date().isoformat() if by == "day" else moment.replace(tzinfo=UTC).isoformat()
+
+
+def _floor(moment: datetime, by: str) -> datetime:
+    moment = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return moment.replace(hour=0) if by == "day" else moment
+
+
+def snap(start: datetime | None, end: datetime | None, by: str) -> tuple[datetime | None, ...]:
+    """The window as whole buckets: (first bucket's start, last bucket's exclusive end)."""
+    step = timedelta(days=1) if by == "day" else timedelta(hours=1)
+    first = _floor(start, by) if start is not None else None
+    if end is None:
+        return first, None
+    last = _floor(end, by)
+    return first, last if last == end.astimezone(UTC) else last + step
+
+
+def _rounded(column: Any) -> ColumnElement[int]:
+    return (column + ROUND_S // 2) // ROUND_S * ROUND_S
+
+
+def _party_allowed(column: Any, excluded: Any) -> ColumnElement[bool]:
+    return or_(column.is_(None), column.not_in(excluded))
+
+
+def _live_filter(
+    tenant_id: str, start: datetime | None, end: datetime | None, at: datetime
+) -> ColumnElement[bool]:
+    c = calls.c
+    excluded = restricted_subjects(tenant_id, at).union(objecting_subjects(tenant_id, PURPOSE, at))
+    conditions = [
+        c.tenant_id == tenant_id,
+        _party_allowed(c.caller_subject_id, excluded),
+        _party_allowed(c.callee_subject_id, excluded),
+    ]
+    if start is not None:
+        conditions.append(c.started_at >= start)
+    if end is not None:
+        conditions.append(c.started_at < end)  # end: exclusive, a bucket boundary
+    return and_(*conditions)
+
+
+def _live(
+    conn: Connection, tenant_id: str, by: str, window: ColumnElement[bool], cells: dict[Key, Cell]
+) -> None:
+    c = calls.c
+    bucket = _bucket(conn, c.started_at, by).label("bucket")
+    totals = (
+        select(
+            bucket,
+            c.direction,
+            c.outcome,
+            func.count(),
+            func.sum(_rounded(c.duration_s)),
+            func.sum(_rounded(c.billsec_s)),
+        )
+        .where(window)
+        .group_by(literal_column("bucket"), c.direction, c.outcome)
+    )
+    for b, direction, outcome, n, duration, billsec in conn.execute(totals):
+        key = (_label(b, by), direction, outcome)
+        cells[key] = Cell(int(n), 0, int(duration or 0), int(billsec or 0))
+    parties = union_all(
+        select(bucket, c.direction, c.outcome, c.caller_subject_id.label("party")).where(window),
+        select(bucket, c.direction, c.outcome, c.callee_subject_id.label("party")).where(window),
+    ).subquery()
+    p = parties.c
+    distinct = (
+        select(p.bucket, p.direction, p.outcome, func.count(p.party.distinct()))
+        .where(p.party.is_not(None))
+        .group_by(p.bucket, p.direction, p.outcome)
+    )
+    for b, direction, outcome, n in conn.execute(distinct):
+        cells[(_label(b, by), direction, outcome)].subjects = int(n)
+
+
+def _stored(
+    conn: Connection,
+    tenant_id: str,
+    by: str,
+    start: datetime | None,
+    end: datetime | None,
+    cells: dict[Key, Cell],
+) -> None:
+    s = call_statistics.c
+    bucket = _bucket(conn, s.bucket_start, by).label("bucket")
+    query = (
+        select(
+            bucket,
+            s.direction,
+            s.outcome,
+            func.sum(s.calls),
+            func.max(s.subjects),
+            func.sum(s.duration_s),
+            func.sum(s.billsec_s),
+        )
+        .where(s.tenant_id == tenant_id)
+        .group_by(literal_column("bucket"), s.direction, s.outcome)
+    )
+    if start is not None:
+        query = query.where(s.bucket_start >= start)
+    if end is not None:
+        query = query.where(s.bucket_start < end)
+    for b, direction, outcome, n, subjects, duration, billsec in conn.execute(query):
+        pooled = direction == "pooled"  # retention's pooled day cell: no hour (retention_pooling)
+        cell = cells.setdefault((_label(b, "day" if pooled else by), direction, outcome), Cell())
+        cell.calls += int(n)
+        cell.subjects = max(cell.subjects, int(subjects))
+        cell.duration_s += int(duration)
+        cell.billsec_s += int(billsec)
+
+
+def _publish(cells: dict[Key, Cell], k: int) -> tuple[list[dict[str, Any]], int]:
+    shown, suppressed = [], 0
+    for (bucket, direction, outcome), cell in sorted(cells.items()):
+        if cell.subjects < k:
+            suppressed += 1  # fewer than k people: the cell could single someone out
+            continue
+        shown.append(
+            {
+                "bucket": bucket,
+                "direction": direction,
+                "outcome": outcome,
+                "calls": cell.calls,
+                "duration_s": cell.duration_s,
+                "billsec_s": cell.billsec_s,
+            }
+        )
+    return shown, suppressed
+
+
+def statistics(
+    vault: Vault,
+    tenant_id: str,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    by: str = "day",
+    actor: str = "operator",
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """Anonymous aggregates of the tenant's calls; PolicyRefusal (exit 3) if the gate denies."""
+    if by not in BUCKETS:
+        raise InvalidInput(f"--by must be hour or day, not {by!r}", pointer="by")
+    check_actor(actor)
+    start, end = snap(start, end, by)
+    at = at or utcnow()
+    k = vault.policy.policy.k_anonymity
+    with vault.transaction() as conn:
+        tenant = get_tenant(conn, tenant_id)
+        ctx = tenant_context(vault.policy)
+        decision = decide(actor, tenant, None, PURPOSE, None, at, ctx=ctx, output=STATISTICS)
+        shown: list[dict[str, Any]] = []
+        suppressed = 0
+        if decision.allowed:
+            cells: dict[Key, Cell] = {}
+            _live(conn, tenant_id, by, _live_filter(tenant_id, start, end, at), cells)
+            _stored(conn, tenant_id, by, start, end, cells)
+            shown, suppressed = _publish(cells, k)
+        details = {"by": by, "cells": len(shown), "suppressed_cells": suppressed, "k": k}
+        audit_decision(vault, conn, tenant_id, actor, "stats", None, PURPOSE, decision, **details)
+    if not decision.allowed:
+        raise PolicyRefusal(decision.reason, decision=decision)
+    return {
+        "tenant": tenant_id,
+        "purpose": PURPOSE,
+        "legal_basis": decision.legal_basis,
+        "by": by,
+        "from": start.isoformat() if start else None,
+        "to": end.isoformat() if end else None,
+        "k": k,
+        "cells": shown,
+        "suppressed_cells": suppressed,
+    }

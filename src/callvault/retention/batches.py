@@ -1,0 +1,429 @@
+"""The set-based statements of one retention batch, identical in effect on SQLite and PostgreSQL.
+
+Each function works inside the caller's transaction on at most ``limit`` records (a few more when
+timestamps tie at the batch boundary) selected through the ``(tenant_id, started_at)``-style index, so
+the cost grows with the records that expire, never with the table (DESIGN, "Storage").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    Date,
+    Select,
+    Text,
+    and_,
+    cast,
+    delete,
+    func,
+    literal,
+    literal_column,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from callvault.store.schema.consent import consent_events, consent_records
+from callvault.store.schema.core import UTCDateTime, audit_heads, calls, subjects, voicemails
+from callvault.store.schema.restrictions import subject_objections, subject_restrictions
+from callvault.store.schema.retention import billing_records
+from callvault.store.schema.statistics import call_statistics
+from callvault.subjects.directory import shred_subjects
+from callvault.vault import Vault
+
+_CHUNK = 1000  # ids per IN list: well under every driver's parameter limit
+
+
+# SQLite settings for a retention connection, and the defaults they are restored to afterwards.
+_SQLITE_TUNED = {"secure_delete": "ON", "cache_size": "-65536"}
+_SQLITE_DEFAULT = {"secure_delete": "OFF", "cache_size": "-2000"}
+
+
+@contextmanager
+def retention_connection(vault: Vault) -> Iterator[Connection]:
+    """One connection for a sequence of batch transactions, tuned for bulk deletion on SQLite.
+
+    ``secure_delete`` zeroes deleted content in the file (a deleted row is not left readable in a free
+    page, Art. 5(1)(e)); a 64 MiB page cache keeps the five indexes of ``calls`` in memory. The WAL
+    still checkpoints at commits (without, it grew to gigabytes over a million rows). The pooled
+    connection gets SQLite's defaults back afterwards.
+    """
+    with vault.engine.connect() as conn:
+        sqlite_db = conn.dialect.name == "sqlite"
+        if sqlite_db:
+            _pragmas(conn, _SQLITE_TUNED)
+        try:
+            yield conn
+        finally:
+            if sqlite_db:
+                with suppress(Exception):  # never mask the error that ended the run
+                    conn.rollback()
+                    _pragmas(conn, _SQLITE_DEFAULT)
+
+
+def _pragmas(conn: Connection, values: dict[str, str]) -> None:
+    for name, value in values.items():
+        conn.exec_driver_sql(f"PRAGMA {name}={value}")
+    conn.commit()
+
+
+def serialise(conn: Connection, tenant_id: str) -> None:
+    """PostgreSQL: lock the tenant's audit head first, so two runs never aggregate the same rows
+    twice (SQLite serialises writers by its own lock)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            select(audit_heads.c.seq).where(audit_heads.c.tenant_id == tenant_id).with_for_update()
+        )
+
+
+# --- dialect helpers -------------------------------------------------------------------------
+def _hour(conn: Connection, column: Column[Any]) -> ColumnElement[Any]:
+    if conn.dialect.name == "postgresql":
+        return func.date_trunc(literal_column("'hour'"), column)
+    # SQLAlchemy's own SQLite storage format, so the bucket compares and merges as it would.
+    return func.strftime(literal_column("'%Y-%m-%d %H:00:00.000000'"), column)
+
+
+def _day(conn: Connection, column: Column[Any]) -> ColumnElement[Any]:
+    if conn.dialect.name == "postgresql":
+        return cast(column, Date)
+    return func.date(column)
+
+
+def _surrogate(conn: Connection) -> ColumnElement[Any]:
+    """A random 32-hex surrogate made by the database itself (never derived from the call)."""
+    if conn.dialect.name == "postgresql":
+        return func.replace(cast(func.gen_random_uuid(), Text), literal_column("'-'"), "")
+    return func.lower(func.hex(func.randomblob(16)))
+
+
+def _greatest(conn: Connection, a: Any, b: Any) -> ColumnElement[Any]:
+    return func.greatest(a, b) if conn.dialect.name == "postgresql" else func.max(a, b)
+
+
+def _insert(conn: Connection, table: Any) -> Any:
+    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+
+
+def _rounded(column: Column[Any]) -> ColumnElement[Any]:
+    """Each call's seconds rounded to 10 before summing: no exact duration survives."""
+    return ((column + 5) // 10) * 10
+
+
+# --- call records: anonymise ---------------------------------------------------------------
+def call_batch_bound(
+    conn: Connection, tenant_id: str, cutoff: datetime, after: datetime | None, limit: int
+) -> datetime | None:
+    """The start time of the ``limit``-th oldest expired call; None when fewer remain."""
+    return conn.scalar(
+        select(calls.c.started_at)
+        .where(calls_in_batch(tenant_id, cutoff, after, None))
+        .order_by(calls.c.started_at)
+        .limit(1)
+        .offset(limit - 1)
+    )
+
+
+def calls_in_batch(
+    tenant_id: str, cutoff: datetime, after: datetime | None, bound: datetime | None
+) -> ColumnElement[bool]:
+    """Expired calls in ``(after, bound]``. ``after`` is the previous batch's bound: everything up
+    to it is gone, and starting the index scan there skips the entries PostgreSQL has not vacuumed
+    yet, so each batch costs its own rows, not all the rows deleted before it."""
+    clause = and_(calls.c.tenant_id == tenant_id, calls.c.started_at < cutoff)
+    if after is not None:
+        clause = and_(clause, calls.c.started_at > after)
+    return and_(clause, calls.c.started_at <= bound) if bound is not None else clause
+
+
+def aggregate_calls(conn: Connection, batch: ColumnElement[bool]) -> None:
+    """Upsert the batch into call_statistics: counts add, subjects take the max (an undercount)."""
+    bucket = _hour(conn, calls.c.started_at)
+    parties = _greatest(
+        conn,
+        func.count(calls.c.caller_subject_id.distinct()),
+        func.count(calls.c.callee_subject_id.distinct()),
+    )
+    query = (
+        select(
+            calls.c.tenant_id,
+            bucket,
+            calls.c.direction,
+            calls.c.outcome,
+            func.count(),
+            parties,
+            func.sum(_rounded(calls.c.duration_s)),
+            func.sum(_rounded(calls.c.billsec_s)),
+        )
+        .where(batch)
+        .group_by(calls.c.tenant_id, bucket, calls.c.direction, calls.c.outcome)
+    )
+    merge_statistics(conn, query)
+
+
+def merge_statistics(conn: Connection, query: Select[Any]) -> None:
+    """Upsert cells selected by ``query`` (tenant, bucket, direction, outcome, calls, subjects,
+    duration, billsec) into call_statistics: counts and sums add, subjects take the max, an
+    undercount, so k-suppression errs on the side of suppressing (Recital 26)."""
+    stats = call_statistics.c
+    names = ["tenant_id", "bucket_start", "direction", "outcome"]
+    names += ["calls", "subjects", "duration_s", "billsec_s"]
+    statement = _insert(conn, call_statistics).from_select(names, query)
+    statement = statement.on_conflict_do_update(
+        index_elements=[stats.tenant_id, stats.bucket_start, stats.direction, stats.outcome],
+        set_={
+            "calls": stats.calls + statement.excluded.calls,
+            "subjects": _greatest(conn, stats.subjects, statement.excluded.subjects),
+            "duration_s": stats.duration_s + statement.excluded.duration_s,
+            "billsec_s": stats.billsec_s + statement.excluded.billsec_s,
+        },
+    )
+    conn.execute(statement)
+
+
+def billing_subset(batch: ColumnElement[bool], billing_from: datetime) -> ColumnElement[bool]:
+    """The calls the Bookkeeping Act makes us keep: outbound, answered, billed (and not yet past
+    the billing period themselves)."""
+    return and_(
+        batch,
+        calls.c.direction == "outbound",
+        calls.c.outcome == "answered",
+        calls.c.billsec_s > 0,
+        calls.c.started_at >= billing_from,
+    )
+
+
+def copy_billing(
+    conn: Connection, batch: ColumnElement[bool], billing_from: datetime, now: datetime
+) -> int:
+    query = select(
+        calls.c.tenant_id,
+        _surrogate(conn),
+        _day(conn, calls.c.started_at),
+        calls.c.billsec_s,
+        calls.c.caller_subject_id,  # outbound: the caller is the tenant's paying user
+        literal(now, UTCDateTime),
+    ).where(billing_subset(batch, billing_from))
+    names = ["tenant_id", "record_id", "call_date", "billsec_s", "payer_subject_id", "created_at"]
+    statement = _insert(conn, billing_records).from_select(names, query)
+    if conn.dialect.name == "postgresql":  # psycopg reports no rowcount for INSERT ... SELECT
+        return len(conn.execute(statement.returning(literal_column("1"))).all())
+    return conn.execute(statement).rowcount or 0
+
+
+def external_parties(conn: Connection, tenant_id: str, batch: ColumnElement[bool]) -> list[str]:
+    """External subjects that appear in the batch: candidates for shredding once it is gone.
+
+    One pass over the batch for its distinct pairs of parties, then primary-key probes of those."""
+    pairs = conn.execute(
+        select(calls.c.caller_subject_id, calls.c.callee_subject_id).where(batch).distinct()
+    ).all()
+    parties = sorted({sid for pair in pairs for sid in pair if sid is not None})
+    found: list[str] = []
+    for start in range(0, len(parties), _CHUNK):
+        found += conn.scalars(
+            select(subjects.c.subject_id).where(
+                subjects.c.tenant_id == tenant_id,
+                subjects.c.kind == "external",
+                subjects.c.subject_id.in_(parties[start : start + _CHUNK]),
+            )
+        ).all()
+    return found
+
+
+def delete_calls(conn: Connection, batch: ColumnElement[bool]) -> int:
+    return conn.execute(delete(calls).where(batch)).rowcount or 0
+
+
+# --- voicemail: delete -----------------------------------------------------------------------
+def voicemail_batch_bound(
+    conn: Connection, tenant_id: str, cutoff: datetime, after: datetime | None, limit: int
+) -> datetime | None:
+    return conn.scalar(
+        select(voicemails.c.received_at)
+        .where(voicemails_in_batch(tenant_id, cutoff, after, None))
+        .order_by(voicemails.c.received_at)
+        .limit(1)
+        .offset(limit - 1)
+    )
+
+
+def voicemails_in_batch(
+    tenant_id: str, cutoff: datetime, after: datetime | None, bound: datetime | None
+) -> ColumnElement[bool]:
+    clause = and_(voicemails.c.tenant_id == tenant_id, voicemails.c.received_at < cutoff)
+    if after is not None:
+        clause = and_(clause, voicemails.c.received_at > after)
+    return and_(clause, voicemails.c.received_at <= bound) if bound is not None else clause
+
+
+def voicemail_callers(conn: Connection, tenant_id: str, batch: ColumnElement[bool]) -> list[str]:
+    return list(
+        conn.scalars(
+            select(subjects.c.subject_id).where(
+                subjects.c.tenant_id == tenant_id,
+                subjects.c.kind == "external",
+                subjects.c.subject_id.in_(select(voicemails.c.caller_subject_id).where(batch)),
+            )
+        )
+    )
+
+
+def delete_voicemails(conn: Connection, batch: ColumnElement[bool]) -> int:
+    """The audio lives in the row: deleting the row deletes the recording and its metadata."""
+    return conn.execute(delete(voicemails).where(batch)).rowcount or 0
+
+
+# --- externals left with nothing ----------------------------------------------------------
+def _unused(tenant_id: str, table: Any, column: str, sid: Any) -> ColumnElement[bool]:
+    """No row of ``table`` names ``sid`` in ``column``: one index probe that stops at the first
+    hit (the LIMIT keeps the planner from turning it into a join over the whole table)."""
+    probe = (
+        select(literal_column("1"))
+        .select_from(table)
+        .where(table.c.tenant_id == tenant_id, table.c[column] == sid)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return probe.is_(None)
+
+
+def shred_orphans(vault: Vault, conn: Connection, tenant_id: str, candidates: Sequence[str]) -> int:
+    """Shred the external callers among ``candidates`` that no call or voicemail mentions any more."""
+    orphans: list[str] = []
+    unique = sorted(set(candidates))
+    sid = subjects.c.subject_id
+    for start in range(0, len(unique), _CHUNK):
+        orphans += conn.scalars(
+            select(sid).where(
+                subjects.c.tenant_id == tenant_id,
+                subjects.c.kind == "external",
+                sid.in_(unique[start : start + _CHUNK]),
+                _unused(tenant_id, calls, "caller_subject_id", sid),
+                _unused(tenant_id, calls, "callee_subject_id", sid),
+                _unused(tenant_id, voicemails, "caller_subject_id", sid),
+            )
+        ).all()
+    return shred_subjects(vault, conn, tenant_id, orphans) if orphans else 0
+
+
+# --- offboarded users: delete the profile -------------------------------------------------------
+def offboarded_users(conn: Connection, tenant_id: str, cutoff: datetime, limit: int) -> list[str]:
+    return list(
+        conn.scalars(
+            select(subjects.c.subject_id)
+            .where(
+                subjects.c.tenant_id == tenant_id,
+                subjects.c.kind == "user",
+                subjects.c.offboarded_at < cutoff,
+            )
+            .order_by(subjects.c.offboarded_at)
+            .limit(limit)
+        )
+    )
+
+
+def detach_users(conn: Connection, tenant_id: str, user_ids: list[str]) -> dict[str, int]:
+    """Delete the users' voicemail boxes and unlink them from call and billing records.
+
+    The calls themselves stay until their own rule anonymises them; they now point at nobody (a
+    departed employee's profile must not outlive the grace period through a foreign key).
+    """
+    counts = {"voicemails_deleted": 0, "calls_unlinked": 0}
+    for start in range(0, len(user_ids), _CHUNK):
+        chunk = user_ids[start : start + _CHUNK]
+        counts["voicemails_deleted"] += (
+            conn.execute(
+                delete(voicemails).where(
+                    voicemails.c.tenant_id == tenant_id,
+                    voicemails.c.mailbox_subject_id.in_(chunk),
+                )
+            ).rowcount
+            or 0
+        )
+        # The legal hold keeps the record, not the link to a person whose profile has ended.
+        conn.execute(
+            update(billing_records)
+            .where(
+                billing_records.c.tenant_id == tenant_id,
+                billing_records.c.payer_subject_id.in_(chunk),
+            )
+            .values(payer_subject_id=None)
+        )
+        for column in ("caller_subject_id", "callee_subject_id"):
+            counts["calls_unlinked"] += (
+                conn.execute(
+                    update(calls)
+                    .where(calls.c.tenant_id == tenant_id, calls.c[column].in_(chunk))
+                    .values({column: None})
+                ).rowcount
+                or 0
+            )
+    return counts
+
+
+def delete_subject_records(conn: Connection, tenant_id: str, user_ids: list[str]) -> int:
+    """Delete the users' consent records with their event history, and their restriction and
+    objection rows: they are the subject's personal data and end with the profile (Art. 5(1)(e));
+    consent records have no foreign key to the subject, so nothing else would remove them."""
+    deleted = 0
+    for start in range(0, len(user_ids), _CHUNK):
+        chunk = user_ids[start : start + _CHUNK]
+        records = select(consent_records.c.record_id).where(
+            consent_records.c.tenant_id == tenant_id, consent_records.c.subject_id.in_(chunk)
+        )
+        conn.execute(
+            delete(consent_events).where(
+                consent_events.c.tenant_id == tenant_id, consent_events.c.record_id.in_(records)
+            )
+        )
+        for table in (consent_records, subject_restrictions, subject_objections):
+            deleted += (
+                conn.execute(
+                    delete(table).where(
+                        table.c.tenant_id == tenant_id, table.c.subject_id.in_(chunk)
+                    )
+                ).rowcount
+                or 0
+            )
+    return deleted
+
+
+def mailbox_callers(conn: Connection, tenant_id: str, user_ids: list[str]) -> list[str]:
+    found: list[str] = []
+    for start in range(0, len(user_ids), _CHUNK):
+        chunk = user_ids[start : start + _CHUNK]
+        found += conn.scalars(
+            select(voicemails.c.caller_subject_id)
+            .where(
+                voicemails.c.tenant_id == tenant_id,
+                voicemails.c.mailbox_subject_id.in_(chunk),
+                voicemails.c.caller_subject_id.is_not(None),
+            )
+            .distinct()
+        ).all()
+    return found
+
+
+# --- billing records: delete after the legal period -------------------------------------------
+def delete_billing(conn: Connection, tenant_id: str, before: date, limit: int) -> int:
+    ids = (
+        select(billing_records.c.record_id)
+        .where(billing_records.c.tenant_id == tenant_id, billing_records.c.call_date < before)
+        .limit(limit)
+    )
+    return (
+        conn.execute(
+            delete(billing_records).where(
+                billing_records.c.tenant_id == tenant_id, billing_records.c.record_id.in_(ids)
+            )
+        ).rowcount
+        or 0
+    )

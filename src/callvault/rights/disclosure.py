@@ -1,0 +1,139 @@
+"""The disclosure gate: the only code path that exports personal data (GDPR Art. 5(1)(f), Art. 28(3)).
+
+The policy names its recipients (``recipients: [subject, controller]``): the data subject itself (its
+rights of access and portability, Art. 15 and 20) and the controller, the tenant whose instruction the
+data is processed under (Art. 28(3)(a)). Every other recipient is a third party and is refused with the
+published policy's sentence it would violate, "Miralix does not disclose personal data to any third
+party." (source: ``spec/privacy-policy.txt``, "Miralix and personal data", item 3; see
+:data:`callvault.processing.gate.NO_THIRD_PARTIES`). A refusal writes no file.
+
+An allowed export is one JSON document (identifiers, call records, voicemail metadata of the subject,
+in the categories the tenant collects) written with mode 0600 to a new file (an existing file or a
+directory is refused, exit 5), and audited in the same transaction. The audit entry names the
+recipient by kind only (``subject``, ``controller``, ``third_party``): a refused recipient may be a
+person's address, and the audit log is never erased.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from callvault.accountability.audit import AuditEntry
+from callvault.clock import utcnow
+from callvault.errors import InvalidInput, PolicyRefusal
+from callvault.processing.gate import Decision, decide_disclosure
+from callvault.processing.reads import subject_data
+from callvault.subjects.actors import check_actor
+from callvault.subjects.directory import find_subject
+from callvault.tenants import get_tenant
+from callvault.vault import Vault
+
+EXPORT_FORMAT = "callvault-export/1"
+
+
+def _check_out(path: Path) -> None:
+    """A new file in an existing directory: never a directory, never an existing file."""
+    if path.is_dir():
+        raise InvalidInput(f"--out {path} is a directory; give the path of a new file")
+    if path.exists() or path.is_symlink():
+        raise InvalidInput(f"--out {path} already exists; give the path of a new file")
+    if not path.parent.is_dir():
+        raise InvalidInput(f"--out: directory {path.parent} does not exist")
+
+
+def _write_private(path: Path, document: dict[str, Any]) -> None:
+    """Write ``document`` to the new file ``path`` readable by its owner only (0600), atomically."""
+    _check_out(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(document, handle, indent=2, sort_keys=True, ensure_ascii=False)
+            handle.write("\n")
+        os.chmod(temporary, 0o600)  # whatever the umask
+        try:
+            os.link(temporary, path)  # atomic, and fails rather than overwrite
+        except FileExistsError as exc:
+            raise InvalidInput(f"--out {path} already exists") from exc
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _recipient_kind(decision: Decision) -> str:
+    """``subject`` / ``controller`` for an allowed recipient, ``third_party`` otherwise."""
+    return decision.rule.removeprefix("recipients.") if decision.allowed else "third_party"
+
+
+def _entry(actor: str, subject_id: str, decision: Decision, **details: Any) -> AuditEntry:
+    return AuditEntry(
+        actor=actor,
+        action="disclose",
+        outcome="allow" if decision.allowed else "deny",
+        subject_id=subject_id,
+        categories=sorted(decision.categories),
+        reason=decision.reason,
+        details={"rule": decision.rule, "recipient": _recipient_kind(decision), **details},
+    )
+
+
+def disclose(
+    vault: Vault,
+    tenant_id: str,
+    subject: str,
+    recipient: str,
+    out_path: str | Path,
+    *,
+    actor: str = "operator",
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """Export the subject's data to ``recipient`` as a JSON file; PolicyRefusal for a third party."""
+    check_actor(actor)
+    path = Path(out_path)
+    _check_out(path)  # before anything is decided or audited
+    at = at or utcnow()
+    written = False
+    try:
+        with vault.transaction() as conn:
+            tenant = get_tenant(conn, tenant_id)
+            subject_id = find_subject(vault, conn, tenant_id, subject)
+            decision = decide_disclosure(vault.policy, tenant, recipient)
+            if not decision.allowed:
+                vault.audit(conn, tenant_id, _entry(actor, subject_id, decision))
+            else:
+                categories = frozenset(tenant.collect)
+                decision = Decision(True, decision.reason, decision.rule, None, categories)
+                data = subject_data(vault, conn, tenant_id, subject_id, categories)
+                document = {
+                    "format": EXPORT_FORMAT,
+                    "tenant": tenant_id,
+                    "subject": subject_id,
+                    "recipient": recipient,
+                    "exported_at": at.isoformat(),
+                    "policy_version": vault.policy.version,
+                    "categories": sorted(categories),
+                    **data,
+                }
+                counts = {
+                    "calls": len(data.get("calls", ())),
+                    "voicemails": len(data.get("voicemails", ())),
+                }
+                vault.audit(conn, tenant_id, _entry(actor, subject_id, decision, **counts))
+                _write_private(path, document)  # last: a failed write rolls the audit entry back
+                written = True
+    except BaseException:
+        if written:
+            path.unlink(missing_ok=True)  # the commit failed: no export without its audit entry
+        raise
+    if not decision.allowed:
+        raise PolicyRefusal(decision.reason, decision=decision)
+    return {
+        "tenant": tenant_id,
+        "subject": subject_id,
+        "recipient": recipient,
+        "out": str(path),
+        **counts,
+    }

@@ -1,0 +1,188 @@
+"""Restriction of processing (GDPR Art. 18) and objection (Art. 21), per subject.
+
+- A **restriction** stops every processing purpose for the subject: its data stays stored, but no read
+  of any purpose is allowed until the restriction is lifted (Art. 18(1)-(2)).
+- An **objection** names one purpose based on legitimate interest (or public task): that purpose may no
+  longer process the subject's data (Art. 21(1)). A purpose based on consent is left by withdrawing
+  consent (Art. 7(3)), not by objecting; one based on contract or a legal obligation admits no objection.
+
+Each change commits with its audit entry. The gate reads the state through :func:`is_restricted` and
+:func:`objections_of`; set-based work (statistics) excludes subjects through the ``*_subjects`` queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Connection, Select, and_, insert, or_, select, update
+
+from callvault.accountability.audit import AuditEntry
+from callvault.clock import utcnow
+from callvault.errors import InvalidInput
+from callvault.store.schema.restrictions import subject_objections, subject_restrictions
+from callvault.subjects.actors import check_actor
+from callvault.subjects.directory import find_subject, new_id
+from callvault.tenants import get_tenant
+from callvault.vault import Vault
+
+OBJECTABLE_BASES = ("legitimate_interest", "public_task")  # Art. 21(1): 6(1)(e) and (f)
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a restriction/objection command did: ``changed`` is False when nothing had to change."""
+
+    subject_id: str
+    changed: bool
+    state: str
+
+
+def _active(
+    started: ColumnElement[datetime], ended: ColumnElement[datetime], at: datetime
+) -> ColumnElement[bool]:
+    return and_(started <= at, or_(ended.is_(None), ended > at))
+
+
+def is_restricted(conn: Connection, tenant_id: str, subject_id: str, at: datetime) -> bool:
+    t = subject_restrictions.c
+    found = conn.scalar(
+        select(t.restriction_id)
+        .where(t.tenant_id == tenant_id, t.subject_id == subject_id)
+        .where(_active(t.restricted_at, t.lifted_at, at))
+        .limit(1)
+    )
+    return found is not None
+
+
+def objections_of(
+    conn: Connection, tenant_id: str, subject_id: str, at: datetime
+) -> frozenset[str]:
+    """The purposes this subject objects to at ``at``."""
+    t = subject_objections.c
+    rows = conn.scalars(
+        select(t.purpose)
+        .where(t.tenant_id == tenant_id, t.subject_id == subject_id)
+        .where(_active(t.objected_at, t.withdrawn_at, at))
+    )
+    return frozenset(rows)
+
+
+def restricted_subjects(tenant_id: str, at: datetime) -> Select[tuple[str]]:
+    """Subquery: subjects of the tenant under restriction at ``at``."""
+    t = subject_restrictions.c
+    return select(t.subject_id).where(
+        t.tenant_id == tenant_id, _active(t.restricted_at, t.lifted_at, at)
+    )
+
+
+def objecting_subjects(tenant_id: str, purpose: str, at: datetime) -> Select[tuple[str]]:
+    """Subquery: subjects of the tenant objecting to ``purpose`` at ``at``."""
+    t = subject_objections.c
+    return select(t.subject_id).where(
+        t.tenant_id == tenant_id,
+        t.purpose == purpose,
+        _active(t.objected_at, t.withdrawn_at, at),
+    )
+
+
+def restrict(
+    vault: Vault, tenant_id: str, subject: str, *, actor: str = "operator", lift: bool = False
+) -> Change:
+    """Restrict processing of the subject's data (or, with ``lift``, end the restriction)."""
+    check_actor(actor)
+    now = utcnow()
+    t = subject_restrictions.c
+    with vault.transaction() as conn:
+        get_tenant(conn, tenant_id)
+        subject_id = find_subject(vault, conn, tenant_id, subject)
+        active = is_restricted(conn, tenant_id, subject_id, now)
+        if active == (not lift):
+            return Change(subject_id, False, "restricted" if active else "not restricted")
+        if lift:
+            conn.execute(
+                update(subject_restrictions)
+                .where(t.tenant_id == tenant_id, t.subject_id == subject_id, t.lifted_at.is_(None))
+                .values(lifted_at=now)
+            )
+        else:
+            row = {
+                "tenant_id": tenant_id,
+                "restriction_id": new_id(),
+                "subject_id": subject_id,
+                "restricted_at": now,
+                "lifted_at": None,
+            }
+            conn.execute(insert(subject_restrictions), [row])
+        action = "restriction.lift" if lift else "restriction.add"
+        vault.audit(conn, tenant_id, AuditEntry(actor=actor, action=action, subject_id=subject_id))
+    return Change(subject_id, True, "not restricted" if lift else "restricted")
+
+
+def _objectable(vault: Vault, purpose: str) -> None:
+    compiled = vault.policy.purposes.get(purpose)
+    if compiled is None:
+        raise InvalidInput(
+            f"unknown purpose {purpose!r} (the policy has {', '.join(sorted(vault.policy.purposes))})",
+            pointer="purpose",
+        )
+    if compiled.legal_basis == "consent":
+        raise InvalidInput(
+            f"{purpose} is based on consent: withdraw the consent instead (GDPR Art. 7(3))",
+            pointer="purpose",
+        )
+    if compiled.legal_basis not in OBJECTABLE_BASES:
+        raise InvalidInput(
+            f"{purpose} is based on {compiled.legal_basis}; GDPR Art. 21(1) allows objection only "
+            "to processing based on legitimate interest or a public task",
+            pointer="purpose",
+        )
+
+
+def object_to(
+    vault: Vault,
+    tenant_id: str,
+    subject: str,
+    purpose: str,
+    *,
+    actor: str = "operator",
+    withdraw: bool = False,
+) -> Change:
+    """Record the subject's objection to ``purpose`` (or, with ``withdraw``, withdraw it)."""
+    check_actor(actor)
+    _objectable(vault, purpose)
+    now = utcnow()
+    t = subject_objections.c
+    with vault.transaction() as conn:
+        get_tenant(conn, tenant_id)
+        subject_id = find_subject(vault, conn, tenant_id, subject)
+        active = purpose in objections_of(conn, tenant_id, subject_id, now)
+        if active == (not withdraw):
+            return Change(subject_id, False, "objected" if active else "not objected")
+        if withdraw:
+            conn.execute(
+                update(subject_objections)
+                .where(t.tenant_id == tenant_id, t.subject_id == subject_id)
+                .where(t.purpose == purpose, t.withdrawn_at.is_(None))
+                .values(withdrawn_at=now)
+            )
+        else:
+            row = {
+                "tenant_id": tenant_id,
+                "objection_id": new_id(),
+                "subject_id": subject_id,
+                "purpose": purpose,
+                "objected_at": now,
+                "withdrawn_at": None,
+            }
+            conn.execute(insert(subject_objections), [row])
+        basis = vault.policy.purposes[purpose].legal_basis
+        entry = AuditEntry(
+            actor=actor,
+            action="objection.withdraw" if withdraw else "objection.add",
+            purpose=purpose,
+            legal_basis=basis,
+            subject_id=subject_id,
+        )
+        vault.audit(conn, tenant_id, entry)
+    return Change(subject_id, True, "not objected" if withdraw else "objected")

@@ -1,0 +1,24 @@
+"""The vault's tables: the core (``core``) and one module per capability, imported explicitly here so
+that ``metadata`` is always complete wherever a table is used (migrations compare against it)."""
+
+from callvault.store.schema import (
+    consent,
+    core,
+    restrictions,
+    retention,
+    statistics,
+    support,
+    voicemail_keys,
+)
+from callvault.store.schema.core import metadata
+
+__all__ = [
+    "consent",
+    "core",
+    "metadata",
+    "restrictions",
+    "retention",
+    "statistics",
+    "support",
+    "voicemail_keys",
+]

@@ -1,0 +1,29 @@
+"""Support sessions: the time-boxed window in which error diagnosis may read (GDPR Art. 6(1)(b)).
+
+Each session has its own pseudonym key, stored only wrapped (under the tenant's pseudonym key, itself
+wrapped by the master key). Closing the session
+destroys the wrapped key (``wrapped_key`` set to NULL), so tokens handed out inside it can never be
+recomputed or linked to tokens of another session (Art. 4(5), Art. 25(1)).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, ForeignKeyConstraint, Index, Integer, LargeBinary, String, Table
+
+from callvault.store.schema.core import ID, TENANT_ID, UTCDateTime, metadata
+
+support_sessions = Table(
+    "support_sessions",
+    metadata,
+    Column("tenant_id", String(TENANT_ID), primary_key=True),
+    Column("session_id", String(ID), primary_key=True),
+    Column("ticket", String(100), nullable=False),
+    Column("engineer", String(200), nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime),
+    Column("wrapped_key", LargeBinary),  # NULL once closed: the key is destroyed
+    Column("reads", Integer, nullable=False),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+    Index("ix_support_ticket", "tenant_id", "ticket"),
+)

@@ -1,0 +1,55 @@
+"""Actors: who asks, named by role, never by a personal identifier.
+
+Every gate decision and every change is audited with its actor, and the audit log is hash-chained
+and never erased (Art. 5(2), Art. 30): a personal identifier written there could never be erased
+again (Art. 17) and would outlive every retention period (Art. 5(1)(e)). So an actor is a *role*,
+optionally with a short name: ``operator``, ``support:eng-joe``, ``service:crm``,
+``tenant-admin:hr``, ``subject:<surrogate id>``. Anything that looks like an e-mail address or a
+telephone number is refused before anything is stored or audited.
+
+:func:`check_ref` applies the same shape rule to other free-text references that reach the audit
+log (support tickets).
+"""
+
+from __future__ import annotations
+
+import re
+
+from callvault.errors import InvalidInput
+from callvault.subjects.identifiers import normalise_phone
+
+__all__ = ["ACTOR_HELP", "check_actor", "check_ref"]
+
+_ACTOR = re.compile(r"^[a-z][a-z0-9_-]*(:[A-Za-z0-9][A-Za-z0-9_.-]{0,63})?$")
+_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+ACTOR_HELP = "a role such as operator, support:eng-joe, service:crm or tenant-admin:hr"
+_REFUSED = "actor must be a role such as support:eng-joe, not a personal identifier"
+
+
+def _looks_personal(text: str) -> bool:
+    return "@" in text or "+" in text or any(ch.isspace() for ch in text)
+
+
+def check_actor(text: str) -> str:
+    """``text`` if it is a role (``role`` or ``role:name``); InvalidInput (exit 5) otherwise.
+
+    The message never quotes the refused value: it may be the identifier we keep out of the log.
+    """
+    if not isinstance(text, str) or _looks_personal(text) or not _ACTOR.match(text):
+        raise InvalidInput(_REFUSED)
+    _, _, name = text.partition(":")
+    if name and normalise_phone(name) is not None:
+        raise InvalidInput(_REFUSED)
+    return text
+
+
+def check_ref(text: str, *, field: str) -> str:
+    """A reference such as a ticket id (``T-1``, ``INC0012345``): 1-64 of letters, digits, ``_.:-``,
+    no e-mail address, no ``+`` number, no whitespace; InvalidInput (exit 5) otherwise."""
+    value = text.strip()
+    if _looks_personal(value) or not _REF.match(value):
+        raise InvalidInput(
+            f"{field} must be a reference such as T-1 (letters, digits, '_', '.', ':', '-'), "
+            "not a personal identifier"
+        )
+    return value

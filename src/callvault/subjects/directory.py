@@ -1,0 +1,178 @@
+"""Subjects and their identifiers: surrogate ids, encrypted values, blind-indexed lookups, shredding.
+
+A subject is a tenant's user or an external caller (an external number is a person too: its own data
+key, so that erasure and retention reach it). Its identifiers are stored only as AES-GCM ciphertext
+under its data key, plus a keyed blind index for the kinds that are looked up.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from sqlalchemy import Connection, delete, insert, select
+
+from callvault.crypto.keyring import field_aad
+from callvault.errors import NotFound
+from callvault.store.schema.core import subject_identifiers, subjects
+from callvault.subjects.identifiers import INDEXED_KINDS, index_form, lookup_forms
+from callvault.vault import Vault
+
+SUBJECT_KINDS = ("user", "external")
+
+
+def new_id() -> str:
+    """A random surrogate key: never derived from a number, e-mail or name."""
+    return secrets.token_hex(16)
+
+
+def identifier_rows(
+    vault: Vault,
+    conn: Connection,
+    tenant_id: str,
+    subject_id: str,
+    dek: bytes,
+    values: Mapping[str, Iterable[str]],
+    region: str = "DK",
+) -> list[dict[str, object]]:
+    """Encrypted (and, where looked up, blind-indexed) rows for ``values`` of one subject."""
+    rows: list[dict[str, object]] = []
+    for kind, items in values.items():
+        for slot, value in enumerate(items):
+            aad = field_aad(tenant_id, subject_id, f"{kind}.{slot}")
+            index = (
+                vault.keyring.index(conn, tenant_id, index_form(kind, value, region))
+                if kind in INDEXED_KINDS
+                else None
+            )
+            rows.append(
+                {
+                    "tenant_id": tenant_id,
+                    "subject_id": subject_id,
+                    "kind": kind,
+                    "slot": slot,
+                    "blind_index": index,
+                    "ciphertext": vault.keyring.encrypt(dek, value.encode("utf-8"), aad),
+                }
+            )
+    return rows
+
+
+def create_subject(
+    vault: Vault,
+    conn: Connection,
+    tenant_id: str,
+    *,
+    kind: str,
+    values: Mapping[str, Iterable[str]],
+    now: datetime,
+) -> str:
+    """Store one subject with its identifiers inside the caller's transaction."""
+    if kind not in SUBJECT_KINDS:
+        raise ValueError(f"subject kind {kind!r}")
+    subject_id = new_id()
+    dek, wrapped = vault.keyring.new_dek(tenant_id, subject_id)
+    conn.execute(
+        insert(subjects),
+        [
+            {
+                "tenant_id": tenant_id,
+                "subject_id": subject_id,
+                "kind": kind,
+                "wrapped_dek": wrapped,
+                "created_at": now,
+                "updated_at": now,
+            }
+        ],
+    )
+    rows = identifier_rows(vault, conn, tenant_id, subject_id, dek, values, vault_region(vault))
+    if rows:
+        conn.execute(insert(subject_identifiers), rows)
+    return subject_id
+
+
+def vault_region(vault: Vault) -> str:
+    """The default region for numbers without a country code: the operator's country."""
+    return vault.policy.policy.operator.country
+
+
+def find_subject(vault: Vault, conn: Connection, tenant_id: str, text: str) -> str:
+    """Resolve a subject id, e-mail, phone number or extension within one tenant only.
+
+    A subject of another tenant is "not found": no lookup reveals that it exists elsewhere.
+    """
+    # One query: the surrogate id itself, or any blind-indexed form of the text.
+    indexes = [
+        vault.keyring.index(conn, tenant_id, form)
+        for form in lookup_forms(text, vault_region(vault))
+    ]
+    by_id = select(subjects.c.subject_id).where(
+        subjects.c.tenant_id == tenant_id, subjects.c.subject_id == text.strip()
+    )
+    by_index = select(subject_identifiers.c.subject_id).where(
+        subject_identifiers.c.tenant_id == tenant_id,
+        subject_identifiers.c.blind_index.in_(indexes),
+    )
+    found = conn.scalar(by_id.union_all(by_index).limit(1))
+    if found is None:
+        raise NotFound(f"no such subject in tenant {tenant_id}")
+    return str(found)
+
+
+def subject_dek(vault: Vault, conn: Connection, tenant_id: str, subject_id: str) -> bytes:
+    wrapped = conn.scalar(
+        select(subjects.c.wrapped_dek).where(
+            subjects.c.tenant_id == tenant_id, subjects.c.subject_id == subject_id
+        )
+    )
+    if wrapped is None:
+        raise NotFound(f"no such subject in tenant {tenant_id}")
+    return vault.keyring.dek(tenant_id, subject_id, wrapped)
+
+
+def subject_identifiers_of(
+    vault: Vault, conn: Connection, tenant_id: str, subject_id: str
+) -> dict[str, list[str]]:
+    """Decrypt one subject's identifiers: {kind: [values in slot order]}."""
+    dek = subject_dek(vault, conn, tenant_id, subject_id)
+    rows = conn.execute(
+        select(subject_identifiers)
+        .where(
+            subject_identifiers.c.tenant_id == tenant_id,
+            subject_identifiers.c.subject_id == subject_id,
+        )
+        .order_by(subject_identifiers.c.kind, subject_identifiers.c.slot)
+    ).all()
+    values: dict[str, list[str]] = {}
+    for row in rows:
+        aad = field_aad(tenant_id, subject_id, f"{row.kind}.{row.slot}")
+        values.setdefault(row.kind, []).append(
+            vault.keyring.decrypt(dek, row.ciphertext, aad).decode("utf-8")
+        )
+    return values
+
+
+def shred_subjects(vault: Vault, conn: Connection, tenant_id: str, subject_ids: list[str]) -> int:
+    """Crypto-shred: delete the wrapped data keys and identifiers of these subjects (Art. 17).
+
+    Any ciphertext of theirs that survives elsewhere (a backup, a replica, an unvacuumed page) can no
+    longer be decrypted once the key is gone. Callers delete the subjects' other rows first.
+    """
+    total = 0
+    for start in range(0, len(subject_ids), 1000):
+        chunk = subject_ids[start : start + 1000]
+        conn.execute(
+            delete(subject_identifiers).where(
+                subject_identifiers.c.tenant_id == tenant_id,
+                subject_identifiers.c.subject_id.in_(chunk),
+            )
+        )
+        result = conn.execute(
+            delete(subjects).where(
+                subjects.c.tenant_id == tenant_id, subjects.c.subject_id.in_(chunk)
+            )
+        )
+        total += result.rowcount or 0
+    vault.keyring.forget(tenant_id, subject_ids)
+    return total
