@@ -8,6 +8,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
@@ -68,13 +69,19 @@ def _alembic_config() -> Config:
     return config
 
 
-def migrate(engine: Engine) -> None:
-    """Create or upgrade every table to the newest revision (all branches)."""
+def revisions() -> list[str]:
+    """The migration history, oldest first (one line: every revision has one parent)."""
+    script = ScriptDirectory.from_config(_alembic_config())
+    return [rev.revision for rev in reversed(list(script.walk_revisions()))]
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Create or upgrade every table to ``revision`` (default: the newest)."""
     config = _alembic_config()
     try:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, "heads")
+            command.upgrade(config, revision)
     except OperationalError as exc:
         raise ConfigError(
             f"cannot reach the database {make_url_safe(str(engine.url))}: {exc.orig}"
