@@ -12,7 +12,8 @@ from contextlib import contextmanager
 
 from sqlalchemy import create_engine, text
 
-from callvault.crypto.primitives import MasterKey, new_key
+from callvault.crypto.master_key import MasterKey
+from callvault.crypto.primitives import new_key
 from callvault.store import connect, migrate, sqlalchemy_url
 from callvault.vault import Vault
 

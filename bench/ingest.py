@@ -34,12 +34,13 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from callvault.accountability.audit import AuditEntry
 from callvault.collection.ingest.calls import ingest_calls
 from callvault.collection.parsers.asterisk_csv import parse
 from callvault.collection.parsers.records import ParsedCall
-from callvault.crypto.primitives import MasterKey, new_key
+from callvault.crypto.master_key import MasterKey
+from callvault.crypto.primitives import new_key
 from callvault.store import connect, sqlalchemy_url
+from callvault.store.audit_chain import AuditEntry
 from callvault.subjects.directory import create_subject
 from callvault.tenants import add_tenant
 from callvault.vault import Vault

@@ -15,7 +15,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import arguments, backends, report, scratch_vault, timed
 
-from callvault.accountability.audit import AuditEntry, record
+from callvault.store.audit_chain import AuditEntry, record
 from callvault.subjects.directory import create_subject, find_subject
 from callvault.tenants import add_tenant
 

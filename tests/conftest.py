@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import create_engine, delete, text
 from sqlalchemy.engine import make_url
 
-from callvault.crypto.primitives import MasterKey, encode_key, new_key
+from callvault.crypto.master_key import MasterKey
+from callvault.crypto.primitives import encode_key, new_key
 from callvault.store import connect, migrate, sqlalchemy_url
 from callvault.store.schema.core import metadata
 from callvault.vault import Vault

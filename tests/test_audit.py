@@ -3,7 +3,7 @@
 from sqlalchemy import delete, select, update
 
 from callvault.accountability import audit
-from callvault.accountability.audit import AuditEntry
+from callvault.store.audit_chain import AuditEntry, record
 from callvault.store.schema.core import audit_heads, audit_log
 from clihelp import run_cli
 from factories import make_tenant
@@ -12,7 +12,7 @@ from factories import make_tenant
 def _write(vault, n=4, tenant="acme"):
     with vault.transaction() as conn:
         for i in range(n):
-            audit.record(conn, tenant, AuditEntry(actor="t", action=f"act{i}", details={"n": i}))
+            record(conn, tenant, AuditEntry(actor="t", action=f"act{i}", details={"n": i}))
 
 
 def _verify(vault, tenant=None):

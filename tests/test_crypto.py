@@ -1,6 +1,7 @@
 import pytest
 
-from callvault.crypto.primitives import MasterKey, blind_index, new_key, open_sealed, seal
+from callvault.crypto.master_key import MasterKey
+from callvault.crypto.primitives import blind_index, new_key, open_sealed, seal
 from callvault.errors import ConfigError, IntegrityError
 from callvault.subjects.identifiers import index_form, lookup_forms, party_form
 

@@ -5,8 +5,9 @@ import json
 import pytest
 from sqlalchemy import select
 
-from callvault import InvalidInput, ingest_subjects, subject_identifiers_of
+from callvault import InvalidInput, ingest_subjects
 from callvault.store.schema.core import subjects
+from callvault.subjects.directory import subject_identifiers_of
 from clihelp import run_cli
 from factories import make_tenant
 from ingesthelp import count, dump, stream

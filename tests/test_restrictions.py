@@ -5,8 +5,9 @@ from datetime import UTC, datetime
 import pytest
 
 from callvault.accountability.audit import entries
+from callvault.policy.model import STATISTICS
 from callvault.processing.context import load_context
-from callvault.processing.gate import STATISTICS, decide
+from callvault.processing.gate import decide
 from callvault.processing.statistics import statistics
 from callvault.tenants import get_tenant
 from clihelp import run_cli

@@ -16,6 +16,7 @@ from callvault.processing.billing import read_billing
 from callvault.processing.statistics import statistics
 from callvault.retention.run import run_retention
 from callvault.retention.status import retention_status
+from callvault.store.audit_chain import OPERATOR
 from callvault.store.schema.core import calls, metadata, subjects, voicemails
 from callvault.store.schema.retention import billing_records
 from callvault.store.schema.statistics import call_statistics
@@ -189,7 +190,7 @@ def test_rerun_changes_nothing_and_status_turns_green(vault, world):
     assert after.tenants[0].last_run is not None and after.tenants[0].last_run["state"] == "done"
     with vault.engine.connect() as conn:
         assert audit.verify(conn).ok
-        evidence = list(audit.entries(conn, audit.OPERATOR, action="retention.run"))
+        evidence = list(audit.entries(conn, OPERATOR, action="retention.run"))
     assert evidence[0]["details"]["counts"]["call_record"]["anonymised"] == 0
     assert evidence[1]["details"]["counts"]["call_record"]["anonymised"] == 3
 

@@ -2,7 +2,7 @@
 
 import json
 
-from callvault.accountability.audit import OPERATOR, AuditEntry
+from callvault.store.audit_chain import OPERATOR, AuditEntry
 from clihelp import run_cli
 from factories import make_call, make_external, make_tenant, make_user
 

@@ -1,26 +1,35 @@
 """callvault: a privacy engine for business telephony.
 
-The public Python API is what ``__all__`` lists; every other name is internal and may change.
+The public Python API is what ``__all__`` lists (the README's "Python API" table names the same, and
+a test keeps them in step); every other name is internal and may change. Nothing here skips a gate
+or the audit log: subjects are created by ingest, read through the processing gate, disclosed through
+the disclosure gate and removed by retention or erasure.
 """
 
-from callvault.accountability.audit import AuditEntry, VerifyReport
+from callvault.accountability.audit import VerifyReport, audit_entries, verify_audit
+from callvault.accountability.notice import FORMATS as NOTICE_FORMATS
 from callvault.accountability.notice import render_notice
 from callvault.accountability.ropa import ropa as records_of_processing
+from callvault.accountability.ropa import ropa_markdown as records_as_markdown
 from callvault.accountability.ropa_jsonld import ropa_jsonld as records_as_jsonld
+from callvault.clock import parse_instant
 from callvault.collection.ingest.calls import ingest_calls
 from callvault.collection.ingest.report import IngestReport
 from callvault.collection.ingest.subjects import ingest_subjects
 from callvault.collection.ingest.voicemail import ingest_voicemail
+from callvault.collection.parsers.asterisk_csv import DEFAULT_TZ
+from callvault.collection.parsers.formats import PARSERS
 from callvault.consent.acts import (
-    ConsentRecord,
     ConsentState,
     consent_receipt,
     consent_state,
     give_consent,
     refuse_consent,
+    subject_consents,
     withdraw_consent,
 )
 from callvault.consent.expiry import expire_consents
+from callvault.consent.records import ConsentRecord
 from callvault.crypto.rotation import rotate_master_key
 from callvault.errors import (
     CallvaultError,
@@ -34,30 +43,30 @@ from callvault.errors import (
 )
 from callvault.policy import CompiledPolicy, Policy, default_policy, load_policy, parse_policy
 from callvault.policy.lint import LintReport, lint, lint_file
-from callvault.policy.versions import load_version
+from callvault.policy.versions import PolicyVersion, changed_purposes, load_version
 from callvault.processing.billing import read_billing
 from callvault.processing.gate import Decision, decide, decide_disclosure
 from callvault.processing.reads import read_subject
 from callvault.processing.statistics import statistics
 from callvault.processing.support import SupportSession, close_session, open_session
+from callvault.retention.rules import KINDS as RETENTION_KINDS
 from callvault.retention.run import RetentionReport, run_retention
 from callvault.retention.status import RetentionStatus, retention_status
 from callvault.rights.disclosure import disclose
 from callvault.rights.restriction import object_to, restrict
 from callvault.subjects.actors import check_actor
-from callvault.subjects.directory import (
-    create_subject,
-    find_subject,
-    shred_subjects,
-    subject_identifiers_of,
-)
-from callvault.tenants import Tenant, add_tenant, describe_tenant, get_tenant
-from callvault.vault import Vault
+from callvault.tenants import Tenant, add_tenant, describe_tenant, tenant_profile
+from callvault.vault import Vault, policy_history, policy_in_force
+
+CALL_FORMATS = tuple(PARSERS)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "AuditEntry",
+    "CALL_FORMATS",
+    "DEFAULT_TZ",
+    "NOTICE_FORMATS",
+    "RETENTION_KINDS",
     "CallvaultError",
     "CompiledPolicy",
     "ConfigError",
@@ -72,6 +81,7 @@ __all__ = [
     "Policy",
     "PolicyInvalid",
     "PolicyRefusal",
+    "PolicyVersion",
     "RetentionReport",
     "RetentionStatus",
     "SupportSession",
@@ -80,19 +90,18 @@ __all__ = [
     "Vault",
     "VerifyReport",
     "add_tenant",
+    "audit_entries",
+    "changed_purposes",
     "check_actor",
     "close_session",
     "consent_receipt",
     "consent_state",
-    "create_subject",
     "decide",
     "decide_disclosure",
     "default_policy",
     "describe_tenant",
     "disclose",
     "expire_consents",
-    "find_subject",
-    "get_tenant",
     "give_consent",
     "ingest_calls",
     "ingest_subjects",
@@ -103,10 +112,14 @@ __all__ = [
     "load_version",
     "object_to",
     "open_session",
+    "parse_instant",
     "parse_policy",
+    "policy_history",
+    "policy_in_force",
     "read_billing",
     "read_subject",
     "records_as_jsonld",
+    "records_as_markdown",
     "records_of_processing",
     "refuse_consent",
     "render_notice",
@@ -114,8 +127,9 @@ __all__ = [
     "retention_status",
     "rotate_master_key",
     "run_retention",
-    "shred_subjects",
     "statistics",
-    "subject_identifiers_of",
+    "subject_consents",
+    "tenant_profile",
+    "verify_audit",
     "withdraw_consent",
 ]

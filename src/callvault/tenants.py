@@ -14,14 +14,14 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
-from callvault.accountability.audit import AuditEntry
 from callvault.clock import utcnow
 from callvault.errors import InvalidInput, NotFound
 from callvault.policy.taxonomy import CATEGORY_ALIASES
+from callvault.store.audit_chain import AuditEntry
 from callvault.store.schema.core import calls, subjects, tenants, voicemails
 from callvault.store.schema.statistics import call_statistics
 from callvault.subjects.actors import check_actor
-from callvault.vault import Vault
+from callvault.vault import Vault, catalogue
 
 _TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
@@ -154,6 +154,12 @@ def get_tenant(conn: Connection, tenant_id: str) -> Tenant:
     return Tenant(
         row.tenant_id, row.name, tuple(row.collect), agreement, dict(row.retention), row.created_at
     )
+
+
+def tenant_profile(url: str | None, tenant_id: str) -> Tenant:
+    """A tenant's profile without the master key (it holds no personal data): for the notice."""
+    with catalogue(url) as conn:
+        return get_tenant(conn, tenant_id)
 
 
 def list_tenants(conn: Connection) -> list[Tenant]:

@@ -14,13 +14,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
-from callvault.accountability.audit import AuditEntry, record
 from callvault.crypto.keyring import Keyring
-from callvault.crypto.primitives import MasterKey, load_master_key
+from callvault.crypto.master_key import MasterKey, load_master_key
+from callvault.errors import ConfigError
 from callvault.policy import CompiledPolicy, Policy, default_policy, load_policy
-from callvault.policy.versions import stored_policy
+from callvault.policy.versions import PolicyVersion, list_versions, stored_policy
 from callvault.store import connect, migrate
+from callvault.store.audit_chain import AuditEntry, record
 
 DB_ENV = "CALLVAULT_DB"
 POLICY_ENV = "CALLVAULT_POLICY"
@@ -34,6 +36,35 @@ def database_url(url: str | None = None) -> str:
 def configured_policy() -> Policy:
     path = os.environ.get(POLICY_ENV)
     return load_policy(path) if path else default_policy()
+
+
+@contextmanager
+def catalogue(url: str | None = None) -> Iterator[Connection]:
+    """A connection to the vault's public part (policy versions, tenant profiles) without the master
+    key: neither holds personal data, and the policy and the notice are published (Art. 13)."""
+    engine = connect(database_url(url))
+    try:
+        with engine.connect() as conn:
+            yield conn
+    except DBAPIError as exc:  # not migrated: the tables do not exist
+        raise ConfigError("the vault is not initialised here; run `callvault init`") from exc
+    finally:
+        engine.dispose()
+
+
+def policy_in_force(url: str | None = None) -> Policy:
+    """The newest policy version stored in the vault at ``url``, else the configured policy."""
+    engine = connect(database_url(url))
+    try:
+        return stored_policy(engine) or configured_policy()
+    finally:
+        engine.dispose()
+
+
+def policy_history(url: str | None = None) -> list[PolicyVersion]:
+    """The stored policy versions, oldest first; the last one is in force."""
+    with catalogue(url) as conn:
+        return list_versions(conn)
 
 
 @dataclass

@@ -11,35 +11,18 @@ Operator-wide events (key rotation, retention runs) go to the chain of :data:`OP
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, select
 
 from callvault.errors import NotFound
+from callvault.store.audit_chain import GENESIS, digest
 from callvault.store.schema.core import audit_heads, audit_log, tenants
-from callvault.subjects.actors import check_actor
+from callvault.vault import Vault
 
-OPERATOR = "_operator"  # tenant ids cannot start with "_", so this chain cannot collide
-GENESIS = "0" * 64
 _VERIFY_PAGE = 5_000  # verify streams: a chain of millions of decisions fits in memory
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    actor: str
-    action: str
-    outcome: str = "ok"
-    purpose: str | None = None
-    legal_basis: str | None = None
-    subject_id: str | None = None
-    categories: tuple[str, ...] | list[str] = ()
-    reason: str | None = None
-    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -63,82 +46,6 @@ class VerifyReport:
         return self.problem is None
 
 
-def _digest(row: dict[str, Any]) -> str:
-    material = {
-        "tenant_id": row["tenant_id"],
-        "seq": row["seq"],
-        "at": row["at"].astimezone(UTC).isoformat(timespec="microseconds"),
-        "actor": row["actor"],
-        "action": row["action"],
-        "purpose": row["purpose"],
-        "legal_basis": row["legal_basis"],
-        "subject_id": row["subject_id"],
-        "categories": list(row["categories"]),
-        "outcome": row["outcome"],
-        "reason": row["reason"],
-        "details": row["details"],
-        "prev_hash": row["prev_hash"],
-    }
-    canonical = json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-# Statements built once: an audit entry is written for every decision, so it must stay cheap.
-_HEAD = select(audit_heads.c.seq, audit_heads.c.hash).where(
-    audit_heads.c.tenant_id == bindparam("t")
-)
-_HEAD_FOR_UPDATE = _HEAD.with_for_update()  # PostgreSQL: serialise the writers of one chain
-_MOVE_HEAD = (
-    update(audit_heads)
-    .where(audit_heads.c.tenant_id == bindparam("t"))
-    .values(seq=bindparam("s"), hash=bindparam("h"))
-)
-_NEW_HEAD = insert(audit_heads)
-_APPEND = insert(audit_log)
-
-
-def _lock_head(conn: Connection, tenant_id: str) -> tuple[int, str] | None:
-    query = _HEAD_FOR_UPDATE if conn.dialect.name == "postgresql" else _HEAD
-    row = conn.execute(query, {"t": tenant_id}).first()
-    return (row.seq, row.hash) if row else None
-
-
-def record(
-    conn: Connection, tenant_id: str, entry: AuditEntry, *, at: datetime | None = None
-) -> int:
-    """Append ``entry`` to the tenant's chain inside the caller's transaction; return its seq.
-
-    The backstop of :func:`callvault.subjects.actors.check_actor`: an entry is never erased, so an actor that
-    looks like an e-mail address or a number is refused here too (InvalidInput rolls the change back).
-    """
-    check_actor(entry.actor)
-    head = _lock_head(conn, tenant_id)
-    seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS)
-    # Microsecond precision is what both databases keep; hash what will be read back.
-    row = {
-        "tenant_id": tenant_id,
-        "seq": seq,
-        "at": (at or datetime.now(UTC)).astimezone(UTC),
-        "actor": entry.actor,
-        "action": entry.action,
-        "purpose": entry.purpose,
-        "legal_basis": entry.legal_basis,
-        "subject_id": entry.subject_id,
-        "categories": sorted(entry.categories),
-        "outcome": entry.outcome,
-        "reason": entry.reason,
-        "details": json.loads(json.dumps(entry.details, sort_keys=True, default=str)),
-        "prev_hash": prev_hash,
-    }
-    row["hash"] = _digest(row)
-    conn.execute(_APPEND, [row])
-    if head:
-        conn.execute(_MOVE_HEAD, {"t": tenant_id, "s": seq, "h": row["hash"]})
-    else:
-        conn.execute(_NEW_HEAD, [{"tenant_id": tenant_id, "seq": seq, "hash": row["hash"]}])
-    return seq
-
-
 def _check_chain(
     tenant_id: str, rows: Iterable[dict[str, Any]], head: tuple[int, str] | None
 ) -> tuple[int, Problem | None]:
@@ -152,7 +59,7 @@ def _check_chain(
             return expected_seq, Problem(
                 tenant_id, row["seq"], "does not follow the previous entry"
             )
-        if _digest(row) != row["hash"]:
+        if digest(row) != row["hash"]:
             return expected_seq, Problem(tenant_id, row["seq"], "content was modified")
         prev_hash, expected_seq = row["hash"], expected_seq + 1
     count = expected_seq - 1
@@ -206,3 +113,17 @@ def entries(
         query = query.where(audit_log.c.action == action)
     for row in conn.execute(query):
         yield dict(row._mapping)
+
+
+def verify_audit(vault: Vault, tenant_id: str | None = None) -> VerifyReport:
+    """Recompute every chain of the vault (or one tenant's); NotFound for an unknown tenant."""
+    with vault.engine.connect() as conn:
+        return verify(conn, tenant_id)
+
+
+def audit_entries(
+    vault: Vault, tenant_id: str | None = None, *, limit: int = 100, action: str | None = None
+) -> list[dict[str, Any]]:
+    """The newest audit entries first (surrogate ids and category keys, never identifiers)."""
+    with vault.engine.connect() as conn:
+        return list(entries(conn, tenant_id, limit=limit, action=action))

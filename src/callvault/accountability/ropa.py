@@ -15,11 +15,12 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from callvault.accountability.audit import OPERATOR, entries
+from callvault.accountability.audit import entries
 from callvault.accountability.notice import BASES, KINDS, human_period
 from callvault.clock import utcnow
 from callvault.policy.lint import RETENTION_KIND
-from callvault.policy.taxonomy import KNOWN_CATEGORIES
+from callvault.policy.taxonomy import KNOWN_CATEGORIES, PSEUDONYMOUS_ID
+from callvault.store.audit_chain import OPERATOR
 from callvault.tenants import Tenant, effective_retention, get_tenant, list_tenants, tenant_counts
 from callvault.vault import Vault
 
@@ -160,7 +161,7 @@ def operator_record(vault: Vault, conn: Connection) -> dict[str, Any]:
             "legal_basis": "legal_obligation",
             "article": "Art. 6(1)(c)",
             "basis_reference": "GDPR Art. 5(2), Art. 7(1), Art. 30",
-            "categories": ["user.unique_id.pseudonymous"],
+            "categories": [PSEUDONYMOUS_ID],
             "output": "records",
             "access": "direct",
         }

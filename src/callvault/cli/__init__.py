@@ -11,6 +11,7 @@ import sys
 
 import typer
 
+from callvault import CallvaultError
 from callvault.cli import (
     audit,
     consent,
@@ -28,7 +29,6 @@ from callvault.cli import (
     vault,
 )
 from callvault.cli.common import app
-from callvault.errors import CallvaultError
 
 
 def _register() -> None:

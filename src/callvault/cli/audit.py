@@ -5,9 +5,8 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from callvault.accountability import audit as audit_log
+from callvault import IntegrityError, audit_entries, verify_audit
 from callvault.cli.common import console, open_vault, print_json
-from callvault.errors import IntegrityError
 
 app = typer.Typer(help="The tamper-evident audit log.")
 
@@ -19,9 +18,7 @@ def verify(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Recompute the hash chains; exit 6 naming the first bad entry."""
-    vault = open_vault(ctx)
-    with vault.engine.connect() as conn:
-        report = audit_log.verify(conn, tenant)
+    report = verify_audit(open_vault(ctx), tenant)
     if as_json:
         print_json(
             {
@@ -46,9 +43,7 @@ def log(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """List audit entries, newest first (surrogate ids only, never identifiers)."""
-    vault = open_vault(ctx)
-    with vault.engine.connect() as conn:
-        rows = list(audit_log.entries(conn, tenant, limit=limit, action=action))
+    rows = audit_entries(open_vault(ctx), tenant, limit=limit, action=action)
     if as_json:
         print_json(rows)
         return

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from callvault.vault import DB_ENV, Vault
+from callvault import Vault
 
 app = typer.Typer(
     name="callvault",
@@ -19,6 +19,8 @@ app = typer.Typer(
 )
 
 console = Console(stderr=False)
+
+ACTOR_HELP = "a role such as operator, support:eng-joe, service:crm or tenant-admin:hr"
 errors = Console(stderr=True)
 
 
@@ -26,7 +28,7 @@ errors = Console(stderr=True)
 def _global(
     ctx: typer.Context,
     db: str = typer.Option(
-        None, "--db", envvar=DB_ENV, help="Database URL (default sqlite:///callvault.db)."
+        None, "--db", envvar="CALLVAULT_DB", help="Database URL (default sqlite:///callvault.db)."
     ),
 ) -> None:
     ctx.obj = {"db": db}

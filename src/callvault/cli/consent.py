@@ -7,18 +7,18 @@ from collections.abc import Callable
 import typer
 from rich.table import Table
 
-from callvault.cli.common import console, open_vault, print_json
-from callvault.clock import parse_instant
-from callvault.consent.acts import (
+from callvault import (
+    ConsentRecord,
+    UsageError,
     consent_receipt,
+    expire_consents,
     give_consent,
+    parse_instant,
     refuse_consent,
     subject_consents,
     withdraw_consent,
 )
-from callvault.consent.expiry import expire_consents
-from callvault.consent.records import ConsentRecord
-from callvault.errors import UsageError
+from callvault.cli.common import console, open_vault, print_json
 
 app = typer.Typer(help="Consent records: given only by an explicit act, withdrawable at any time.")
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from callvault.cli.common import console, open_vault, print_json
-from callvault.rights.disclosure import disclose as disclose_subject
-from callvault.subjects.actors import ACTOR_HELP
+from callvault import disclose as disclose_subject
+from callvault.cli.common import ACTOR_HELP, console, open_vault, print_json
 
 
 def disclose(

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from callvault.cli.common import console, open_vault, print_json
-from callvault.rights.restriction import object_to, restrict
-from callvault.subjects.actors import ACTOR_HELP
+from callvault import object_to, restrict
+from callvault.cli.common import ACTOR_HELP, console, open_vault, print_json
 
 app = typer.Typer(help="Data subject requests: restriction (Art. 18) and objection (Art. 21).")
 

@@ -11,14 +11,16 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
+from callvault import (
+    CALL_FORMATS,
+    DEFAULT_TZ,
+    IngestReport,
+    UsageError,
+    ingest_calls,
+    ingest_subjects,
+    ingest_voicemail,
+)
 from callvault.cli.common import console, errors, open_vault, print_json
-from callvault.collection.ingest.calls import ingest_calls
-from callvault.collection.ingest.report import IngestReport
-from callvault.collection.ingest.subjects import ingest_subjects
-from callvault.collection.ingest.voicemail import ingest_voicemail
-from callvault.collection.parsers.asterisk_csv import DEFAULT_TZ
-from callvault.collection.parsers.formats import PARSERS
-from callvault.errors import UsageError
 
 app = typer.Typer(help="Collect users, call records and voicemail (only what the tenant collects).")
 
@@ -88,7 +90,7 @@ def calls(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="The call-record file."),
     tenant: str = typer.Option(..., "--tenant", help="Tenant id."),
-    format: str = typer.Option(..., "--format", help=f"One of: {', '.join(PARSERS)}."),
+    format: str = typer.Option(..., "--format", help=f"One of: {', '.join(CALL_FORMATS)}."),
     utc: bool = typer.Option(False, "--utc", help="Times in the file are UTC (usegmtime=yes)."),
     tz: str = typer.Option(DEFAULT_TZ, "--tz", help="Time zone of local times in the file."),
     on_error: str = typer.Option("fail", "--on-error", help=ON_ERROR_HELP),

@@ -6,9 +6,8 @@ import os
 
 import typer
 
+from callvault import UsageError, rotate_master_key
 from callvault.cli.common import console, open_vault, print_json
-from callvault.crypto.rotation import rotate_master_key
-from callvault.errors import UsageError
 
 app = typer.Typer(help="The key hierarchy: master key rotation.")
 

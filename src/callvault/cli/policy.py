@@ -6,33 +6,37 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
-from sqlalchemy.exc import DBAPIError
 
-from callvault.accountability.notice import FORMATS, render_notice
+from callvault import (
+    NOTICE_FORMATS,
+    CompiledPolicy,
+    LintReport,
+    Policy,
+    PolicyInvalid,
+    UsageError,
+    changed_purposes,
+    lint,
+    lint_file,
+    load_policy,
+    load_version,
+    policy_history,
+    policy_in_force,
+    render_notice,
+    tenant_profile,
+)
 from callvault.cli.common import console, open_vault, print_json
-from callvault.errors import ConfigError, PolicyInvalid, UsageError
-from callvault.policy import CompiledPolicy, Policy, load_policy
-from callvault.policy.lint import LintReport, lint, lint_file
-from callvault.policy.versions import changed_purposes, list_versions, load_version, stored_policy
-from callvault.store import connect
-from callvault.tenants import get_tenant
-from callvault.vault import configured_policy, database_url
 
 app = typer.Typer(help="The privacy policy as code: summary, lint, versions, rendered notice.")
 
 
-def _db(ctx: typer.Context) -> str:
+def _db(ctx: typer.Context) -> str | None:
     root = ctx.find_root()
-    return database_url(root.obj.get("db") if root.obj else None)
+    return root.obj.get("db") if root.obj else None
 
 
 def _active(ctx: typer.Context) -> Policy:
     """The policy in force: the newest stored version, else CALLVAULT_POLICY or the default."""
-    engine = connect(_db(ctx))
-    try:
-        return stored_policy(engine) or configured_policy()
-    finally:
-        engine.dispose()
+    return policy_in_force(_db(ctx))
 
 
 @app.command("summary")
@@ -112,14 +116,7 @@ def load(
 @app.command("versions")
 def versions(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
     """The stored policy versions, oldest first; the last one is in force."""
-    engine = connect(_db(ctx))
-    try:
-        with engine.connect() as conn:
-            rows = [v.as_dict() for v in list_versions(conn)]
-    except DBAPIError as exc:
-        raise ConfigError("the vault is not initialised here; run `callvault init`") from exc
-    finally:
-        engine.dispose()
+    rows = [v.as_dict() for v in policy_history(_db(ctx))]
     if as_json:
         print_json(rows)
         return
@@ -140,15 +137,12 @@ def render(
     file: Path = typer.Option(None, "--file", help="Render this policy YAML instead."),
 ) -> None:
     """The privacy notice (Art. 13/14), generated from the policy in force."""
-    if fmt not in FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
+    if fmt not in NOTICE_FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(NOTICE_FORMATS)}")
     compiled = CompiledPolicy.compile(load_policy(file) if file else _active(ctx))
     profile = None
     if tenant:
-        engine = connect(_db(ctx))
-        with engine.connect() as conn:
-            profile = get_tenant(conn, tenant)
-        engine.dispose()
+        profile = tenant_profile(_db(ctx), tenant)
     text = render_notice(compiled, profile, fmt)
     if out:
         out.write_text(text, encoding="utf-8")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from callvault import read_subject
 from callvault.cli.common import open_vault, print_json
-from callvault.processing.reads import read_subject
 
 
 def read(

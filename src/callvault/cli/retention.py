@@ -5,12 +5,16 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
+from callvault import (
+    RETENTION_KINDS,
+    IntegrityError,
+    RetentionReport,
+    RetentionStatus,
+    parse_instant,
+    retention_status,
+    run_retention,
+)
 from callvault.cli.common import console, open_vault, print_json
-from callvault.clock import parse_instant
-from callvault.errors import IntegrityError
-from callvault.retention.rules import KINDS
-from callvault.retention.run import DEFAULT_BATCH, RetentionReport, run_retention
-from callvault.retention.status import RetentionStatus, retention_status
 
 app = typer.Typer(help="Storage limitation: anonymise and delete records whose period has ended.")
 
@@ -25,8 +29,8 @@ def run(
         False, "--dry-run", help="Count what would change; change nothing."
     ),
     tenant: str = typer.Option(None, "--tenant", help="One tenant only."),
-    batch_size: int = typer.Option(
-        DEFAULT_BATCH, "--batch-size", min=1, help="Records per transaction."
+    batch_size: int | None = typer.Option(
+        None, "--batch-size", min=1, help="Records per transaction (default 50,000)."
     ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -48,7 +52,7 @@ def _print_report(report: RetentionReport) -> None:
         "tenant", "kind", "rule", "counts", title=f"{title} as of {report.as_of:%Y-%m-%d}"
     )
     for tenant, kinds in report.counts.items():
-        for kind in KINDS:
+        for kind in RETENTION_KINDS:
             rule = report.rules[tenant][kind]
             counts = ", ".join(f"{k} {v}" for k, v in kinds.get(kind, {}).items())
             table.add_row(tenant, kind, f"{rule['period']} then {rule['then']}", counts)
@@ -88,7 +92,7 @@ def _print_status(result: RetentionStatus) -> None:
         )
         if run is not None and run["state"] != "done":
             last = f"[bold red]{last}[/]"
-        for kind in KINDS:
+        for kind in RETENTION_KINDS:
             rule = item.rules[kind]
             overdue = item.overdue[kind]
             shown = f"[bold red]{overdue}[/]" if overdue else "0"

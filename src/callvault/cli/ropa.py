@@ -7,10 +7,8 @@ from pathlib import Path
 
 import typer
 
-from callvault.accountability.ropa import ropa, ropa_markdown
-from callvault.accountability.ropa_jsonld import ropa_jsonld
+from callvault import UsageError, records_as_jsonld, records_as_markdown, records_of_processing
 from callvault.cli.common import open_vault, print_json
-from callvault.errors import UsageError
 
 FORMATS = ("json", "md", "jsonld")
 
@@ -24,15 +22,15 @@ def ropa_command(
     """Art. 30(1) for the operator and Art. 30(2) per tenant, with live figures."""
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
-    data = ropa(open_vault(ctx), tenant)
+    data = records_of_processing(open_vault(ctx), tenant)
     if fmt == "md":
-        text = ropa_markdown(data)
+        text = records_as_markdown(data)
         if out:
             out.write_text(text, encoding="utf-8")
         else:
             typer.echo(text)
         return
-    document = ropa_jsonld(data) if fmt == "jsonld" else data
+    document = records_as_jsonld(data) if fmt == "jsonld" else data
     if out:
         out.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
     else:

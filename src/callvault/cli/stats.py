@@ -5,10 +5,8 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from callvault.cli.common import console, open_vault, print_json
-from callvault.clock import parse_instant
-from callvault.processing.statistics import statistics
-from callvault.subjects.actors import ACTOR_HELP
+from callvault import parse_instant, statistics
+from callvault.cli.common import ACTOR_HELP, console, open_vault, print_json
 
 
 def stats(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from callvault import close_session, open_session
 from callvault.cli.common import console, open_vault, print_json
-from callvault.processing.support import close_session, open_session
 
 app = typer.Typer(help="Support sessions: error diagnosis under the service and support agreement.")
 

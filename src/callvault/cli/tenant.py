@@ -5,10 +5,8 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
+from callvault import UsageError, add_tenant, describe_tenant, parse_instant
 from callvault.cli.common import console, open_vault, print_json
-from callvault.clock import parse_instant
-from callvault.errors import UsageError
-from callvault.tenants import add_tenant, describe_tenant
 
 app = typer.Typer(
     help="Tenants (customer companies, the controllers) and their collection profiles."

@@ -9,15 +9,11 @@ A refusal is recorded in the audit log in its own transaction, then raised as
 
 from __future__ import annotations
 
-from callvault.accountability.audit import AuditEntry
 from callvault.errors import PolicyRefusal
 from callvault.processing.gate import Decision
+from callvault.store.audit_chain import AuditEntry
 from callvault.tenants import Tenant, get_tenant
 from callvault.vault import Vault
-
-CALL_HISTORY = "user.behavior.call_history"
-PHONE = "user.contact.phone_number"
-VOICEMAIL = "user.content.private.voicemail"
 
 
 def profile(vault: Vault, tenant: Tenant) -> frozenset[str]:

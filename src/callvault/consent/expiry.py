@@ -12,8 +12,8 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, func, insert, select, update
 
-from callvault.accountability.audit import AuditEntry
 from callvault.clock import utcnow
+from callvault.store.audit_chain import AuditEntry
 from callvault.store.schema.consent import consent_events, consent_records
 from callvault.subjects.actors import check_actor
 from callvault.vault import Vault

@@ -12,7 +12,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, insert, select, tuple_, update
 
-from callvault.crypto.primitives import MasterKey, blind_index, new_key, open_sealed, seal
+from callvault.crypto.master_key import MasterKey
+from callvault.crypto.primitives import blind_index, new_key, open_sealed, seal
 from callvault.errors import ConfigError
 from callvault.store.schema.core import subjects, tenant_keys
 

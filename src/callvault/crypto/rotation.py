@@ -14,16 +14,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from callvault.accountability.audit import OPERATOR, AuditEntry
-from callvault.crypto.primitives import (
-    MASTER_KEY_ENV,
-    MasterKey,
-    decode_key,
-    encode_key,
-    key_file_path,
-    new_key,
-)
+from callvault.crypto.master_key import MASTER_KEY_ENV, MasterKey, key_file_path
+from callvault.crypto.primitives import decode_key, new_key, write_key_file
 from callvault.errors import ConfigError
+from callvault.store.audit_chain import OPERATOR, AuditEntry
 from callvault.vault import Vault
 
 
@@ -45,7 +39,7 @@ def rotate_master_key(vault: Vault, *, new_key_text: str | None = None) -> dict[
     if not from_env:
         pending = _pending_path(path)
         pending.unlink(missing_ok=True)
-        write_pending(pending, key)
+        write_key_file(pending, key)
     with vault.transaction() as conn:
         old = vault.keyring.master.fingerprint
         counts = vault.keyring.rotate(conn, new_master)
@@ -62,11 +56,3 @@ def rotate_master_key(vault: Vault, *, new_key_text: str | None = None) -> dict[
         os.replace(_pending_path(path), path)
         vault.keyring.master = MasterKey(key, source=str(path))
     return counts
-
-
-def write_pending(path: Path, key: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(encode_key(key) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())

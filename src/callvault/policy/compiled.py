@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from callvault.errors import InvalidInput, PolicyInvalid
+from callvault.errors import InvalidInput, PolicyInvalid, PolicyRefusal
 from callvault.policy.model import LEGAL_BASES, Policy, RetentionRule
 from callvault.policy.periods import Period, parse_period
 
@@ -69,6 +69,41 @@ class CompiledPolicy:
     @property
     def version(self) -> str:
         return self.policy.version
+
+    def purposes_with(
+        self, *, output: str | None = None, access: str | None = None
+    ) -> list[CompiledPurpose]:
+        """The purposes (by name) whose output and access are the given ones."""
+        return [
+            purpose
+            for _, purpose in sorted(self.purposes.items())
+            if (output is None or purpose.output == output)
+            and (access is None or purpose.access == access)
+        ]
+
+    def sole_purpose(
+        self,
+        what: str,
+        *,
+        output: str | None = None,
+        access: str | None = None,
+        name: str | None = None,
+    ) -> CompiledPurpose:
+        """The one purpose of this output and access (or the one ``name``d among them).
+
+        Code asks this instead of naming a purpose: renaming a purpose, or changing its basis, in the
+        policy changes what the code does with it. PolicyRefusal when the policy has none (or several
+        and no ``name``), so the operation has no purpose to rest on (Art. 5(1)(b)).
+        """
+        found = self.purposes_with(output=output, access=access)
+        if name is not None:
+            found = [p for p in found if p.name == name]
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            raise PolicyRefusal(f"no purpose of the policy in force {what}")
+        names = ", ".join(p.name for p in found)
+        raise PolicyRefusal(f"several purposes of the policy in force {what} ({names}): name one")
 
     def check_collect(self, categories: list[str]) -> list[str]:
         """Validate a tenant's collection profile: declared categories some purpose uses."""

@@ -42,6 +42,15 @@ class OperatorSpec(_Strict):
     )
 
 
+# How a purpose reaches data (``access``) and what it may receive (``output``): the vocabulary code
+# asks the compiled policy about, instead of naming purposes (purposes are data).
+DIRECT = "direct"
+SUPPORT_SESSION = "support_session"
+RECORDS = "records"
+STATISTICS = "anonymous_statistics"
+BILLING = "billing_records"
+
+
 class CategorySpec(_Strict):
     identifying: Identifying
     dpv: str | None = None

@@ -36,6 +36,16 @@ class Category:
         return self.key.rsplit(".", 1)[0]
 
 
+# The categories callvault's code handles by meaning (what a column or identifier is); which of them a
+# tenant collects and a purpose uses is data (the profile and the policy), never code.
+NAME = "user.name"
+EMAIL = "user.contact.email"
+PHONE = "user.contact.phone_number"
+ORGANISATION = "user.contact.organization"
+CALL_HISTORY = "user.behavior.call_history"
+VOICEMAIL = "user.content.private.voicemail"
+PSEUDONYMOUS_ID = "user.unique_id.pseudonymous"
+
 KNOWN_CATEGORIES: dict[str, Category] = {
     c.key: c
     for c in (

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, func, insert, select
 from sqlalchemy.exc import DBAPIError
 
-from callvault.accountability.audit import OPERATOR, AuditEntry
 from callvault.clock import utcnow
 from callvault.errors import InvalidInput, PolicyInvalid
 from callvault.policy import CompiledPolicy, Policy, parse_policy
+from callvault.store.audit_chain import OPERATOR, AuditEntry
 from callvault.store.schema.consent import policy_versions
 from callvault.subjects.actors import check_actor
 

@@ -30,18 +30,17 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from callvault.accountability.audit import AuditEntry
 from callvault.clock import utcnow
 from callvault.errors import PolicyRefusal
+from callvault.policy.model import BILLING
 from callvault.processing.context import rules_for
-from callvault.processing.gate import BILLING, Decision, GateContext, decide
+from callvault.processing.gate import Decision, GateContext, decide
 from callvault.rights.restriction import restricted_subjects
+from callvault.store.audit_chain import AuditEntry
 from callvault.store.schema.retention import billing_records
 from callvault.subjects.actors import check_actor
 from callvault.tenants import Tenant, get_tenant
 from callvault.vault import Vault
-
-PURPOSE = "bookkeeping"
 
 
 def _decide(
@@ -53,7 +52,7 @@ def _decide(
     if decision.allowed and (rule is None or rule.output != BILLING):
         # The gate lets a records purpose ask for billing output; billing records serve only the
         # purpose whose output they are (Art. 5(1)(b)).
-        reason = "billing records are readable only for the bookkeeping purpose"
+        reason = "billing records are readable only for the purpose whose output they are"
         return Decision(False, reason, "output.billing_purpose", decision.legal_basis)
     return decision
 
@@ -69,7 +68,7 @@ def _rows(conn: Connection, tenant_id: str) -> list[Any]:
 
 
 def read_billing(vault: Vault, tenant_id: str, purpose: str, actor: str) -> list[dict[str, Any]]:
-    """The tenant's billing records for ``purpose`` bookkeeping; PolicyRefusal (exit 3) otherwise."""
+    """The tenant's billing records, for a purpose whose output they are; PolicyRefusal otherwise."""
     check_actor(actor)
     at = utcnow()
     rules = rules_for(vault.policy)
@@ -110,8 +109,8 @@ def read_billing(vault: Vault, tenant_id: str, purpose: str, actor: str) -> list
         vault.audit(conn, tenant_id, entry)
     if not decision.allowed:  # raised after the refusal's audit entry has committed
         raise PolicyRefusal(
-            "billing records are kept under a legal obligation and readable only for bookkeeping, "
-            f"not for this purpose ({decision.reason})",
+            "billing records are kept under a legal obligation and readable only for the purpose "
+            f"that obliges keeping them, not for this purpose ({decision.reason})",
             decision=decision,
         )
     return [

@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 
 from callvault.consent.acts import consent_state
 from callvault.policy import CompiledPolicy
+from callvault.policy.model import SUPPORT_SESSION
 from callvault.processing.gate import ConsentLike, GateContext, PurposeRule, compile_rules
 from callvault.processing.support import SupportSession, get_session
 from callvault.rights.restriction import is_restricted, objections_of
@@ -54,7 +55,7 @@ def load_context(
     if rule is not None and rule.legal_basis == "consent":
         compiled = policy.purposes[purpose]
         consents[purpose] = consent_state(conn, tenant_id, subject_id, compiled, policy.version, at)
-    if rule is not None and rule.access == "support_session":
+    if rule is not None and rule.access == SUPPORT_SESSION:
         session = get_session(conn, tenant_id, session_id=session_id, ticket=ticket)
     asked = "session" if session_id else ("ticket" if ticket else None)
     ctx = GateContext(

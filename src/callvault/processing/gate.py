@@ -34,16 +34,13 @@ from datetime import datetime
 from typing import Protocol
 
 from callvault.policy import CompiledPolicy
+from callvault.policy.model import BILLING, RECORDS, STATISTICS, SUPPORT_SESSION
 from callvault.tenants import Tenant
 
 # The sentence of the published policy that the disclosure gate enforces; source:
 # spec/privacy-policy.txt, "Miralix and personal data", item 3 (the default policy's `recipients`).
 NO_THIRD_PARTIES = "Miralix does not disclose personal data to any third party."
 NO_THIRD_PARTIES_SOURCE = 'spec/privacy-policy.txt, "Miralix and personal data", item 3'
-
-RECORDS = "records"
-STATISTICS = "anonymous_statistics"
-BILLING = "billing_records"
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,14 +324,14 @@ def decide(
     if rule.output != output:
         return _output_mismatch(purpose, rule, output)
     problem = _basis(rule, tenant, at, ctx)
-    if problem is None and rule.access == "support_session":
+    if problem is None and rule.access == SUPPORT_SESSION:
         problem = _session(rule, actor, at, ctx)
     if problem is not None:
         return problem
     allowed = _categories(rule, tenant, categories)
     if isinstance(allowed, Decision):
         return allowed
-    if output == RECORDS and rule.pseudonymise & allowed and rule.access != "support_session":
+    if output == RECORDS and rule.pseudonymise & allowed and rule.access != SUPPORT_SESSION:
         return _deny(
             "session.pseudonym_key",
             f"no support session: {purpose} pseudonymises its output and its tokens are keyed per "

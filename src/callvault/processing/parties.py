@@ -18,19 +18,17 @@ one data-key unwrap per party.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Iterable
 
 from sqlalchemy import Connection, select
 
 from callvault.crypto.keyring import field_aad
-from callvault.processing.support import token
+from callvault.crypto.primitives import derive_key
+from callvault.crypto.pseudonyms import token
 from callvault.store.schema.core import subject_identifiers, subjects
 from callvault.vault import Vault
 
 _CHUNK = 1000
-_CONTACT_KEY_LABEL = b"callvault contact tokens"
 
 
 def _decrypt_first(
@@ -78,7 +76,7 @@ def colleague_names(
 def contact_key(vault: Vault, conn: Connection, tenant_id: str) -> bytes:
     """The tenant's contact-token key: derived, so it is used for nothing else (one key, one use)."""
     base = vault.keyring.tenant_key(conn, tenant_id, "pseudonym")
-    return hmac.new(base, _CONTACT_KEY_LABEL, hashlib.sha256).digest()
+    return derive_key(base, "contact tokens")
 
 
 def contact_labels(

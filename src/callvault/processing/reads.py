@@ -27,34 +27,23 @@ from typing import Any
 
 from sqlalchemy import Connection, or_, select
 
-from callvault.accountability.audit import AuditEntry
 from callvault.clock import utcnow
+from callvault.crypto.pseudonyms import token
 from callvault.errors import PolicyRefusal
+from callvault.policy.taxonomy import CALL_HISTORY, COLUMN_CATEGORIES, NAME, PHONE, VOICEMAIL
 from callvault.processing.context import load_context
 from callvault.processing.gate import Decision, decide
 from callvault.processing.parties import contact_key, contact_labels, party_numbers
-from callvault.processing.support import SupportSession, count_read, session_key, token
+from callvault.processing.support import SupportSession, count_read, session_key
+from callvault.store.audit_chain import AuditEntry
 from callvault.store.schema.core import calls, voicemails
 from callvault.subjects.actors import check_actor, check_ref
 from callvault.subjects.directory import find_subject, subject_identifiers_of
 from callvault.tenants import get_tenant
 from callvault.vault import Vault
 
-NAME = "user.name"
-EMAIL = "user.contact.email"
-PHONE = "user.contact.phone_number"
-ORG = "user.contact.organization"
-CALL_HISTORY = "user.behavior.call_history"
-VOICEMAIL = "user.content.private.voicemail"
-
 # Identifier kind -> category (external_id is the directory's surrogate, not read out).
-KIND_CATEGORY = {
-    "name": NAME,
-    "email": EMAIL,
-    "phone": PHONE,
-    "extension": PHONE,
-    "department": ORG,
-}
+KIND_CATEGORY = COLUMN_CATEGORIES
 TOKEN_PREFIX = {
     "name": "name",
     "email": "mail",

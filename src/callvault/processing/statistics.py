@@ -1,6 +1,7 @@
 """Anonymous call statistics for customer-service improvement (GDPR Art. 6(1)(f), Recital 26).
 
-The only output of the ``customer_service`` purpose: per hour or day bucket, direction and outcome, the
+The only output of a purpose whose ``output`` is ``anonymous_statistics`` (``customer_service`` in
+the default policy): per hour or day bucket, direction and outcome, the
 number of calls and their durations, each call's duration rounded to 10 s before summing. Cells seen
 by fewer than k distinct subjects (``policy.k_anonymity``) are suppressed. Never event-level rows, never
 an identifier, a subject id or a call id.
@@ -19,7 +20,7 @@ k check and their difference would single out the one call between them (a diffe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -35,19 +36,17 @@ from sqlalchemy import (
 
 from callvault.clock import utcnow
 from callvault.errors import InvalidInput, PolicyRefusal
+from callvault.policy.model import STATISTICS
 from callvault.processing.context import tenant_context
-from callvault.processing.gate import STATISTICS, decide
+from callvault.processing.gate import decide
 from callvault.processing.reads import audit_decision
 from callvault.rights.restriction import objecting_subjects, restricted_subjects
+from callvault.store.cells import BUCKETS, bucket_start, ceil, floor, rounded
 from callvault.store.schema.core import calls
 from callvault.store.schema.statistics import call_statistics
 from callvault.subjects.actors import check_actor
 from callvault.tenants import get_tenant
 from callvault.vault import Vault
-
-PURPOSE = "customer_service"
-BUCKETS = ("hour", "day")
-ROUND_S = 10
 
 Key = tuple[str, str, str]
 
@@ -60,35 +59,15 @@ class Cell:
     billsec_s: int = 0
 
 
-def _bucket(conn: Connection, column: Any, by: str) -> ColumnElement[Any]:
-    if conn.dialect.name == "postgresql":
-        return func.date_trunc(by, column)
-    return func.strftime("%Y-%m-%d %H:00:00" if by == "hour" else "%Y-%m-%d", column)
-
-
 def _label(value: Any, by: str) -> str:
     """The bucket as ISO 8601: a date for days, a UTC instant for hours."""
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     return moment.date().isoformat() if by == "day" else moment.replace(tzinfo=UTC).isoformat()
 
 
-def _floor(moment: datetime, by: str) -> datetime:
-    moment = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    return moment.replace(hour=0) if by == "day" else moment
-
-
 def snap(start: datetime | None, end: datetime | None, by: str) -> tuple[datetime | None, ...]:
     """The window as whole buckets: (first bucket's start, last bucket's exclusive end)."""
-    step = timedelta(days=1) if by == "day" else timedelta(hours=1)
-    first = _floor(start, by) if start is not None else None
-    if end is None:
-        return first, None
-    last = _floor(end, by)
-    return first, last if last == end.astimezone(UTC) else last + step
-
-
-def _rounded(column: Any) -> ColumnElement[int]:
-    return (column + ROUND_S // 2) // ROUND_S * ROUND_S
+    return (floor(start, by) if start is not None else None), (ceil(end, by) if end else None)
 
 
 def _party_allowed(column: Any, excluded: Any) -> ColumnElement[bool]:
@@ -96,10 +75,10 @@ def _party_allowed(column: Any, excluded: Any) -> ColumnElement[bool]:
 
 
 def _live_filter(
-    tenant_id: str, start: datetime | None, end: datetime | None, at: datetime
+    tenant_id: str, purpose: str, start: datetime | None, end: datetime | None, at: datetime
 ) -> ColumnElement[bool]:
     c = calls.c
-    excluded = restricted_subjects(tenant_id, at).union(objecting_subjects(tenant_id, PURPOSE, at))
+    excluded = restricted_subjects(tenant_id, at).union(objecting_subjects(tenant_id, purpose, at))
     conditions = [
         c.tenant_id == tenant_id,
         _party_allowed(c.caller_subject_id, excluded),
@@ -116,15 +95,15 @@ def _live(
     conn: Connection, tenant_id: str, by: str, window: ColumnElement[bool], cells: dict[Key, Cell]
 ) -> None:
     c = calls.c
-    bucket = _bucket(conn, c.started_at, by).label("bucket")
+    bucket = bucket_start(conn, c.started_at, by).label("bucket")
     totals = (
         select(
             bucket,
             c.direction,
             c.outcome,
             func.count(),
-            func.sum(_rounded(c.duration_s)),
-            func.sum(_rounded(c.billsec_s)),
+            func.sum(rounded(c.duration_s)),
+            func.sum(rounded(c.billsec_s)),
         )
         .where(window)
         .group_by(literal_column("bucket"), c.direction, c.outcome)
@@ -155,7 +134,7 @@ def _stored(
     cells: dict[Key, Cell],
 ) -> None:
     s = call_statistics.c
-    bucket = _bucket(conn, s.bucket_start, by).label("bucket")
+    bucket = bucket_start(conn, s.bucket_start, by).label("bucket")
     query = (
         select(
             bucket,
@@ -210,32 +189,39 @@ def statistics(
     by: str = "day",
     actor: str = "operator",
     at: datetime | None = None,
+    purpose: str | None = None,
 ) -> dict[str, Any]:
-    """Anonymous aggregates of the tenant's calls; PolicyRefusal (exit 3) if the gate denies."""
+    """Anonymous aggregates of the tenant's calls; PolicyRefusal (exit 3) if the gate denies.
+
+    ``purpose`` defaults to the policy's one purpose whose output is anonymous statistics.
+    """
     if by not in BUCKETS:
         raise InvalidInput(f"--by must be hour or day, not {by!r}", pointer="by")
     check_actor(actor)
     start, end = snap(start, end, by)
     at = at or utcnow()
     k = vault.policy.policy.k_anonymity
+    purpose = vault.policy.sole_purpose(
+        "yields anonymous statistics", output=STATISTICS, name=purpose
+    ).name
     with vault.transaction() as conn:
         tenant = get_tenant(conn, tenant_id)
         ctx = tenant_context(vault.policy)
-        decision = decide(actor, tenant, None, PURPOSE, None, at, ctx=ctx, output=STATISTICS)
+        decision = decide(actor, tenant, None, purpose, None, at, ctx=ctx, output=STATISTICS)
         shown: list[dict[str, Any]] = []
         suppressed = 0
         if decision.allowed:
             cells: dict[Key, Cell] = {}
-            _live(conn, tenant_id, by, _live_filter(tenant_id, start, end, at), cells)
+            _live(conn, tenant_id, by, _live_filter(tenant_id, purpose, start, end, at), cells)
             _stored(conn, tenant_id, by, start, end, cells)
             shown, suppressed = _publish(cells, k)
         details = {"by": by, "cells": len(shown), "suppressed_cells": suppressed, "k": k}
-        audit_decision(vault, conn, tenant_id, actor, "stats", None, PURPOSE, decision, **details)
+        audit_decision(vault, conn, tenant_id, actor, "stats", None, purpose, decision, **details)
     if not decision.allowed:
         raise PolicyRefusal(decision.reason, decision=decision)
     return {
         "tenant": tenant_id,
-        "purpose": PURPOSE,
+        "purpose": purpose,
         "legal_basis": decision.legal_basis,
         "by": by,
         "from": start.isoformat() if start else None,

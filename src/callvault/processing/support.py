@@ -16,17 +16,18 @@ address or telephone number reaches the audit log.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from callvault.accountability.audit import AuditEntry
 from callvault.clock import utcnow
-from callvault.crypto.primitives import new_key, open_sealed, seal
+from callvault.crypto.primitives import derive_key, new_key, open_sealed, seal
 from callvault.errors import InvalidInput, NotFound, PolicyRefusal
+from callvault.policy import CompiledPurpose
+from callvault.policy.model import SUPPORT_SESSION
+from callvault.store.audit_chain import AuditEntry
 from callvault.store.schema.support import support_sessions
 from callvault.subjects.actors import check_actor, check_ref
 from callvault.subjects.directory import new_id
@@ -34,7 +35,6 @@ from callvault.tenants import get_tenant
 from callvault.vault import Vault
 
 MAX_HOURS = 168  # a week: a session is time-boxed, not a standing permission
-TOKEN_HEX = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +69,7 @@ def _key_aad(tenant_id: str, session_id: str) -> bytes:
 def _wrapping_key(vault: Vault, conn: Connection, tenant_id: str) -> bytes:
     """Derived from the tenant's pseudonym key: one key, one use (HMAC tokens vs AES-GCM wrapping)."""
     base = vault.keyring.tenant_key(conn, tenant_id, "pseudonym")
-    return hmac.new(base, b"callvault support-session key wrapping", hashlib.sha256).digest()
+    return derive_key(base, "support-session key wrapping")
 
 
 def _session(row: object) -> SupportSession:
@@ -85,15 +85,29 @@ def _session(row: object) -> SupportSession:
     )
 
 
-def _refuse_open(vault: Vault, conn: Connection, tenant_id: str, actor: str, reason: str) -> None:
+def _session_purposes(vault: Vault) -> list[CompiledPurpose]:
+    """The purposes read inside support sessions (``error_diagnosis`` by default); a session serves
+    all of them. PolicyRefusal when the policy has none: a session would rest on nothing."""
+    found = vault.policy.purposes_with(access=SUPPORT_SESSION)
+    if not found:
+        raise PolicyRefusal("no purpose of the policy in force is read in support sessions")
+    return found
+
+
+def _audited_purpose(purposes: list[CompiledPurpose]) -> dict[str, Any]:
+    """Purpose and basis of a session's audit entry: named when there is one, listed otherwise."""
+    if len(purposes) == 1:
+        return {"purpose": purposes[0].name, "legal_basis": purposes[0].legal_basis}
+    return {"details": {"purposes": [p.name for p in purposes]}}
+
+
+def _refuse_open(
+    conn: Connection, vault: Vault, tenant_id: str, actor: str, reason: str, purposes: list[Any]
+) -> None:
     entry = AuditEntry(
-        actor=actor,
-        action="support.open",
-        outcome="deny",
-        purpose="error_diagnosis",
-        legal_basis="contract",
-        reason=reason,
-    )
+        actor=actor, action="support.open", outcome="deny", reason=reason,
+        **_audited_purpose(purposes),
+    )  # fmt: skip
     vault.audit(conn, tenant_id, entry)
 
 
@@ -117,6 +131,7 @@ def open_session(
     if not 0 < hours <= MAX_HOURS:
         raise InvalidInput(f"--hours must be in (0, {MAX_HOURS}]", pointer="hours")
     now = at or utcnow()
+    purposes = _session_purposes(vault)
     refusal = None
     with vault.transaction() as conn:
         tenant = get_tenant(conn, tenant_id)
@@ -124,9 +139,9 @@ def open_session(
         if agreement is None or not agreement.in_force(now):
             refusal = (
                 f"tenant {tenant_id} has no service and support agreement in force "
-                "(error diagnosis needs one: GDPR Art. 6(1)(b))"
+                "(error diagnosis rests on it: GDPR Art. 6(1)(b))"
             )
-            _refuse_open(vault, conn, tenant_id, actor, refusal)
+            _refuse_open(conn, vault, tenant_id, actor, refusal, purposes)
         else:
             expires = now + timedelta(hours=hours)
             if agreement.valid_to is not None:
@@ -135,13 +150,10 @@ def open_session(
                 tenant_id, new_id(), ticket.strip(), engineer.strip(), now, expires, None
             )
             _insert(vault, conn, session)
-            entry = AuditEntry(
-                actor=actor,
-                action="support.open",
-                purpose="error_diagnosis",
-                legal_basis="contract",
-                details={"session": session.session_id, "ticket": session.ticket, "hours": hours},
-            )
+            audited = _audited_purpose(purposes)
+            details = {"session": session.session_id, "ticket": session.ticket, "hours": hours}
+            audited["details"] = {**audited.get("details", {}), **details}
+            entry = AuditEntry(actor=actor, action="support.open", **audited)
             vault.audit(conn, tenant_id, entry)
     if refusal:
         raise PolicyRefusal(refusal)
@@ -184,12 +196,10 @@ def close_session(
             .where(t.tenant_id == tenant_id, t.session_id == session.session_id)
             .values(closed_at=now, wrapped_key=None)
         )
-        entry = AuditEntry(
-            actor=actor,
-            action="support.close",
-            purpose="error_diagnosis",
-            details={"session": session.session_id, "ticket": session.ticket},
-        )
+        audited = _audited_purpose(_session_purposes(vault))
+        details = {"session": session.session_id, "ticket": session.ticket}
+        audited["details"] = {**audited.get("details", {}), **details}
+        entry = AuditEntry(actor=actor, action="support.close", **audited)
         vault.audit(conn, tenant_id, entry)
     return replace(session, closed_at=now)
 
@@ -232,9 +242,3 @@ def count_read(conn: Connection, session: SupportSession) -> None:
         .where(t.tenant_id == session.tenant_id, t.session_id == session.session_id)
         .values(reads=t.reads + 1)
     )
-
-
-def token(key: bytes, kind: str, value: str) -> str:
-    """A keyed token for ``value``: equal values give equal tokens under one key, nothing else."""
-    digest = hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
-    return f"{kind}-{digest[:TOKEN_HEX]}"

@@ -13,28 +13,19 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
-    Column,
     ColumnElement,
     Connection,
-    Date,
-    Select,
-    Text,
     and_,
-    cast,
     delete,
-    func,
-    literal,
     literal_column,
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from callvault.store.schema.consent import consent_events, consent_records
-from callvault.store.schema.core import UTCDateTime, audit_heads, calls, subjects, voicemails
+from callvault.store.schema.core import audit_heads, calls, subjects, voicemails
 from callvault.store.schema.restrictions import subject_objections, subject_restrictions
 from callvault.store.schema.retention import billing_records
-from callvault.store.schema.statistics import call_statistics
 from callvault.subjects.directory import shred_subjects
 from callvault.vault import Vault
 
@@ -83,41 +74,7 @@ def serialise(conn: Connection, tenant_id: str) -> None:
         )
 
 
-# --- dialect helpers -------------------------------------------------------------------------
-def _hour(conn: Connection, column: Column[Any]) -> ColumnElement[Any]:
-    if conn.dialect.name == "postgresql":
-        return func.date_trunc(literal_column("'hour'"), column)
-    # SQLAlchemy's own SQLite storage format, so the bucket compares and merges as it would.
-    return func.strftime(literal_column("'%Y-%m-%d %H:00:00.000000'"), column)
-
-
-def _day(conn: Connection, column: Column[Any]) -> ColumnElement[Any]:
-    if conn.dialect.name == "postgresql":
-        return cast(column, Date)
-    return func.date(column)
-
-
-def _surrogate(conn: Connection) -> ColumnElement[Any]:
-    """A random 32-hex surrogate made by the database itself (never derived from the call)."""
-    if conn.dialect.name == "postgresql":
-        return func.replace(cast(func.gen_random_uuid(), Text), literal_column("'-'"), "")
-    return func.lower(func.hex(func.randomblob(16)))
-
-
-def _greatest(conn: Connection, a: Any, b: Any) -> ColumnElement[Any]:
-    return func.greatest(a, b) if conn.dialect.name == "postgresql" else func.max(a, b)
-
-
-def _insert(conn: Connection, table: Any) -> Any:
-    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
-
-
-def _rounded(column: Column[Any]) -> ColumnElement[Any]:
-    """Each call's seconds rounded to 10 before summing: no exact duration survives."""
-    return ((column + 5) // 10) * 10
-
-
-# --- call records: anonymise ---------------------------------------------------------------
+# --- call records: select the batch -------------------------------------------------------
 def call_batch_bound(
     conn: Connection, tenant_id: str, cutoff: datetime, after: datetime | None, limit: int
 ) -> datetime | None:
@@ -141,81 +98,6 @@ def calls_in_batch(
     if after is not None:
         clause = and_(clause, calls.c.started_at > after)
     return and_(clause, calls.c.started_at <= bound) if bound is not None else clause
-
-
-def aggregate_calls(conn: Connection, batch: ColumnElement[bool]) -> None:
-    """Upsert the batch into call_statistics: counts add, subjects take the max (an undercount)."""
-    bucket = _hour(conn, calls.c.started_at)
-    parties = _greatest(
-        conn,
-        func.count(calls.c.caller_subject_id.distinct()),
-        func.count(calls.c.callee_subject_id.distinct()),
-    )
-    query = (
-        select(
-            calls.c.tenant_id,
-            bucket,
-            calls.c.direction,
-            calls.c.outcome,
-            func.count(),
-            parties,
-            func.sum(_rounded(calls.c.duration_s)),
-            func.sum(_rounded(calls.c.billsec_s)),
-        )
-        .where(batch)
-        .group_by(calls.c.tenant_id, bucket, calls.c.direction, calls.c.outcome)
-    )
-    merge_statistics(conn, query)
-
-
-def merge_statistics(conn: Connection, query: Select[Any]) -> None:
-    """Upsert cells selected by ``query`` (tenant, bucket, direction, outcome, calls, subjects,
-    duration, billsec) into call_statistics: counts and sums add, subjects take the max, an
-    undercount, so k-suppression errs on the side of suppressing (Recital 26)."""
-    stats = call_statistics.c
-    names = ["tenant_id", "bucket_start", "direction", "outcome"]
-    names += ["calls", "subjects", "duration_s", "billsec_s"]
-    statement = _insert(conn, call_statistics).from_select(names, query)
-    statement = statement.on_conflict_do_update(
-        index_elements=[stats.tenant_id, stats.bucket_start, stats.direction, stats.outcome],
-        set_={
-            "calls": stats.calls + statement.excluded.calls,
-            "subjects": _greatest(conn, stats.subjects, statement.excluded.subjects),
-            "duration_s": stats.duration_s + statement.excluded.duration_s,
-            "billsec_s": stats.billsec_s + statement.excluded.billsec_s,
-        },
-    )
-    conn.execute(statement)
-
-
-def billing_subset(batch: ColumnElement[bool], billing_from: datetime) -> ColumnElement[bool]:
-    """The calls the Bookkeeping Act makes us keep: outbound, answered, billed (and not yet past
-    the billing period themselves)."""
-    return and_(
-        batch,
-        calls.c.direction == "outbound",
-        calls.c.outcome == "answered",
-        calls.c.billsec_s > 0,
-        calls.c.started_at >= billing_from,
-    )
-
-
-def copy_billing(
-    conn: Connection, batch: ColumnElement[bool], billing_from: datetime, now: datetime
-) -> int:
-    query = select(
-        calls.c.tenant_id,
-        _surrogate(conn),
-        _day(conn, calls.c.started_at),
-        calls.c.billsec_s,
-        calls.c.caller_subject_id,  # outbound: the caller is the tenant's paying user
-        literal(now, UTCDateTime),
-    ).where(billing_subset(batch, billing_from))
-    names = ["tenant_id", "record_id", "call_date", "billsec_s", "payer_subject_id", "created_at"]
-    statement = _insert(conn, billing_records).from_select(names, query)
-    if conn.dialect.name == "postgresql":  # psycopg reports no rowcount for INSERT ... SELECT
-        return len(conn.execute(statement.returning(literal_column("1"))).all())
-    return conn.execute(statement).rowcount or 0
 
 
 def external_parties(conn: Connection, tenant_id: str, batch: ColumnElement[bool]) -> list[str]:

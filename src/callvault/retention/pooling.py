@@ -19,7 +19,6 @@ pooling adds to the same day cell. Cells of k or more subjects keep their hour.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -28,21 +27,14 @@ from sqlalchemy import (
     delete,
     func,
     literal,
-    literal_column,
     select,
 )
 
-from callvault.retention.batches import merge_statistics
+from callvault.retention.anonymise import merge_statistics
+from callvault.store.cells import bucket_start
 from callvault.store.schema.statistics import call_statistics
 
 POOLED = "pooled"  # direction and outcome of a pooled day cell
-
-
-def _day_start(conn: Connection, column: Any) -> ColumnElement[Any]:
-    """00:00 UTC of the column's day, in the storage format of the column (naive UTC)."""
-    if conn.dialect.name == "postgresql":
-        return func.date_trunc(literal_column("'day'"), column)
-    return func.strftime(literal_column("'%Y-%m-%d 00:00:00.000000'"), column)
 
 
 def small_cells(tenant_id: str, cutoff: datetime, k: int) -> ColumnElement[bool]:
@@ -60,7 +52,7 @@ def pool_small_cells(conn: Connection, tenant_id: str, cutoff: datetime, k: int)
     """Merge the tenant's small expired hour cells into pooled day cells; the number merged."""
     s = call_statistics.c
     where = small_cells(tenant_id, cutoff, k)
-    day = _day_start(conn, s.bucket_start)
+    day = bucket_start(conn, s.bucket_start, "day")
     query = (
         select(
             s.tenant_id,

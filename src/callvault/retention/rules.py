@@ -8,13 +8,14 @@ it is still identifiable: the number that must be zero after every good run (Art
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
 
 from callvault.errors import ConfigError
 from callvault.policy.periods import Period
+from callvault.store.cells import floor
 from callvault.store.schema.core import calls, subjects, voicemails
 from callvault.store.schema.retention import billing_records
 from callvault.tenants import Tenant, effective_retention
@@ -58,11 +59,6 @@ def tenant_rules(vault: Vault, tenant: Tenant) -> dict[str, Rule]:
     return rules
 
 
-def day_start(moment: datetime) -> datetime:
-    """Billing records keep the day only, so their period is cut at a day boundary."""
-    return datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
-
-
 def overdue_counts(
     conn: Connection, tenant_id: str, rules: dict[str, Rule], at: datetime
 ) -> dict[str, int]:
@@ -74,7 +70,7 @@ def overdue_counts(
         )
         return int(conn.scalar(query) or 0)
 
-    billing_cut = day_start(rules["billing_record"].cutoff(at)).date()
+    billing_cut = floor(rules["billing_record"].cutoff(at), "day").date()
     return {
         "call_record": count(calls, calls.c.started_at < rules["call_record"].cutoff(at)),
         "voicemail": count(voicemails, voicemails.c.received_at < rules["voicemail"].cutoff(at)),

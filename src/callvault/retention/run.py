@@ -29,11 +29,14 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, select, update
 
-from callvault.accountability.audit import OPERATOR, AuditEntry
 from callvault.clock import utcnow
+from callvault.policy.taxonomy import CALL_HISTORY, EMAIL, NAME, PHONE, VOICEMAIL
+from callvault.retention import anonymise as A
 from callvault.retention import batches as B
 from callvault.retention.pooling import pool_small_cells
-from callvault.retention.rules import KINDS, Rule, day_start, overdue_counts, tenant_rules
+from callvault.retention.rules import KINDS, Rule, overdue_counts, tenant_rules
+from callvault.store.audit_chain import OPERATOR, AuditEntry
+from callvault.store.cells import floor
 from callvault.store.schema.core import calls
 from callvault.store.schema.retention import retention_runs
 from callvault.subjects.directory import new_id, shred_subjects
@@ -45,10 +48,10 @@ DEFAULT_BATCH = 50_000  # records per transaction: large enough that commits are
 _PROFILE_BATCH = 1_000
 # What each kind's records hold, named in the evidence (categories, never values).
 CATEGORIES = {
-    "call_record": ("user.behavior.call_history", "user.contact.phone_number"),
-    "voicemail": ("user.content.private.voicemail", "user.contact.phone_number"),
-    "subject_profile": ("user.name", "user.contact.email", "user.contact.phone_number"),
-    "billing_record": ("user.behavior.call_history",),
+    "call_record": (CALL_HISTORY, PHONE),
+    "voicemail": (VOICEMAIL, PHONE),
+    "subject_profile": (NAME, EMAIL, PHONE),
+    "billing_record": (CALL_HISTORY,),
 }
 
 
@@ -84,7 +87,7 @@ def run_retention(
     as_of: datetime | None = None,
     dry_run: bool = False,
     tenant: str | None = None,
-    batch_size: int = DEFAULT_BATCH,
+    batch_size: int | None = None,
 ) -> RetentionReport:
     """Apply every tenant's retention rules as of ``as_of`` (default: now)."""
     moment = as_of or utcnow()
@@ -104,7 +107,7 @@ def run_retention(
     for tenant_id, kinds in rules.items():
         try:
             report.counts[tenant_id] = _run_tenant(
-                vault, tenant_id, kinds, moment, report.run_id, batch_size
+                vault, tenant_id, kinds, moment, report.run_id, batch_size or DEFAULT_BATCH
             )
         except BaseException as exc:  # killed by Ctrl-C too: say so in the runs table
             report.duration_s = time.monotonic() - started
@@ -159,7 +162,7 @@ def _anonymise_calls(
     vault: Vault, tenant_id: str, rules: dict[str, Rule], as_of: datetime, run_id: str, size: int
 ) -> dict[str, int]:
     cutoff = rules["call_record"].cutoff(as_of)
-    billing_from = day_start(rules["billing_record"].cutoff(as_of))
+    billing_from = floor(rules["billing_record"].cutoff(as_of), "day")
     k = vault.policy.policy.k_anonymity
 
     after: list[datetime | None] = [None]  # the previous batch's bound
@@ -168,8 +171,8 @@ def _anonymise_calls(
         bound = B.call_batch_bound(conn, tenant_id, cutoff, after[0], size)
         batch = B.calls_in_batch(tenant_id, cutoff, after[0], bound)
         candidates = B.external_parties(conn, tenant_id, batch)
-        B.aggregate_calls(conn, batch)
-        billed = B.copy_billing(conn, batch, billing_from, utcnow())
+        A.aggregate_calls(conn, batch)
+        billed = A.copy_billing(conn, batch, billing_from, utcnow())
         anonymised = B.delete_calls(conn, batch)
         shredded = B.shred_orphans(vault, conn, tenant_id, candidates)
         after[0] = bound
@@ -228,7 +231,7 @@ def _delete_profiles(
 def _delete_billing(
     vault: Vault, tenant_id: str, rules: dict[str, Rule], as_of: datetime, run_id: str, size: int
 ) -> dict[str, int]:
-    before = day_start(rules["billing_record"].cutoff(as_of)).date()
+    before = floor(rules["billing_record"].cutoff(as_of), "day").date()
 
     def step(conn: Connection) -> dict[str, int]:
         deleted = B.delete_billing(conn, tenant_id, before, size)
@@ -243,9 +246,9 @@ def _would_do(
     """A dry run's counts: what is overdue now, and how much of it the legal hold would keep."""
     overdue = overdue_counts(conn, tenant_id, rules, as_of)
     batch = B.calls_in_batch(tenant_id, rules["call_record"].cutoff(as_of), None, None)
-    billing_from = day_start(rules["billing_record"].cutoff(as_of))
+    billing_from = floor(rules["billing_record"].cutoff(as_of), "day")
     billed = conn.scalar(
-        select(func.count()).select_from(calls).where(and_(B.billing_subset(batch, billing_from)))
+        select(func.count()).select_from(calls).where(and_(A.billing_subset(batch, billing_from)))
     )
     return {
         "call_record": {"anonymised": overdue["call_record"], "billing_copied": int(billed or 0)},

@@ -22,11 +22,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from callvault.accountability.audit import AuditEntry
 from callvault.clock import utcnow
 from callvault.errors import InvalidInput, PolicyRefusal
 from callvault.processing.gate import Decision, decide_disclosure
 from callvault.processing.reads import subject_data
+from callvault.store.audit_chain import AuditEntry
 from callvault.subjects.actors import check_actor
 from callvault.subjects.directory import find_subject
 from callvault.tenants import get_tenant

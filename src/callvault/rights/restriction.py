@@ -17,9 +17,9 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, insert, or_, select, update
 
-from callvault.accountability.audit import AuditEntry
 from callvault.clock import utcnow
 from callvault.errors import InvalidInput
+from callvault.store.audit_chain import AuditEntry
 from callvault.store.schema.restrictions import subject_objections, subject_restrictions
 from callvault.subjects.actors import check_actor
 from callvault.subjects.directory import find_subject, new_id

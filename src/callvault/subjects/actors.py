@@ -18,11 +18,10 @@ import re
 from callvault.errors import InvalidInput
 from callvault.subjects.identifiers import normalise_phone
 
-__all__ = ["ACTOR_HELP", "check_actor", "check_ref"]
+__all__ = ["check_actor", "check_ref"]
 
 _ACTOR = re.compile(r"^[a-z][a-z0-9_-]*(:[A-Za-z0-9][A-Za-z0-9_.-]{0,63})?$")
 _REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
-ACTOR_HELP = "a role such as operator, support:eng-joe, service:crm or tenant-admin:hr"
 _REFUSED = "actor must be a role such as support:eng-joe, not a personal identifier"
 
 

@@ -8,27 +8,13 @@ naive UTC datetimes (psycopg pipelines ``executemany``). Values are bound parame
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table
 
-from callvault.crypto.primitives import INDEX_BYTES
-
 TimeEncoder = Callable[[datetime | None], object]
-
-
-try:  # OpenSSL's one-shot HMAC without the pure-Python wrapper: a million calls per ingest
-    from _hashlib import hmac_digest as _hmac_digest
-except ImportError:  # pragma: no cover - CPython without OpenSSL
-    _hmac_digest = hmac.digest  # type: ignore[assignment]
-
-
-def blind_index(key: bytes, form: str) -> bytes:
-    """Same value as :func:`callvault.crypto.primitives.blind_index` (HMAC-SHA256, truncated)."""
-    return _hmac_digest(key, form.encode("utf-8"), "sha256")[:INDEX_BYTES]
 
 
 def _sqlite_time(value: datetime | None) -> object:

@@ -26,7 +26,6 @@ from typing import IO, Any
 
 from sqlalchemy import Connection
 
-from callvault.accountability.audit import AuditEntry
 from callvault.clock import utcnow
 from callvault.collection.ingest.bulk import fetch_in, insert_rows, serialise_ingest, time_encoder
 from callvault.collection.ingest.parties import Parties
@@ -43,7 +42,9 @@ from callvault.collection.ingest.report import (
 from callvault.collection.parsers.asterisk_csv import DEFAULT_TZ
 from callvault.collection.parsers.formats import parse_calls
 from callvault.collection.parsers.records import ParsedCall, RowError
-from callvault.collection.profile import CALL_HISTORY, PHONE, profile, require
+from callvault.collection.profile import profile, require
+from callvault.policy.taxonomy import CALL_HISTORY, PHONE
+from callvault.store.audit_chain import AuditEntry
 from callvault.store.schema.core import calls
 from callvault.vault import Vault
 

@@ -17,8 +17,9 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from callvault.collection.ingest.bulk import blind_index, fetch_in, insert_rows, time_encoder
+from callvault.collection.ingest.bulk import fetch_in, insert_rows, time_encoder
 from callvault.crypto.keyring import field_aad
+from callvault.crypto.primitives import blind_index
 from callvault.store.schema.core import subject_identifiers, subjects
 from callvault.subjects.directory import new_id, vault_region
 from callvault.subjects.identifiers import party_form

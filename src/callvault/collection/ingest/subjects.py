@@ -23,7 +23,6 @@ from typing import IO, Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
-from callvault.accountability.audit import AuditEntry
 from callvault.clock import parse_instant, utcnow
 from callvault.collection.ingest.bulk import serialise_ingest
 from callvault.collection.ingest.report import (
@@ -47,6 +46,7 @@ from callvault.collection.profile import profile
 from callvault.crypto.keyring import field_aad
 from callvault.errors import InvalidInput
 from callvault.policy.taxonomy import COLUMN_CATEGORIES
+from callvault.store.audit_chain import AuditEntry
 from callvault.store.schema.core import subject_identifiers, subjects
 from callvault.subjects.directory import identifier_rows, new_id, vault_region
 from callvault.subjects.identifiers import (

@@ -22,7 +22,6 @@ from pathlib import Path
 
 from sqlalchemy import Connection, insert, select
 
-from callvault.accountability.audit import AuditEntry
 from callvault.clock import utcnow
 from callvault.collection.ingest.bulk import serialise_ingest
 from callvault.collection.ingest.parties import Parties
@@ -36,7 +35,9 @@ from callvault.collection.ingest.report import (
 from callvault.collection.ingest.voicemail_audio import Party, seal_audio
 from callvault.collection.parsers.records import ParsedVoicemail, RowError
 from callvault.collection.parsers.voicemail_spool import message_name, parse_spool
-from callvault.collection.profile import PHONE, VOICEMAIL, profile, require
+from callvault.collection.profile import profile, require
+from callvault.policy.taxonomy import PHONE, VOICEMAIL
+from callvault.store.audit_chain import AuditEntry
 from callvault.store.schema.core import subject_identifiers, subjects, voicemails
 from callvault.store.schema.voicemail_keys import voicemail_keys
 from callvault.subjects.directory import new_id

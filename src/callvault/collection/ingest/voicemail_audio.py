@@ -5,7 +5,7 @@ A recording is personal data of both people on it (Art. 4(1)), and either may as
 So each message gets a random share per party, each sealed under that party's data key, and the
 recording is sealed under ::
 
-    K = HKDF-SHA256(share_owner || share_caller, info = b"voicemail|<tenant>|<voicemail id>")
+    K = HKDF-SHA256(share_owner || share_caller, info = "callvault|voicemail|<tenant>|<voicemail id>")
 
 (only ``share_owner`` when the caller is unknown or not collected). Destroying either data key
 makes its share, hence K, unrecoverable. Shares live in ``voicemail_keys`` (one row per party).
@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import os
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Connection, bindparam, select, update
 
 from callvault.crypto.keyring import field_aad
-from callvault.crypto.primitives import KEY_BYTES, open_sealed, seal
+from callvault.crypto.primitives import KEY_BYTES, derive_key, open_sealed, seal
 from callvault.errors import IntegrityError, NotFound
 from callvault.store.schema.core import subjects, voicemails
 from callvault.store.schema.voicemail_keys import voicemail_keys
@@ -31,8 +29,7 @@ Party = tuple[str, bytes]  # (subject id, data key)
 
 
 def content_key(tenant_id: str, voicemail_id: str, shares: list[bytes]) -> bytes:
-    info = f"voicemail|{tenant_id}|{voicemail_id}".encode()
-    return HKDF(hashes.SHA256(), KEY_BYTES, salt=None, info=info).derive(b"".join(shares))
+    return derive_key(b"".join(shares), f"voicemail|{tenant_id}|{voicemail_id}")
 
 
 def _share_aad(tenant_id: str, subject_id: str, voicemail_id: str, role: str) -> bytes:

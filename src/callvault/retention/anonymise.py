@@ -1,0 +1,121 @@
+"""Anonymising a batch of expired call records (GDPR Art. 5(1)(e), Recital 26; DESIGN "Anonymisation").
+
+A call record past its period survives only as anonymous statistics: the batch is merged into
+``call_statistics`` cells (tenant, hour bucket, direction, outcome, counts, durations rounded by
+:mod:`callvault.store.cells`), and the billing subset the Bookkeeping Act obliges us to keep is copied
+to ``billing_records`` (day, billed seconds, paying user's surrogate id) before the rows are deleted.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Text,
+    and_,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from callvault.store.cells import bucket_start, day_of, rounded
+from callvault.store.schema.core import UTCDateTime, calls
+from callvault.store.schema.retention import billing_records
+from callvault.store.schema.statistics import call_statistics
+
+
+def _surrogate(conn: Connection) -> ColumnElement[Any]:
+    """A random 32-hex surrogate made by the database itself (never derived from the call)."""
+    if conn.dialect.name == "postgresql":
+        return func.replace(cast(func.gen_random_uuid(), Text), literal_column("'-'"), "")
+    return func.lower(func.hex(func.randomblob(16)))
+
+
+def _greatest(conn: Connection, a: Any, b: Any) -> ColumnElement[Any]:
+    return func.greatest(a, b) if conn.dialect.name == "postgresql" else func.max(a, b)
+
+
+def _insert(conn: Connection, table: Any) -> Any:
+    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+
+
+def aggregate_calls(conn: Connection, batch: ColumnElement[bool]) -> None:
+    """Upsert the batch into call_statistics: counts add, subjects take the max (an undercount)."""
+    bucket = bucket_start(conn, calls.c.started_at, "hour")
+    parties = _greatest(
+        conn,
+        func.count(calls.c.caller_subject_id.distinct()),
+        func.count(calls.c.callee_subject_id.distinct()),
+    )
+    query = (
+        select(
+            calls.c.tenant_id,
+            bucket,
+            calls.c.direction,
+            calls.c.outcome,
+            func.count(),
+            parties,
+            func.sum(rounded(calls.c.duration_s)),
+            func.sum(rounded(calls.c.billsec_s)),
+        )
+        .where(batch)
+        .group_by(calls.c.tenant_id, bucket, calls.c.direction, calls.c.outcome)
+    )
+    merge_statistics(conn, query)
+
+
+def merge_statistics(conn: Connection, query: Select[Any]) -> None:
+    """Upsert cells selected by ``query`` (tenant, bucket, direction, outcome, calls, subjects,
+    duration, billsec) into call_statistics: counts and sums add, subjects take the max, an
+    undercount, so k-suppression errs on the side of suppressing (Recital 26)."""
+    stats = call_statistics.c
+    names = ["tenant_id", "bucket_start", "direction", "outcome"]
+    names += ["calls", "subjects", "duration_s", "billsec_s"]
+    statement = _insert(conn, call_statistics).from_select(names, query)
+    statement = statement.on_conflict_do_update(
+        index_elements=[stats.tenant_id, stats.bucket_start, stats.direction, stats.outcome],
+        set_={
+            "calls": stats.calls + statement.excluded.calls,
+            "subjects": _greatest(conn, stats.subjects, statement.excluded.subjects),
+            "duration_s": stats.duration_s + statement.excluded.duration_s,
+            "billsec_s": stats.billsec_s + statement.excluded.billsec_s,
+        },
+    )
+    conn.execute(statement)
+
+
+def billing_subset(batch: ColumnElement[bool], billing_from: datetime) -> ColumnElement[bool]:
+    """The calls the Bookkeeping Act makes us keep: outbound, answered, billed (and not yet past
+    the billing period themselves)."""
+    return and_(
+        batch,
+        calls.c.direction == "outbound",
+        calls.c.outcome == "answered",
+        calls.c.billsec_s > 0,
+        calls.c.started_at >= billing_from,
+    )
+
+
+def copy_billing(
+    conn: Connection, batch: ColumnElement[bool], billing_from: datetime, now: datetime
+) -> int:
+    query = select(
+        calls.c.tenant_id,
+        _surrogate(conn),
+        day_of(conn, calls.c.started_at),
+        calls.c.billsec_s,
+        calls.c.caller_subject_id,  # outbound: the caller is the tenant's paying user
+        literal(now, UTCDateTime),
+    ).where(billing_subset(batch, billing_from))
+    names = ["tenant_id", "record_id", "call_date", "billsec_s", "payer_subject_id", "created_at"]
+    statement = _insert(conn, billing_records).from_select(names, query)
+    if conn.dialect.name == "postgresql":  # psycopg reports no rowcount for INSERT ... SELECT
+        return len(conn.execute(statement.returning(literal_column("1"))).all())
+    return conn.execute(statement).rowcount or 0

@@ -1,0 +1,116 @@
+"""The audit chain's append: every change and every decision writes one entry in its own transaction.
+
+Each tenant has its own hash chain (GDPR Art. 5(2) accountability, Art. 30, Art. 32(1)(d)): entry *n*
+stores the SHA-256 of its own content and of entry *n-1*'s hash. ``audit_heads`` holds each chain's
+newest (seq, hash), updated in the same transaction, so truncating the newest entries is caught too.
+An entry is written in the transaction of the change it records: no change without its entry, no entry
+for a change that rolled back. Verifying and reading the log is :mod:`callvault.accountability.audit`.
+
+Entries name subjects by surrogate id and categories by key; they never hold an identifier's value.
+Operator-wide events (key rotation, retention runs) go to the chain of :data:`OPERATOR`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+
+from callvault.store.schema.core import audit_heads, audit_log
+from callvault.subjects.actors import check_actor
+
+OPERATOR = "_operator"  # tenant ids cannot start with "_", so this chain cannot collide
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    actor: str
+    action: str
+    outcome: str = "ok"
+    purpose: str | None = None
+    legal_basis: str | None = None
+    subject_id: str | None = None
+    categories: tuple[str, ...] | list[str] = ()
+    reason: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def digest(row: dict[str, Any]) -> str:
+    material = {
+        "tenant_id": row["tenant_id"],
+        "seq": row["seq"],
+        "at": row["at"].astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor": row["actor"],
+        "action": row["action"],
+        "purpose": row["purpose"],
+        "legal_basis": row["legal_basis"],
+        "subject_id": row["subject_id"],
+        "categories": list(row["categories"]),
+        "outcome": row["outcome"],
+        "reason": row["reason"],
+        "details": row["details"],
+        "prev_hash": row["prev_hash"],
+    }
+    canonical = json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+# Statements built once: an audit entry is written for every decision, so it must stay cheap.
+_HEAD = select(audit_heads.c.seq, audit_heads.c.hash).where(
+    audit_heads.c.tenant_id == bindparam("t")
+)
+_HEAD_FOR_UPDATE = _HEAD.with_for_update()  # PostgreSQL: serialise the writers of one chain
+_MOVE_HEAD = (
+    update(audit_heads)
+    .where(audit_heads.c.tenant_id == bindparam("t"))
+    .values(seq=bindparam("s"), hash=bindparam("h"))
+)
+_NEW_HEAD = insert(audit_heads)
+_APPEND = insert(audit_log)
+
+
+def _lock_head(conn: Connection, tenant_id: str) -> tuple[int, str] | None:
+    query = _HEAD_FOR_UPDATE if conn.dialect.name == "postgresql" else _HEAD
+    row = conn.execute(query, {"t": tenant_id}).first()
+    return (row.seq, row.hash) if row else None
+
+
+def record(
+    conn: Connection, tenant_id: str, entry: AuditEntry, *, at: datetime | None = None
+) -> int:
+    """Append ``entry`` to the tenant's chain inside the caller's transaction; return its seq.
+
+    The backstop of :func:`callvault.subjects.actors.check_actor`: an entry is never erased, so an actor that
+    looks like an e-mail address or a number is refused here too (InvalidInput rolls the change back).
+    """
+    check_actor(entry.actor)
+    head = _lock_head(conn, tenant_id)
+    seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS)
+    # Microsecond precision is what both databases keep; hash what will be read back.
+    row = {
+        "tenant_id": tenant_id,
+        "seq": seq,
+        "at": (at or datetime.now(UTC)).astimezone(UTC),
+        "actor": entry.actor,
+        "action": entry.action,
+        "purpose": entry.purpose,
+        "legal_basis": entry.legal_basis,
+        "subject_id": entry.subject_id,
+        "categories": sorted(entry.categories),
+        "outcome": entry.outcome,
+        "reason": entry.reason,
+        "details": json.loads(json.dumps(entry.details, sort_keys=True, default=str)),
+        "prev_hash": prev_hash,
+    }
+    row["hash"] = digest(row)
+    conn.execute(_APPEND, [row])
+    if head:
+        conn.execute(_MOVE_HEAD, {"t": tenant_id, "s": seq, "h": row["hash"]})
+    else:
+        conn.execute(_NEW_HEAD, [{"tenant_id": tenant_id, "seq": seq, "hash": row["hash"]}])
+    return seq
