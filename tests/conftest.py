@@ -15,6 +15,8 @@ import pytest
 from sqlalchemy import create_engine, delete, text
 from sqlalchemy.engine import make_url
 
+from callvault.crypto.keystore import KeyStore
+from callvault.crypto.keystore import metadata as keystore_metadata
 from callvault.crypto.master_key import MasterKey
 from callvault.crypto.primitives import encode_key, new_key
 from callvault.store import connect, migrate, sqlalchemy_url
@@ -32,7 +34,17 @@ def _admin_engine():  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test run."""
-    name = f"callvault_test_{os.getpid()}_{secrets.token_hex(4)}"
+    yield from _pg_database("callvault_test")
+
+
+@pytest.fixture(scope="session")
+def pg_keystore_url() -> Iterator[str]:
+    """A second fresh PostgreSQL database: the key store lives apart from the data."""
+    yield from _pg_database("callvault_keys")
+
+
+def _pg_database(prefix: str) -> Iterator[str]:
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
     admin = _admin_engine()
     try:
         with admin.connect() as conn:
@@ -56,37 +68,44 @@ def sqlite_session_dir(tmp_path_factory: pytest.TempPathFactory):  # type: ignor
 
 @pytest.fixture(scope="session")
 def migrated(request: pytest.FixtureRequest, sqlite_session_dir):  # type: ignore[no-untyped-def]
-    """One migrated database per backend and session; tests empty it instead of re-creating it."""
-    cache: dict[str, str] = {}
+    """One migrated database and one key store per backend and session; tests empty them instead
+    of re-creating them."""
+    cache: dict[str, tuple[str, str]] = {}
 
-    def get(backend: str) -> str:
+    def get(backend: str) -> tuple[str, str]:
         if backend not in cache:
             if backend == "sqlite":
                 url = f"sqlite:///{sqlite_session_dir / 'vault.db'}"
+                keys = f"sqlite:///{sqlite_session_dir / 'keystore.db'}"
             else:
                 url = request.getfixturevalue("pg_url")
+                keys = request.getfixturevalue("pg_keystore_url")
             engine = connect(url)
             migrate(engine)
             engine.dispose()
-            cache[backend] = url
+            KeyStore.open(keys).close()
+            cache[backend] = (url, keys)
         return cache[backend]
 
     return get
 
 
-def empty(engine) -> None:  # type: ignore[no-untyped-def]
+def empty(engine, tables=metadata) -> None:  # type: ignore[no-untyped-def]
     with engine.begin() as conn:
-        for table in reversed(metadata.sorted_tables):
+        for table in reversed(tables.sorted_tables):
             conn.execute(delete(table))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, migrated) -> str:  # type: ignore[no-untyped-def]
-    """The URL of an empty, migrated vault database, on each backend in turn."""
-    url = migrated(request.param)
-    engine = connect(url)
-    empty(engine)
-    engine.dispose()
+def db_url(request: pytest.FixtureRequest, migrated, monkeypatch) -> str:  # type: ignore[no-untyped-def]
+    """The URL of an empty, migrated vault database, on each backend in turn; its empty key store
+    is ``CALLVAULT_KEYSTORE`` for the test."""
+    url, keys = migrated(request.param)
+    for target, tables in ((url, metadata), (keys, keystore_metadata)):
+        engine = connect(target)
+        empty(engine, tables)
+        engine.dispose()
+    monkeypatch.setenv("CALLVAULT_KEYSTORE", keys)
     return url
 
 
@@ -116,3 +135,10 @@ def cli_env(tmp_path, monkeypatch, db_url: str, master_key_bytes: bytes):  # typ
     monkeypatch.setenv("CALLVAULT_MASTER_KEY", encode_key(master_key_bytes))
     monkeypatch.setenv("CALLVAULT_KEY_FILE", str(tmp_path / "callvault.key"))
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def _own_keystore(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """No test ever creates a key store in the working directory: by default each test has its own
+    (``db_url`` replaces it with the backend's)."""
+    monkeypatch.setenv("CALLVAULT_KEYSTORE", f"sqlite:///{tmp_path / 'own-keystore.db'}")

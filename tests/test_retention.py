@@ -189,7 +189,7 @@ def test_rerun_changes_nothing_and_status_turns_green(vault, world):
     assert after.ok and after.overdue == 0
     assert after.tenants[0].last_run is not None and after.tenants[0].last_run["state"] == "done"
     with vault.engine.connect() as conn:
-        assert audit.verify(conn).ok
+        assert audit.verify(conn, vault.keyring.audit_key()).ok
         evidence = list(audit.entries(conn, OPERATOR, action="retention.run"))
     assert evidence[0]["details"]["counts"]["call_record"]["anonymised"] == 0
     assert evidence[1]["details"]["counts"]["call_record"]["anonymised"] == 3

@@ -7,6 +7,7 @@ the disclosure gate and removed by retention or erasure.
 """
 
 from callvault.accountability.audit import VerifyReport, audit_entries, verify_audit
+from callvault.accountability.checkpoint import make_checkpoint
 from callvault.accountability.notice import FORMATS as NOTICE_FORMATS
 from callvault.accountability.notice import render_notice
 from callvault.accountability.ropa import ropa as records_of_processing
@@ -32,6 +33,7 @@ from callvault.consent.expiry import expire_consents
 from callvault.consent.records import ConsentRecord
 from callvault.crypto.rotation import rotate_master_key
 from callvault.errors import (
+    Busy,
     CallvaultError,
     ConfigError,
     IntegrityError,
@@ -67,6 +69,7 @@ __all__ = [
     "DEFAULT_TZ",
     "NOTICE_FORMATS",
     "RETENTION_KINDS",
+    "Busy",
     "CallvaultError",
     "CompiledPolicy",
     "ConfigError",
@@ -110,6 +113,7 @@ __all__ = [
     "lint_file",
     "load_policy",
     "load_version",
+    "make_checkpoint",
     "object_to",
     "open_session",
     "parse_instant",

@@ -12,8 +12,10 @@ API answers an RFC 9457 problem document with :attr:`CallvaultError.http_status`
      ├── NotFound                  exit 4   HTTP 404   no such tenant/subject (never "exists elsewhere")
      ├── InvalidInput              exit 5   HTTP 422   bad data; nothing was stored
      │    └── PolicyInvalid        exit 5   HTTP 422   a policy document fails validation or lint
-     ├── IntegrityError            exit 6   HTTP 409   the audit chain or a stored record was tampered with
-     └── ConfigError               exit 1   HTTP 500   missing/wrong key, unreachable database, ...
+     ├── IntegrityError            exit 6   HTTP 409   the audit chain or a stored record was tampered
+     │                                                with, or the master key is not this vault's
+     ├── ConfigError               exit 1   HTTP 500   missing key, unreachable database, ...
+     └── Busy                      exit 1   HTTP 503   the database is locked by another writer: retry
 
 Gate decisions themselves are data (``Decision``), not exceptions: only an adapter or a caller that asks
 for "data or refusal" turns a denial into :class:`PolicyRefusal`.
@@ -100,3 +102,11 @@ class ConfigError(CallvaultError):
     exit_code = 1
     http_status = 500
     title = "Configuration error"
+
+
+class Busy(CallvaultError):
+    """Another writer held the database past the busy timeout; nothing was changed, try again."""
+
+    exit_code = 1
+    http_status = 503
+    title = "Busy"

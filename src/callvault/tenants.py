@@ -128,7 +128,6 @@ def add_tenant(
                 }
             ],
         )
-        vault.keyring.create_tenant_keys(conn, tenant_id, now)
         vault.audit(
             conn,
             tenant_id,

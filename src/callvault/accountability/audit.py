@@ -11,28 +11,20 @@ Operator-wide events (key rotation, retention runs) go to the chain of :data:`OP
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, select
 
+from callvault.accountability.checkpoint import Problem, check_checkpoint
 from callvault.errors import NotFound
-from callvault.store.audit_chain import GENESIS, digest
+from callvault.store.audit_chain import GENESIS, OPERATOR, digest
 from callvault.store.schema.core import audit_heads, audit_log, tenants
 from callvault.vault import Vault
 
 _VERIFY_PAGE = 5_000  # verify streams: a chain of millions of decisions fits in memory
-
-
-@dataclass(frozen=True)
-class Problem:
-    tenant_id: str
-    seq: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"tenant {self.tenant_id}, entry {self.seq}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -47,7 +39,7 @@ class VerifyReport:
 
 
 def _check_chain(
-    tenant_id: str, rows: Iterable[dict[str, Any]], head: tuple[int, str] | None
+    tenant_id: str, rows: Iterable[dict[str, Any]], head: tuple[int, str] | None, key: bytes
 ) -> tuple[int, Problem | None]:
     """Walk one chain in order; return how many entries were read and the first problem."""
     prev_hash, expected_seq = GENESIS, 1
@@ -59,11 +51,11 @@ def _check_chain(
             return expected_seq, Problem(
                 tenant_id, row["seq"], "does not follow the previous entry"
             )
-        if digest(row) != row["hash"]:
+        if not hmac.compare_digest(digest(row, key), row["hash"]):
             return expected_seq, Problem(tenant_id, row["seq"], "content was modified")
         prev_hash, expected_seq = row["hash"], expected_seq + 1
     count = expected_seq - 1
-    if head is None:
+    if head is None or count == 0:
         # Every tenant's chain starts with its tenant.add entry: no head means it was removed.
         return count, Problem(tenant_id, max(count, 1), "the chain (or its head) was removed")
     if head != (count, prev_hash):
@@ -78,8 +70,8 @@ def _chain_rows(conn: Connection, tenant_id: str) -> Iterator[dict[str, Any]]:
 
 
 def _expected_chains(conn: Connection, tenant_id: str | None) -> set[str]:
-    """Chains that must exist: every tenant's, the operator's once used, and any in the log."""
-    found = set(conn.scalars(select(audit_heads.c.tenant_id)))
+    """Chains that must exist: every tenant's, the operator's (always), and any in the log."""
+    found = {OPERATOR} | set(conn.scalars(select(audit_heads.c.tenant_id)))
     found |= set(conn.scalars(select(audit_log.c.tenant_id).distinct()))
     found |= set(conn.scalars(select(tenants.c.tenant_id)))
     if tenant_id is None:
@@ -89,13 +81,13 @@ def _expected_chains(conn: Connection, tenant_id: str | None) -> set[str]:
     return {tenant_id}
 
 
-def verify(conn: Connection, tenant_id: str | None = None) -> VerifyReport:
-    """Recompute every chain (or one tenant's); report the first bad entry."""
+def verify(conn: Connection, key: bytes, tenant_id: str | None = None) -> VerifyReport:
+    """Recompute every chain (or one tenant's) under the audit key; report the first bad entry."""
     heads = {r.tenant_id: (r.seq, r.hash) for r in conn.execute(select(audit_heads)).all()}
     chains = sorted(_expected_chains(conn, tenant_id))
     checked = 0
     for chain in chains:
-        count, problem = _check_chain(chain, _chain_rows(conn, chain), heads.get(chain))
+        count, problem = _check_chain(chain, _chain_rows(conn, chain), heads.get(chain), key)
         checked += count
         if problem:
             return VerifyReport(checked, len(chains), problem)
@@ -115,10 +107,21 @@ def entries(
         yield dict(row._mapping)
 
 
-def verify_audit(vault: Vault, tenant_id: str | None = None) -> VerifyReport:
-    """Recompute every chain of the vault (or one tenant's); NotFound for an unknown tenant."""
+def verify_audit(
+    vault: Vault, tenant_id: str | None = None, *, checkpoint: dict[str, Any] | None = None
+) -> VerifyReport:
+    """Recompute every chain of the vault (or one tenant's); NotFound for an unknown tenant.
+
+    With a ``checkpoint`` (:func:`callvault.accountability.checkpoint.make_checkpoint`, kept off the
+    machine), its signature is checked against the vault's signing key and every head it recorded
+    must still be in the log: a truncated tail, or a chain rewritten and re-linked, is caught.
+    """
     with vault.engine.connect() as conn:
-        return verify(conn, tenant_id)
+        report = verify(conn, vault.keyring.audit_key(), tenant_id)
+        if report.ok and checkpoint is not None:
+            return VerifyReport(report.checked, report.chains,
+                                check_checkpoint(vault, conn, checkpoint, tenant_id))  # fmt: skip
+        return report
 
 
 def audit_entries(

@@ -1,23 +1,25 @@
-"""The key hierarchy at run time: tenant keys and subject data keys, unwrapped on demand and cached.
+"""The key hierarchy at run time: tenant keys, operator keys and subject data keys, unwrapped on
+demand and cached.
 
-Wrapped keys live in the database (``tenant_keys``, ``subjects.wrapped_dek``); unwrapped keys live only
-in this process's memory. Rotation re-wraps every stored key under a new master key in one transaction
-and touches no ciphertext of data (DESIGN, "Storage").
+Tenant keys (blind index, pseudonym) and the operator's keys (audit chain, checkpoint signing) live in
+the key store (:mod:`callvault.crypto.keystore`), created on first use; subject data keys in
+``subjects.wrapped_dek``. Unwrapped keys live only in this process's memory. Rotation re-wraps every
+stored key under a new master key and touches no ciphertext of data (DESIGN, "Storage").
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, insert, select, tuple_, update
+from sqlalchemy import Connection, bindparam, select, tuple_, update
 
+from callvault.crypto.keystore import KeyStore
 from callvault.crypto.master_key import MasterKey
 from callvault.crypto.primitives import blind_index, new_key, open_sealed, seal
-from callvault.errors import ConfigError
-from callvault.store.schema.core import subjects, tenant_keys
+from callvault.store.schema.core import subjects
 
 TENANT_KEY_PURPOSES = ("blind_index", "pseudonym")
+OPERATOR_KEYS = "_operator"  # the key store's owner of the operator-wide keys
 _DEK_CACHE_SIZE = 100_000
 _BATCH = 5_000
 
@@ -36,41 +38,35 @@ def field_aad(tenant_id: str, owner_id: str, field: str) -> bytes:
 
 
 class Keyring:
-    def __init__(self, master: MasterKey) -> None:
+    def __init__(self, master: MasterKey, keystore: KeyStore) -> None:
         self.master = master
+        self.keystore = keystore
         self._tenant_keys: dict[tuple[str, str], bytes] = {}
         self._deks: OrderedDict[tuple[str, str], bytes] = OrderedDict()
 
-    # --- tenant keys -------------------------------------------------------------------------
-    def create_tenant_keys(self, conn: Connection, tenant_id: str, now: datetime) -> None:
-        rows = []
-        for purpose in TENANT_KEY_PURPOSES:
-            key = new_key()
-            wrapped = self.master.wrap(key, _tenant_aad(tenant_id, purpose))
-            rows.append(
-                {
-                    "tenant_id": tenant_id,
-                    "purpose": purpose,
-                    "wrapped_key": wrapped,
-                    "created_at": now,
-                }
-            )
-        conn.execute(insert(tenant_keys), rows)
-
-    def tenant_key(self, conn: Connection, tenant_id: str, purpose: str) -> bytes:
+    # --- tenant and operator keys ------------------------------------------------------------
+    def tenant_key(self, _conn: Connection | None, tenant_id: str, purpose: str) -> bytes:
+        """The tenant's key for ``purpose`` (created in the key store on first use)."""
         cached = self._tenant_keys.get((tenant_id, purpose))
         if cached is not None:
             return cached
-        wrapped = conn.scalar(
-            select(tenant_keys.c.wrapped_key).where(
-                tenant_keys.c.tenant_id == tenant_id, tenant_keys.c.purpose == purpose
-            )
-        )
+        aad = _tenant_aad(tenant_id, purpose)
+        wrapped = self.keystore.wrapped(tenant_id, purpose)
         if wrapped is None:
-            raise ConfigError(f"tenant {tenant_id} has no {purpose} key")
-        key = self.master.unwrap(wrapped, _tenant_aad(tenant_id, purpose))
+            wrapped = self.keystore.add_if_absent(
+                tenant_id, purpose, self.master.wrap(new_key(), aad)
+            )
+        key = self.master.unwrap(wrapped, aad)
         self._tenant_keys[(tenant_id, purpose)] = key
         return key
+
+    def audit_key(self) -> bytes:
+        """The key of the audit chain's HMAC: write access to the data alone cannot forge it."""
+        return self.tenant_key(None, OPERATOR_KEYS, "audit")
+
+    def signing_seed(self) -> bytes:
+        """32 random bytes, the Ed25519 private key that signs audit checkpoints."""
+        return self.tenant_key(None, OPERATOR_KEYS, "signing")
 
     def index(self, conn: Connection, tenant_id: str, form: str) -> bytes:
         """The tenant's blind index of an already-normalised value (see identifiers.index_form)."""
@@ -113,22 +109,12 @@ class Keyring:
 
     # --- rotation -----------------------------------------------------------------------------
     def rotate(self, conn: Connection, new_master: MasterKey) -> dict[str, int]:
-        """Re-wrap every stored key under ``new_master`` inside the caller's transaction."""
-        counts = {"tenant_keys": 0, "data_keys": 0}
-        for row in conn.execute(select(tenant_keys)).all():
-            aad = _tenant_aad(row.tenant_id, row.purpose)
-            rewrapped = new_master.wrap(self.master.unwrap(row.wrapped_key, aad), aad)
-            conn.execute(
-                update(tenant_keys)
-                .where(
-                    tenant_keys.c.tenant_id == row.tenant_id, tenant_keys.c.purpose == row.purpose
-                )
-                .values(wrapped_key=rewrapped)
-            )
-            counts["tenant_keys"] += 1
-        counts["data_keys"] = self._rotate_deks(conn, new_master)
+        """Re-wrap every stored key under ``new_master``: the data keys inside the caller's
+        transaction, the key store's keys in its own."""
+        data_keys = self._rotate_deks(conn, new_master)
+        counts = self.keystore.rewrap(self.master, new_master, _tenant_aad)
         self.master = new_master
-        return counts
+        return {**counts, "data_keys": data_keys}
 
     def _rotate_deks(self, conn: Connection, new_master: MasterKey) -> int:
         statement = (

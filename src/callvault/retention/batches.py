@@ -46,7 +46,7 @@ def retention_connection(vault: Vault) -> Iterator[Connection]:
     still checkpoints at commits (without, it grew to gigabytes over a million rows). The pooled
     connection gets SQLite's defaults back afterwards.
     """
-    with vault.engine.connect() as conn:
+    with vault.engine.connect().execution_options(write=True) as conn:
         sqlite_db = conn.dialect.name == "sqlite"
         if sqlite_db:
             _pragmas(conn, _SQLITE_TUNED)

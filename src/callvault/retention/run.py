@@ -351,5 +351,6 @@ def _truncate_wal(vault: Vault) -> None:
     the deleted rows leave the disk now rather than at some later checkpoint (best effort)."""
     if vault.engine.dialect.name != "sqlite":
         return
-    with contextlib.suppress(Exception), vault.engine.connect() as conn:
+    autocommit = vault.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    with contextlib.suppress(Exception), autocommit as conn:  # a checkpoint runs outside a txn
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

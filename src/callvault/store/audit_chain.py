@@ -1,7 +1,7 @@
 """The audit chain's append: every change and every decision writes one entry in its own transaction.
 
 Each tenant has its own hash chain (GDPR Art. 5(2) accountability, Art. 30, Art. 32(1)(d)): entry *n*
-stores the SHA-256 of its own content and of entry *n-1*'s hash. ``audit_heads`` holds each chain's
+stores the HMAC-SHA256, under the audit key, of its own content and of entry *n-1*'s hash. ``audit_heads`` holds each chain's
 newest (seq, hash), updated in the same transaction, so truncating the newest entries is caught too.
 An entry is written in the transaction of the change it records: no change without its entry, no entry
 for a change that rolled back. Verifying and reading the log is :mod:`callvault.accountability.audit`.
@@ -12,13 +12,14 @@ Operator-wide events (key rotation, retention runs) go to the chain of :data:`OP
 
 from __future__ import annotations
 
-import hashlib
+import hmac
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql
 
 from callvault.store.schema.core import audit_heads, audit_log
 from callvault.subjects.actors import check_actor
@@ -40,7 +41,9 @@ class AuditEntry:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def digest(row: dict[str, Any]) -> str:
+def digest(row: dict[str, Any], key: bytes) -> str:
+    """HMAC-SHA256 of the entry's canonical JSON under the audit key (kept in the key store), so
+    write access to the data database alone cannot recompute a chain it rewrote."""
     material = {
         "tenant_id": row["tenant_id"],
         "seq": row["seq"],
@@ -57,7 +60,7 @@ def digest(row: dict[str, Any]) -> str:
         "prev_hash": row["prev_hash"],
     }
     canonical = json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hmac.digest(key, canonical.encode("utf-8"), "sha256").hex()
 
 
 # Statements built once: an audit entry is written for every decision, so it must stay cheap.
@@ -75,13 +78,28 @@ _APPEND = insert(audit_log)
 
 
 def _lock_head(conn: Connection, tenant_id: str) -> tuple[int, str] | None:
-    query = _HEAD_FOR_UPDATE if conn.dialect.name == "postgresql" else _HEAD
-    row = conn.execute(query, {"t": tenant_id}).first()
-    return (row.seq, row.hash) if row else None
+    """The chain's head, locked for this transaction. On PostgreSQL a first entry races: both
+    writers would see no head, so the head row is made first (0, GENESIS), then locked."""
+    if conn.dialect.name != "postgresql":
+        row = conn.execute(_HEAD, {"t": tenant_id}).first()  # SQLite: BEGIN IMMEDIATE holds it
+        return (row.seq, row.hash) if row else None
+    row = conn.execute(_HEAD_FOR_UPDATE, {"t": tenant_id}).first()
+    if row is None:
+        conn.execute(
+            postgresql.insert(audit_heads)
+            .values(tenant_id=tenant_id, seq=0, hash=GENESIS)
+            .on_conflict_do_nothing()
+        )
+        row = conn.execute(_HEAD_FOR_UPDATE, {"t": tenant_id}).first()
+    return (row.seq, row.hash) if row and row.seq else None
+
+
+def chain_started(conn: Connection, tenant_id: str) -> bool:
+    return conn.execute(_HEAD, {"t": tenant_id}).first() is not None
 
 
 def record(
-    conn: Connection, tenant_id: str, entry: AuditEntry, *, at: datetime | None = None
+    conn: Connection, tenant_id: str, entry: AuditEntry, key: bytes, *, at: datetime | None = None
 ) -> int:
     """Append ``entry`` to the tenant's chain inside the caller's transaction; return its seq.
 
@@ -107,9 +125,9 @@ def record(
         "details": json.loads(json.dumps(entry.details, sort_keys=True, default=str)),
         "prev_hash": prev_hash,
     }
-    row["hash"] = digest(row)
+    row["hash"] = digest(row, key)
     conn.execute(_APPEND, [row])
-    if head:
+    if head or conn.dialect.name == "postgresql":  # PostgreSQL made the head row in _lock_head
         conn.execute(_MOVE_HEAD, {"t": tenant_id, "s": seq, "h": row["hash"]})
     else:
         conn.execute(_NEW_HEAD, [{"tenant_id": tenant_id, "seq": seq, "hash": row["hash"]}])

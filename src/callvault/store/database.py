@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from callvault.errors import ConfigError
+from callvault.errors import Busy, ConfigError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -27,6 +29,10 @@ def sqlalchemy_url(url: str) -> str:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite would BEGIN only before the first write, leaving the reads before it (a gate's
+    # context, the audit head) outside the writing transaction; SQLAlchemy's "begin" event below
+    # starts every transaction itself instead (the documented pysqlite recipe).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
@@ -35,14 +41,47 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(conn: Any) -> None:
+    """A write transaction (execution option ``write=True``, as :func:`writing` and
+    ``Vault.transaction`` set) begins IMMEDIATE: it holds the write lock from its first read, so
+    what a gate reads and the audit head it extends belong to the transaction that writes (DESIGN,
+    "Storage"). Reads begin DEFERRED and never block a writer; AUTOCOMMIT begins nothing."""
+    options = conn.get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        return
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("write") else "BEGIN DEFERRED")
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """A write transaction (BEGIN IMMEDIATE on SQLite), committed at the end of the block."""
+    with engine.connect().execution_options(write=True) as conn, conn.begin():
+        yield conn
+
+
+_BUSY_SQLITE = ("database is locked", "database table is locked", "database is busy")
+_BUSY_PG = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
+
+
+def _busy(context: Any) -> None:
+    """A lock held past the busy timeout is a clear, retryable error, never a driver traceback."""
+    original = context.original_exception
+    text = str(original).lower()
+    state = getattr(original, "sqlstate", None)
+    if any(marker in text for marker in _BUSY_SQLITE) or state in _BUSY_PG:
+        raise Busy("the database is busy with another writer; nothing was changed, try again")
+
+
 def connect(url: str) -> Engine:
     try:
         engine = create_engine(sqlalchemy_url(url), future=True)
     except (ArgumentError, ImportError) as exc:
         raise ConfigError(f"cannot use database URL {make_url_safe(url)}: {exc}") from exc
+    event.listen(engine, "handle_error", _busy)
     if engine.dialect.name == "sqlite":
         _create_private(engine.url.database)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 

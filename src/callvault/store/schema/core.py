@@ -73,14 +73,14 @@ tenants = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
-tenant_keys = Table(
-    "tenant_keys",
+# The vault's own facts, such as its id, which binds it to its key store (crypto/keystore.py).
+# Tenant keys live in the key store, apart from the data (DESIGN, "Storage").
+vault_meta = Table(
+    "vault_meta",
     metadata,
-    Column("tenant_id", String(TENANT_ID), primary_key=True),
-    Column("purpose", String(32), primary_key=True),  # "blind_index", "pseudonym"
-    Column("wrapped_key", LargeBinary, nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-    _tenant_fk(),
+    Column("tenant_id", String(TENANT_ID), primary_key=True),  # "_operator"
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
 )
 
 subjects = Table(
