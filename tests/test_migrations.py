@@ -8,19 +8,22 @@ from collections.abc import Iterator
 
 import pytest
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.engine import make_url
 
 from callvault.accountability.audit import verify
+from callvault.clock import utcnow
 from callvault.crypto.primitives import encode_key
 from callvault.store import connect, migrate
+from callvault.store.audit_chain import AuditEntry
 from callvault.store.database import revisions
-from callvault.store.schema.core import calls
-from callvault.subjects.directory import find_subject
+from callvault.store.schema.core import calls, tenants
+from callvault.subjects.directory import create_subject, find_subject
+from callvault.tenants import get_tenant
 from callvault.vault import Vault
 from clihelp import run_cli
 from conftest import PG_URL, REQUIRE_PG
-from factories import make_call, make_external, make_tenant, make_user
+from factories import make_call
 
 
 def test_history_is_one_line():
@@ -68,9 +71,14 @@ def test_init_upgrades_a_vault_of_the_first_revision(
     engine.dispose()
     assert _revision(blank_url) == revisions()[0]
     old = Vault.open(blank_url, master_key=master_key)
-    make_tenant(old)
-    alice = make_user(old)
-    make_call(old, caller_id=make_external(old), callee_id=alice)
+    _first_revision_tenant(old)
+    with old.transaction() as conn:  # region given: revision 0001 has no tenants.country
+        values = {"email": ["alice@acme.dk"], "phone": ["+4522334455"]}
+        alice = create_subject(old, conn, "acme", kind="user", values=values, now=utcnow(),
+                               region="DK")  # fmt: skip
+        caller = create_subject(old, conn, "acme", kind="external",
+                                values={"phone": ["+4540404040"]}, now=utcnow(), region="DK")  # fmt: skip
+    make_call(old, caller_id=caller, callee_id=alice)
     old.close()
 
     monkeypatch.setenv("CALLVAULT_DB", blank_url)
@@ -81,6 +89,22 @@ def test_init_upgrades_a_vault_of_the_first_revision(
     vault = Vault.open(blank_url, master_key=master_key)
     with vault.engine.connect() as conn:
         assert find_subject(vault, conn, "acme", "alice@acme.dk") == alice
+        assert get_tenant(conn, "acme").country is None  # read as the operator's country:
+        assert find_subject(vault, conn, "acme", "22 33 44 55") == alice  # national, as before
         assert len(conn.execute(select(calls)).all()) == 1
         assert verify(conn).ok
     vault.close()
+
+
+def _first_revision_tenant(vault: Vault) -> None:
+    """Tenant acme as revision 0001 stored it: the columns of that revision only."""
+    now = utcnow()
+    with vault.transaction() as conn:
+        conn.execute(
+            insert(tenants).values(
+                tenant_id="acme", name="Acme ApS", collect=["user.contact.phone_number",
+                "user.contact.email", "user.behavior.call_history"], retention={}, created_at=now,
+            )
+        )  # fmt: skip
+        vault.keyring.create_tenant_keys(conn, "acme", now)
+        vault.audit(conn, "acme", AuditEntry(actor="operator", action="tenant.add"))
