@@ -36,8 +36,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
+from callvault.clock import utcnow
 from callvault.collection.parsers.asterisk_csv import undecodable
-from callvault.collection.parsers.records import ParsedVoicemail, RowError, caller_id
+from callvault.collection.parsers.records import (
+    FUTURE,
+    MAX_SECONDS,
+    ParsedVoicemail,
+    RowError,
+    caller_id,
+)
 from callvault.errors import InvalidInput
 
 FOLDERS: Final = ("INBOX", "Old", "Urgent", "Work", "Family", "Friends",
@@ -159,7 +166,7 @@ def _voicemail(root: Path, relative: Path, fields: dict[str, str]) -> ParsedVoic
         caller=caller,
         caller_name=caller_name,
         received_at=_epoch(fields.get("origtime")),
-        duration_s=_count(fields.get("duration"), "duration"),
+        duration_s=_duration(fields.get("duration")),
         audio_path=audio,
         audio_format=audio.suffix[1:],
     )
@@ -186,9 +193,19 @@ def _caller(callerid: str) -> tuple[str | None, str | None]:
 def _epoch(text: str | None) -> datetime:
     seconds = _count(text, "origtime")
     try:
-        return datetime.fromtimestamp(seconds, UTC)
+        moment = datetime.fromtimestamp(seconds, UTC)
     except (OverflowError, OSError, ValueError):
         raise BadLine("origtime is out of range") from None
+    if moment > utcnow() + FUTURE:  # it would never expire (retention counts from it)
+        raise BadLine("origtime is more than a day in the future")
+    return moment
+
+
+def _duration(text: str | None) -> int:
+    seconds = _count(text, "duration")
+    if seconds > MAX_SECONDS:
+        raise BadLine(f"duration must be between 0 and {MAX_SECONDS} seconds")
+    return seconds
 
 
 def _count(text: str | None, name: str) -> int:
