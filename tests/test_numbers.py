@@ -228,3 +228,12 @@ def test_tenant_country_is_checked_and_shown(vault, cli_env, capsys) -> None:  #
     bad = run_cli(capsys, "ingest", "calls", "--tenant", "ru", "--format", "jsonl", "--country",
                   "ZZ", "cdr.jsonl")  # fmt: skip
     assert bad.code == 2
+
+
+def test_an_extension_named_later_takes_its_earlier_calls(vault) -> None:  # type: ignore[no-untyped-def]
+    make_tenant(vault, "ar", collect=["name", "phone", "call_history"], country="AR")
+    _, row = _one(vault, "ar", _call(1, "+541155550000", "2"))
+    assert row.direction == "inbound" and externals(vault) == 2  # "2" is nobody's yet
+    ingest_subjects(vault, "ar", stream(DIRECTORY), format="csv")  # Ana has extension 2
+    [row] = _rows(vault)
+    assert _kinds(vault)[row.callee_subject_id] == "user" and externals(vault) == 1

@@ -217,15 +217,21 @@ class _Directory:
         return entry
 
     def _forms(self, entry: Entry, kinds: tuple[str, ...]) -> list[tuple[str, str]]:
-        """(kind, index form) of each looked-up value of ``entry`` (one per endpoint name)."""
-        return [
-            (kind, index_form(kind, value, self.region))
-            for kind in kinds
-            if kind in entry.values
-            for value in (
-                entry.values[kind].split(" ") if kind == "endpoint" else [entry.values[kind]]
-            )
-        ]
+        """(kind, index form) of each looked-up value of ``entry`` (one per endpoint name).
+
+        An extension also claims the digits as an unparsed number (``num:``): calls to ``2`` seen
+        before the directory named extension 2 are held by an external party under that form.
+        """
+        forms = []
+        for kind in kinds:
+            if kind not in entry.values:
+                continue
+            value = entry.values[kind]
+            for item in value.split(" ") if kind == "endpoint" else [value]:
+                forms.append((kind, index_form(kind, item, self.region)))
+                if kind == "extension":
+                    forms.append((kind, "num:" + item))
+        return forms
 
     # --- storage ------------------------------------------------------------------------------
     def store(self, entries: list[Entry]) -> None:

@@ -17,6 +17,9 @@ unset time (``answer`` of an unanswered call) is an empty, unquoted field. Times
 ambiguous in the autumn DST hour; we read them as the first (summer-time) occurrence. A local time
 in the spring DST gap never happened and is a bad row.
 
+A byte that is not UTF-8 (a caller name in Latin-1, say) is read as a lone surrogate: it makes a
+row bad only when it is in a column we keep, and the error names the line and the column.
+
 This module also holds what the Asterisk-compatible CSV formats share (``asterisk_custom``,
 ``freeswitch_csv``): :func:`read_rows`, :class:`Clock` and :func:`count`.
 '''

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from typing import IO, Final, Protocol
+from typing import IO, Final
 
 from callvault.collection.parsers.asterisk_csv import DEFAULT_TZ, At, Clock, count, read_rows, zone
 from callvault.collection.parsers.records import ParsedCall, RowError, new_call, row_digest
@@ -68,10 +68,6 @@ def _names(width: int) -> tuple[str, ...] | None:
     return COLUMNS[:width] if width in DROPPED else None
 
 
-class Link(Protocol):
-    def __call__(self, uuid: str, bleg_uuid: str) -> str | None: ...
-
-
 class Links:
     """The link key of each leg: see the module docstring. Memory is bounded by :data:`_LINKS`."""
 
@@ -92,7 +88,7 @@ class Links:
         return link
 
 
-def _build(at: At, link: Link, line: int, row: list[str]) -> ParsedCall:
+def _build(at: At, link: Links, line: int, row: list[str]) -> ParsedCall:
     dropped = DROPPED.get(len(row))
     if dropped is None:
         raise ValueError(f"{len(row)} columns; the example template writes 15 (default: 13)")
