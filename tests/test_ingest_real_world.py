@@ -4,6 +4,7 @@ getPstnCalls page, an Asterisk voicemail spool), with values made up for the tes
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -95,7 +96,6 @@ def test_stray_bytes_in_the_other_csv_formats(vault, fmt, good, dropped, kept, r
                                                                         b"-0000000000%02d" % n)  # fmt: skip
 
     text = b"\n".join([renamed(good, 1), renamed(good.replace(*dropped), 2)]) + b"\n"
-    assert ingest_calls(vault, "acme", stream(""), format=fmt).stored == 0
     assert ingest_calls(vault, "acme", _bytes(text), format=fmt).stored == 2
     bad = b"\n".join([renamed(good, 3), renamed(good.replace(*kept), 4)]) + b"\n"
     with pytest.raises(InvalidInput) as caught:
@@ -103,9 +103,7 @@ def test_stray_bytes_in_the_other_csv_formats(vault, fmt, good, dropped, kept, r
     assert str(caught.value).startswith(reason)
 
 
-def _bytes(data: bytes):  # type: ignore[no-untyped-def]
-    import io
-
+def _bytes(data: bytes) -> io.BytesIO:
     return io.BytesIO(data)
 
 
