@@ -78,7 +78,7 @@ def populate(vault: Vault, rows: int) -> str:
         alice = create_subject(vault, conn, "acme", kind="user", values=values, now=now)
         parties = [
             create_subject(
-                vault, conn, "acme", kind="external", values={"phone": [f"+4540{i:06d}"]}, now=now
+                vault, conn, "acme", kind="external", values={"phone": [f"+4528{i:06d}"]}, now=now
             )
             for i in range(PARTIES)
         ]

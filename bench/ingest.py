@@ -55,7 +55,7 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
     """Master.csv with uniqueid, userfield, peeraccount, linkedid, sequence (21 columns)."""
     rng = random.Random(seed)
     exts = [str(1000 + i) for i in range(USERS)]
-    externals = [f"+45{20000000 + i * 37:08d}" for i in range(EXTERNALS)]
+    externals = [f"+45{26000000 + i * 37:08d}" for i in range(EXTERNALS)]
     # Calls end two days before now: the gate refuses calls dated in the future (retention
     # counts from started_at). Wall-clock stepping: a span over the spring DST gap would be refused.
     latest = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=2, seconds=rows * 3)
@@ -104,7 +104,7 @@ def setup_tenant(vault: Vault) -> None:
             values = {
                 "name": [f"User {i}"],
                 "email": [f"user{i}@bench.dk"],
-                "phone": [f"+4570{10000 + i:06d}"],
+                "phone": [f"+4526{10000 + i:06d}"],
                 "extension": [str(1000 + i)],
             }
             create_subject(vault, conn, "bench", kind="user", values=values, now=now)

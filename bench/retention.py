@@ -76,7 +76,7 @@ def parties(vault: Vault) -> list[tuple[str, str]]:
         ]
         externals = [
             create_subject(
-                vault, conn, "acme", kind="external", values={"phone": [f"+4530{i:06d}"]}, now=now
+                vault, conn, "acme", kind="external", values={"phone": [f"+4580{i:06d}"]}, now=now
             )
             for i in range(200)
         ]

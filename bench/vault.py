@@ -35,7 +35,7 @@ raw_log = Table(
 
 def people(n: int) -> list[dict[str, str]]:
     return [
-        {"name": f"Person {i}", "email": f"p{i}@acme.dk", "phone": f"+45{30000000 + i}"}
+        {"name": f"Person {i}", "email": f"p{i}@acme.dk", "phone": f"+45{26000000 + i}"}
         for i in range(n)
     ]
 

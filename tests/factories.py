@@ -23,6 +23,7 @@ def make_tenant(
     collect: list[str] | None = None,
     agreement: tuple[str, str, str | None] | None = ("SSA-1", "2026-01-01", None),
     retention: dict[str, str] | None = None,
+    country: str | None = None,
 ) -> Tenant:
     add_tenant(
         vault,
@@ -35,6 +36,7 @@ def make_tenant(
         if agreement and agreement[2]
         else None,
         retention=retention,
+        country=country,
     )
     with vault.engine.connect() as conn:
         return get_tenant(conn, tenant_id)

@@ -142,7 +142,7 @@ def test_the_newest_explicit_act_decides(vault, acts):
         if not list_tenants(conn):
             make_tenant(vault)
     n = next(_PEOPLE)
-    subject = make_user(vault, email=f"u{n}@acme.dk", phone=f"+4521{n:06d}", extension=f"9{n}")
+    subject = make_user(vault, email=f"u{n}@acme.dk", phone=f"+4526{n:06d}", extension=f"9{n}")
     valid = False
     for step, act in enumerate(acts):
         at = AT + timedelta(minutes=step)

@@ -16,6 +16,7 @@ from callvault.crypto.primitives import encode_key, new_key
 from callvault.store import connect, migrate
 from callvault.store.database import revisions
 from callvault.store.schema.core import calls, subjects, tenants
+from callvault.tenants import get_tenant
 from callvault.vault import Vault
 from clihelp import run_cli
 from conftest import PG_URL, REQUIRE_PG
@@ -101,6 +102,7 @@ def test_init_upgrades_a_vault_of_the_first_revision(blank_url, master_key_bytes
         call = conn.execute(select(calls)).one()
         assert (call.call_id, call.duration_s, call.callee_subject_id) == ("c1", 60, "s1")
         assert not inspect(conn).has_table("tenant_keys")  # the wrapped key left the data
+        assert get_tenant(conn, "acme").country is None  # read as the operator's country
     engine.dispose()
     vault = Vault.open(blank_url, master_key=MasterKey(master_key_bytes, source="test"))
     assert vault.keyring.tenant_key(None, "acme", "blind_index") == index_key  # moved, not lost

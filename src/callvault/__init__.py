@@ -20,6 +20,7 @@ from callvault.collection.ingest.subjects import ingest_subjects
 from callvault.collection.ingest.voicemail import ingest_voicemail
 from callvault.collection.parsers.asterisk_csv import DEFAULT_TZ
 from callvault.collection.parsers.formats import PARSERS
+from callvault.collection.parsers.voicemail_spool import DEFAULT_CONTEXT
 from callvault.consent.acts import (
     ConsentState,
     consent_receipt,
@@ -66,6 +67,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CALL_FORMATS",
+    "DEFAULT_CONTEXT",
     "DEFAULT_TZ",
     "NOTICE_FORMATS",
     "RETENTION_KINDS",

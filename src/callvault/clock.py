@@ -21,7 +21,8 @@ def parse_instant(text: str, *, field: str, end_of_day: bool = False) -> datetim
         else:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise InvalidInput(f"not an ISO 8601 date: {text!r}", pointer=field) from exc
+        # never the text: it may be any value of a source (an e-mail address in the wrong column)
+        raise InvalidInput("not an ISO 8601 date", pointer=field) from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)

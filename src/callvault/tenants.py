@@ -21,6 +21,7 @@ from callvault.store.audit_chain import AuditEntry
 from callvault.store.schema.core import calls, subjects, tenants, voicemails
 from callvault.store.schema.statistics import call_statistics
 from callvault.subjects.actors import check_actor
+from callvault.subjects.identifiers import check_region
 from callvault.vault import Vault, catalogue
 
 _TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
@@ -51,6 +52,7 @@ class Tenant:
     agreement: Agreement | None
     retention: dict[str, str] = field(default_factory=dict)
     created_at: datetime | None = None
+    country: str | None = None  # ISO 3166-1 alpha-2; None: the operator's (see region())
 
     def collects(self, category: str) -> bool:
         return category in self.collect
@@ -94,11 +96,20 @@ def add_tenant(
     agreement_from: datetime | None = None,
     agreement_to: datetime | None = None,
     retention: dict[str, str] | None = None,
+    country: str | None = None,
     actor: str = "operator",
 ) -> Tenant:
-    """Register a tenant with its collection profile; refuses anything the policy does not allow."""
+    """Register a tenant with its collection profile; refuses anything the policy does not allow.
+
+    ``country`` (ISO 3166-1 alpha-2, default the operator's) is where the tenant's national numbers
+    are dialled: ``089...`` is a Russian mobile for an RU tenant and nothing for a DK one.
+    """
     _check_id(tenant_id)
     check_actor(actor)
+    try:
+        region = check_region(country or vault.policy.policy.operator.country)
+    except InvalidInput as exc:
+        raise InvalidInput(exc.reason, pointer="country") from None
     if not name.strip():
         raise InvalidInput("a tenant needs a name", pointer="name")
     chosen = vault.policy.check_collect(_expand(collect))
@@ -125,6 +136,7 @@ def add_tenant(
                     "agreement_to": agreement.valid_to if agreement else None,
                     "retention": overrides,
                     "created_at": now,
+                    "country": region,
                 }
             ],
         )
@@ -135,10 +147,14 @@ def add_tenant(
                 actor=actor,
                 action="tenant.add",
                 categories=chosen,
-                details={"retention": overrides, "agreement": agreement_id is not None},
+                details={
+                    "retention": overrides,
+                    "agreement": agreement_id is not None,
+                    "country": region,
+                },
             ),
         )
-    return Tenant(tenant_id, name, tuple(chosen), agreement, overrides, now)
+    return Tenant(tenant_id, name, tuple(chosen), agreement, overrides, now, region)
 
 
 def get_tenant(conn: Connection, tenant_id: str) -> Tenant:
@@ -151,8 +167,19 @@ def get_tenant(conn: Connection, tenant_id: str) -> Tenant:
         else None
     )
     return Tenant(
-        row.tenant_id, row.name, tuple(row.collect), agreement, dict(row.retention), row.created_at
+        row.tenant_id,
+        row.name,
+        tuple(row.collect),
+        agreement,
+        dict(row.retention),
+        row.created_at,
+        row.country,
     )
+
+
+def region(vault: Vault, tenant: Tenant) -> str:
+    """The region the tenant's national numbers are read in: its country, else the operator's."""
+    return tenant.country or vault.policy.policy.operator.country
 
 
 def tenant_profile(url: str | None, tenant_id: str) -> Tenant:
@@ -202,6 +229,7 @@ def describe_tenant(vault: Vault, tenant_id: str) -> dict[str, Any]:
         "id": tenant.id,
         "name": tenant.name,
         "collect": list(tenant.collect),
+        "country": region(vault, tenant),
         "agreement": tenant.agreement.as_dict() if tenant.agreement else None,
         "retention": effective_retention(vault, tenant),
         "retention_overrides": tenant.retention,

@@ -61,5 +61,5 @@ def test_new_call_is_a_frozen_parsed_call() -> None:
 
 
 def test_row_error_reads_as_a_message() -> None:
-    assert str(RowError(4, None, "bad", "")) == "line 4: bad"
-    assert str(RowError(None, "/value/3/duration", "bad", "")) == "/value/3/duration: bad"
+    assert str(RowError(4, None, "bad")) == "line 4: bad"
+    assert str(RowError(None, "/value/3/duration", "bad")) == "/value/3/duration: bad"

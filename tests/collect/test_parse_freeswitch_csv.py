@@ -77,3 +77,25 @@ def test_comma_in_unescaped_name_shifts_columns() -> None:
 def test_impossible_values_are_bad_rows(old: str, new: str, reason: str) -> None:
     [error] = parse(ANSWERED.replace(old, new))
     assert isinstance(error, RowError) and reason in error.reason and error.line == 1
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ((A, ""), (B, A)),  # legs=ab as FreeSWITCH writes it: the A-leg's bleg_uuid empty
+        ((B, A), (A, "")),
+        ((A, B), (B, A)),  # both rows carry the other's uuid
+        ((B, A), (A, B)),
+    ],
+)
+def test_legs_of_one_call_share_a_link(first: tuple[str, str], second: tuple[str, str]) -> None:
+    rows = [ANSWERED.replace(f'"{A}","{B}"', f'"{u}","{b}"') for u, b in (first, second)]
+    one, two = parse("\n".join(rows))
+    assert isinstance(one, ParsedCall) and isinstance(two, ParsedCall)
+    assert one.linked_id == two.linked_id is not None
+    assert one.source_id != two.source_id
+
+
+def test_a_b_leg_alone_is_keyed_by_its_a_leg() -> None:
+    [call] = parse(ANSWERED.replace(f'"{A}","{B}"', f'"{B}","{A}"'))
+    assert isinstance(call, ParsedCall) and call.linked_id == A

@@ -85,7 +85,6 @@ def test_bad_row_has_a_pointer(row: Any, pointer: str) -> None:
     good, error = parse(page(INBOUND, row))
     assert isinstance(good, ParsedCall)
     assert isinstance(error, RowError) and error.pointer == pointer and error.line is None
-    assert json.loads(error.raw) == row
 
 
 def test_not_json_names_the_line() -> None:
@@ -99,3 +98,20 @@ def test_wrong_document_shape(document: Any, pointer: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         parse(document)
     assert caught.value.pointer == pointer
+
+
+@pytest.mark.parametrize(
+    ("call_type", "side"),
+    [("user_in", "callee"), ("conf_in", "callee"), ("user_out", "caller"),
+     ("user_out_transfer", "caller"), ("emergency_user_out", "caller"), ("other", None)],
+)  # fmt: skip
+def test_call_type_names_the_users_side(call_type: str, side: str | None) -> None:
+    [call] = parse(page(INBOUND | {"callType": call_type}))
+    assert isinstance(call, ParsedCall) and call.user_side == side
+    assert (call.caller, call.callee) == ("+0123456789", "+1234567890")  # never swapped here
+
+
+def test_unknown_fields_are_counted_as_other() -> None:
+    [call] = parse(page(INBOUND | {"richard.malk@contoso.com": 1}))
+    assert isinstance(call, ParsedCall) and "other" in call.dropped_fields
+    assert "richard.malk@contoso.com" not in call.dropped_fields

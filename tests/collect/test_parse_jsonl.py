@@ -10,7 +10,6 @@ import pytest
 
 from callvault.collection.parsers.formats import parse_calls
 from callvault.collection.parsers.records import ParsedCall, RowError
-from callvault.errors import InvalidInput
 
 CALL = {
     "id": "c-1",
@@ -46,7 +45,7 @@ def test_minimal_record_and_unknown_keys() -> None:
     [call] = parse(minimal | {"note": "VIP customer", "agent": "bob"})
     assert isinstance(call, ParsedCall)
     assert (call.answered_at, call.linked_id, call.billsec_s) == (None, None, 209)
-    assert call.dropped_fields == ("note", "agent")
+    assert call.dropped_fields == ("other", "other")  # a key's name is the source's: not shown
 
 
 @pytest.mark.parametrize(
@@ -69,9 +68,12 @@ def test_bad_line(line: Any, pointer: str | None, reason: str) -> None:
 
 
 def test_blank_lines_and_undecodable_bytes() -> None:
-    data = b"\n" + json.dumps(CALL).encode() + b"\n\xc3\x28\n"
-    items = parse_calls("jsonl", io.BytesIO(data))
-    assert next(items).line == 2
-    with pytest.raises(InvalidInput) as caught:
-        next(items)
-    assert caught.value.line == 3
+    kept = json.dumps(CALL).replace('"201"', '"2\xa501"').encode("latin-1")
+    dropped = json.dumps(CALL | {"caller_name": "Al\xa5ce", "note": "\xa5"}).encode("latin-1")
+    data = b"\n" + json.dumps(CALL).encode() + b"\n" + kept + b"\n" + dropped + b"\n\xc3\x28\n"
+    first, bad, fine, broken = parse_calls("jsonl", io.BytesIO(data))
+    assert isinstance(first, ParsedCall) and first.line == 2
+    assert isinstance(bad, RowError) and (bad.line, bad.pointer) == (3, "/callee")
+    assert bad.reason == "callee is not UTF-8 text"
+    assert isinstance(fine, ParsedCall) and fine.caller_name is not None
+    assert isinstance(broken, RowError) and broken.line == 5 and "not JSON" in broken.reason

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from callvault import (
     CALL_FORMATS,
+    DEFAULT_CONTEXT,
     DEFAULT_TZ,
     IngestReport,
     UsageError,
@@ -28,7 +29,11 @@ ON_ERROR_HELP = (
     "fail: reject the whole file at the first bad row (nothing stored); skip: store the rest."
 )
 REJECTS_HELP = (
-    "Where --on-error skip writes the rejected rows with reasons (default <FILE>.rejects)."
+    "Where --on-error skip lists the rejected rows' lines and reasons (default <FILE>.rejects)."
+)
+COUNTRY_HELP = (
+    "ISO 3166-1 alpha-2 country national numbers in this source are dialled in "
+    "(default: the tenant's)."
 )
 
 
@@ -53,8 +58,14 @@ def _show(report: IngestReport, what: str, as_json: bool) -> None:
         f"{what}: {report.stored} stored, {report.duplicates} already held, "
         f"{report.rejected} rejected"
     )
+    if report.unparsed_numbers:
+        console.print(
+            f"{report.unparsed_numbers} parties are no valid number in the source's country "
+            "(kept as external parties under their digits; --country sets the country)"
+        )
     if report.dropped_fields:
-        dropped = ", ".join(f"{k} ({v})" for k, v in sorted(report.dropped_fields.items()))
+        names = report.as_dict()["dropped_fields"]
+        dropped = ", ".join(f"{k} ({v})" for k, v in names.items())
         console.print(f"dropped, not collected: {dropped}")
     if report.rejects_path:
         console.print(f"rejected rows and reasons: {report.rejects_path}")
@@ -93,6 +104,7 @@ def calls(
     format: str = typer.Option(..., "--format", help=f"One of: {', '.join(CALL_FORMATS)}."),
     utc: bool = typer.Option(False, "--utc", help="Times in the file are UTC (usegmtime=yes)."),
     tz: str = typer.Option(DEFAULT_TZ, "--tz", help="Time zone of local times in the file."),
+    country: str = typer.Option(None, "--country", help=COUNTRY_HELP),
     on_error: str = typer.Option("fail", "--on-error", help=ON_ERROR_HELP),
     rejects: Path = typer.Option(None, "--rejects", help=REJECTS_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
@@ -107,6 +119,7 @@ def calls(
             format=format,
             utc=utc,
             tz=tz,
+            country=country,
             on_error=on_error,
             rejects=rejects,
             progress=advance,
@@ -119,6 +132,10 @@ def voicemail(
     ctx: typer.Context,
     spool: Path = typer.Argument(..., help="An Asterisk voicemail spool directory."),
     tenant: str = typer.Option(..., "--tenant", help="Tenant id."),
+    context: str = typer.Option(
+        DEFAULT_CONTEXT, "--context", help="The voicemail context (spool directory) to take."
+    ),
+    country: str = typer.Option(None, "--country", help=COUNTRY_HELP),
     on_error: str = typer.Option("fail", "--on-error", help=ON_ERROR_HELP),
     rejects: Path = typer.Option(None, "--rejects", help="Where skipped messages are listed."),
     as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
@@ -129,7 +146,14 @@ def voicemail(
         rejects = Path(str(spool).rstrip("/") + ".rejects")
     with _progress("messages", None, False) as advance:
         report = ingest_voicemail(
-            vault, tenant, spool, on_error=on_error, rejects=rejects, progress=advance
+            vault,
+            tenant,
+            spool,
+            context=context,
+            country=country,
+            on_error=on_error,
+            rejects=rejects,
+            progress=advance,
         )
     _show(report, "voicemail", as_json)
 

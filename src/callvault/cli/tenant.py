@@ -40,6 +40,12 @@ def add(
     retention: list[str] = typer.Option(
         [], "--retention", help="KIND=PERIOD, e.g. call_record=P30D; may only shorten the policy."
     ),
+    country: str = typer.Option(
+        None,
+        "--country",
+        help="ISO 3166-1 alpha-2 country its national numbers are dialled in "
+        "(default: the operator's, from the policy).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the tenant as JSON."),
 ) -> None:
     """Register a tenant and its collection profile."""
@@ -53,6 +59,7 @@ def add(
         agreement_from=parse_instant(valid_from, field="--from") if valid_from else None,
         agreement_to=parse_instant(valid_to, field="--to") if valid_to else None,
         retention=_retention_pairs(retention),
+        country=country,
     )
     shown = describe_tenant(vault, tenant_id)
     if as_json:
@@ -74,6 +81,7 @@ def show(
         return
     table = Table(title=f"tenant {shown['id']}: {shown['name']}", show_header=False)
     table.add_row("collects", "\n".join(shown["collect"]))
+    table.add_row("country", shown["country"])
     agreement = shown["agreement"]
     table.add_row(
         "agreement",

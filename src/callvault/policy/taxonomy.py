@@ -83,6 +83,7 @@ COLUMN_CATEGORIES: dict[str, str] = {
     "email": "user.contact.email",
     "phone": "user.contact.phone_number",
     "extension": "user.contact.phone_number",
+    "endpoints": "user.contact.phone_number",  # SIP endpoint / device names: where a phone rings
     "department": "user.contact.organization",
 }
 

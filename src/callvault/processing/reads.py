@@ -43,8 +43,9 @@ from callvault.tenants import get_tenant
 from callvault.vault import Vault
 
 # Identifier kind -> category (external_id is the directory's surrogate, not read out).
-KIND_CATEGORY = COLUMN_CATEGORIES
+KIND_CATEGORY = {**COLUMN_CATEGORIES, "endpoint": PHONE}  # the endpoints column's kind
 TOKEN_PREFIX = {
+    "endpoint": "sip",
     "name": "name",
     "email": "mail",
     "phone": "tel",

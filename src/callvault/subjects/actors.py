@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from callvault.errors import InvalidInput
-from callvault.subjects.identifiers import normalise_phone
+from callvault.subjects.identifiers import possible_phone
 
 __all__ = ["check_actor", "check_ref"]
 
@@ -37,7 +37,7 @@ def check_actor(text: str) -> str:
     if not isinstance(text, str) or _looks_personal(text) or not _ACTOR.match(text):
         raise InvalidInput(_REFUSED)
     _, _, name = text.partition(":")
-    if name and normalise_phone(name) is not None:
+    if name and possible_phone(name):
         raise InvalidInput(_REFUSED)
     return text
 

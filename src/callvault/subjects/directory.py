@@ -15,7 +15,7 @@ from sqlalchemy import Connection, delete, insert, select
 
 from callvault.crypto.keyring import field_aad
 from callvault.errors import NotFound
-from callvault.store.schema.core import subject_identifiers, subjects
+from callvault.store.schema.core import subject_identifiers, subjects, tenants
 from callvault.subjects.identifiers import INDEXED_KINDS, index_form, lookup_forms
 from callvault.vault import Vault
 
@@ -67,8 +67,10 @@ def create_subject(
     kind: str,
     values: Mapping[str, Iterable[str]],
     now: datetime,
+    region: str | None = None,
 ) -> str:
-    """Store one subject with its identifiers inside the caller's transaction."""
+    """Store one subject with its identifiers inside the caller's transaction; national numbers
+    are read in ``region``, by default the tenant's."""
     if kind not in SUBJECT_KINDS:
         raise ValueError(f"subject kind {kind!r}")
     subject_id = new_id()
@@ -86,7 +88,8 @@ def create_subject(
             }
         ],
     )
-    rows = identifier_rows(vault, conn, tenant_id, subject_id, dek, values, vault_region(vault))
+    region = region or tenant_region(vault, conn, tenant_id)
+    rows = identifier_rows(vault, conn, tenant_id, subject_id, dek, values, region)
     if rows:
         conn.execute(insert(subject_identifiers), rows)
     return subject_id
@@ -97,6 +100,12 @@ def vault_region(vault: Vault) -> str:
     return vault.policy.policy.operator.country
 
 
+def tenant_region(vault: Vault, conn: Connection, tenant_id: str) -> str:
+    """The region a tenant's national numbers are read in: its country, else the operator's."""
+    country = conn.scalar(select(tenants.c.country).where(tenants.c.tenant_id == tenant_id))
+    return country or vault_region(vault)
+
+
 def find_subject(vault: Vault, conn: Connection, tenant_id: str, text: str) -> str:
     """Resolve a subject id, e-mail, phone number or extension within one tenant only.
 
@@ -105,7 +114,7 @@ def find_subject(vault: Vault, conn: Connection, tenant_id: str, text: str) -> s
     # One query: the surrogate id itself, or any blind-indexed form of the text.
     indexes = [
         vault.keyring.index(conn, tenant_id, form)
-        for form in lookup_forms(text, vault_region(vault))
+        for form in lookup_forms(text, tenant_region(vault, conn, tenant_id))
     ]
     by_id = select(subjects.c.subject_id).where(
         subjects.c.tenant_id == tenant_id, subjects.c.subject_id == text.strip()

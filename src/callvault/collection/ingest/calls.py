@@ -28,7 +28,7 @@ from sqlalchemy import Connection
 
 from callvault.clock import utcnow
 from callvault.collection.ingest.bulk import fetch_in, insert_rows, serialise_ingest, time_encoder
-from callvault.collection.ingest.parties import Parties
+from callvault.collection.ingest.parties import Parties, source_region
 from callvault.collection.ingest.report import (
     IngestReport,
     Progress,
@@ -46,6 +46,7 @@ from callvault.collection.profile import profile, require
 from callvault.policy.taxonomy import CALL_HISTORY, PHONE
 from callvault.store.audit_chain import AuditEntry
 from callvault.store.schema.core import calls
+from callvault.tenants import region as tenant_region
 from callvault.vault import Vault
 
 BATCH = 5_000
@@ -65,6 +66,7 @@ def ingest_calls(
     format: str,
     utc: bool = False,
     tz: str = DEFAULT_TZ,
+    country: str | None = None,
     on_error: str = "fail",
     rejects: str | Path | None = None,
     progress: Progress | None = None,
@@ -74,10 +76,13 @@ def ingest_calls(
 
     Refused (PolicyRefusal) when the tenant does not collect call history. With ``on_error="fail"``
     any bad row raises InvalidInput naming its line and nothing is stored; with ``"skip"`` bad rows
-    go to ``rejects`` (default ``<input>.rejects``).
+    go to ``rejects`` (default ``<input>.rejects``). National numbers are read in ``country`` (ISO
+    3166-1 alpha-2), by default the tenant's.
     """
     check_on_error(on_error)
+    chosen = source_region(country)
     tenant = require(vault, tenant_id, CALL_HISTORY, action="collect.calls", actor=actor)
+    region = chosen or tenant_region(vault, tenant)
     with ExitStack() as stack:
         source: Any = stream
         if isinstance(stream, str | Path):
@@ -89,7 +94,9 @@ def ingest_calls(
         stack.callback(bad.close)
         keep_parties = PHONE in profile(vault, tenant)
         with vault.transaction() as conn:
-            report = _store(vault, conn, tenant_id, format, items, bad, keep_parties)
+            parties = Parties(vault, conn, tenant_id, create=keep_parties, now=utcnow(),
+                              region=region)  # fmt: skip
+            report = _store(conn, tenant_id, format, items, bad, parties)
             categories = [CALL_HISTORY, *([PHONE] if keep_parties else [])]
             vault.audit(
                 conn,
@@ -98,7 +105,7 @@ def ingest_calls(
                     actor=actor,
                     action="collect.calls",
                     categories=categories,
-                    details=report.audit_details(format=format),
+                    details=report.audit_details(format=format, country=region),
                 ),
             )
         if bad.count and bad.path is not None:
@@ -107,20 +114,19 @@ def ingest_calls(
 
 
 def _store(
-    vault: Vault,
     conn: Connection,
     tenant_id: str,
     format: str,
     items: Iterator[ParsedCall | RowError],
     bad: Rejects,
-    keep_parties: bool,
+    parties: Parties,
 ) -> IngestReport:
     serialise_ingest(conn, tenant_id)
-    now = utcnow()
+    now = parties.now
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("PRAGMA cache_size=-262144")  # 256 MiB: index pages stay in memory
-    parties = Parties(vault, conn, tenant_id, create=keep_parties, now=now)
     report = IngestReport()
+    unparsed = 0
     dropped: Counter[tuple[str, ...]] = Counter()
     for batch in batched(items, BATCH):
         good: list[ParsedCall] = []
@@ -134,11 +140,12 @@ def _store(
             if record.caller_name is not None:
                 report.dropped_fields[_CALLER_NAME] += 1
         fresh = _new_records(parties, conn, tenant_id, format, good, report)
-        _insert(parties, conn, tenant_id, format, fresh, now)
+        unparsed += _insert(parties, conn, tenant_id, format, fresh, now)
         report.stored += len(fresh)
     count_dropped(report.dropped_fields, dropped)
     report.rejected = bad.count
     report.created_subjects = parties.created
+    report.unparsed_numbers = unparsed
     return report
 
 
@@ -172,9 +179,10 @@ def _insert(
     format: str,
     fresh: list[tuple[ParsedCall, bytes]],
     now: Any,
-) -> None:
+) -> int:
+    """Insert ``fresh``; the number of parties among them that are unparsed numbers."""
     if not fresh:
-        return
+        return 0
     resolved = parties.resolve({r.caller for r, _ in fresh} | {r.callee for r, _ in fresh})
     link, index = f"link:{format}:", parties.index
     linked: dict[str, bytes] = {}
@@ -182,9 +190,13 @@ def _insert(
     ids = ordered_ids()
     created = encode(now)
     rows = []
+    unparsed = 0
     for record, key in fresh:
-        caller, caller_user = resolved[record.caller]
-        callee, callee_user = resolved[record.callee]
+        caller, caller_user, odd_caller = resolved[record.caller]
+        callee, callee_user, odd_callee = resolved[record.callee]
+        unparsed += odd_caller + odd_callee
+        if _swapped(record.user_side, caller_user, callee_user):
+            caller, caller_user, callee, callee_user = callee, callee_user, caller, caller_user
         linked_key = None
         if record.linked_id is not None:
             linked_key = linked.get(record.linked_id)
@@ -209,6 +221,7 @@ def _insert(
             )
         )
     insert_rows(conn, calls, _CALL_COLUMNS, rows)
+    return unparsed
 
 
 def ordered_ids() -> Iterator[str]:
@@ -222,6 +235,20 @@ def ordered_ids() -> Iterator[str]:
         noise = os.urandom(8 * BATCH).hex()  # one system call per batch, not per row
         for n in range(BATCH):
             yield f"{prefix}{(start + n) & 0xFFFFFF:06x}{noise[16 * n : 16 * n + 16]}"
+
+
+def _swapped(user_side: str | None, caller_is_user: bool, callee_is_user: bool) -> bool:
+    """True when the source says which side its user is, and the directory says the other side.
+
+    Graph's callType names the Teams user's side; its documentation of the two number fields is
+    not consistent (see graph_pstn). A row whose user's side is, by the directory, the other party
+    and whose other party is the user was written the other way round: read it so.
+    """
+    if user_side == "callee":
+        return caller_is_user and not callee_is_user
+    if user_side == "caller":
+        return callee_is_user and not caller_is_user
+    return False
 
 
 def direction(caller_is_user: bool, callee_is_user: bool) -> str:

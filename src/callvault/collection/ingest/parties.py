@@ -1,32 +1,36 @@
 """Resolving the parties of calls and voicemail to subjects, set-based, inside one transaction.
 
-A party (a number or an extension) is either a tenant's user, found through the blind index, or an
-**external caller subject** created on first sight with its own data key, so that erasure and
-retention reach external callers too (Art. 17, Art. 5(1)(e)). Its number is stored only encrypted
-under that key, plus the tenant's blind index. When the tenant does not collect phone numbers, no
-external subject is created and the party is stored as NULL (Art. 5(1)(c)).
+A party as a source writes it (a number, an extension, a SIP endpoint name) is classified by
+:func:`callvault.subjects.identifiers.party` in the source's region and looked up through the blind
+index: first as the directory's extension of that name, then as the number (``tel:``, or ``num:``
+for digits that are no valid number there) or endpoint (``sip:``). A party the directory does not
+know is an **external subject** created on first sight with its own data key, so that erasure and
+retention reach external callers too (Art. 17, Art. 5(1)(e)); its number or endpoint name is stored
+only encrypted under that key, plus the tenant's blind index. When the tenant does not collect phone
+numbers, no external subject is created and the party is stored as NULL (Art. 5(1)(c)).
 
 Each batch costs one SELECT for its not yet known forms and one INSERT per table for new externals;
-a form resolved once stays cached for the rest of the file.
+a party resolved once stays cached for the rest of the file.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import Connection
 
 from callvault.collection.ingest.bulk import fetch_in, insert_rows, time_encoder
 from callvault.crypto.keyring import field_aad
 from callvault.crypto.primitives import blind_index
+from callvault.errors import InvalidInput, UsageError
 from callvault.store.schema.core import subject_identifiers, subjects
-from callvault.subjects.directory import new_id, vault_region
-from callvault.subjects.identifiers import party_form
+from callvault.subjects.directory import new_id
+from callvault.subjects.identifiers import Party, check_region, party
 from callvault.vault import Vault
 
 _CHUNK = 5_000
-Party = tuple[str, str, str]  # (kind, index form, stored value)
 _SUBJECT_COLUMNS = ("tenant_id", "subject_id", "kind", "wrapped_dek", "created_at", "updated_at")
 _LOOKUP = (
     "SELECT i.blind_index, i.subject_id, s.kind FROM subject_identifiers i JOIN subjects s"
@@ -36,57 +40,79 @@ _LOOKUP = (
 _IDENTIFIER_COLUMNS = ("tenant_id", "subject_id", "kind", "slot", "blind_index", "ciphertext")
 
 
+def source_region(country: str | None) -> str | None:
+    """``--country`` checked (UsageError for a code numbers cannot be read in), or None."""
+    if country is None:
+        return None
+    try:
+        return check_region(country)
+    except InvalidInput as exc:
+        raise UsageError(f"--country: {exc.reason}") from None
+
+
+class Resolved(NamedTuple):
+    subject_id: str | None
+    is_user: bool
+    unparsed: bool  # digits that are no valid number in the region (and no user's extension)
+
+
+NOBODY = Resolved(None, False, False)
+
+
 class Parties:
     def __init__(
-        self, vault: Vault, conn: Connection, tenant_id: str, *, create: bool, now: datetime
+        self,
+        vault: Vault,
+        conn: Connection,
+        tenant_id: str,
+        *,
+        create: bool,
+        now: datetime,
+        region: str,
     ) -> None:
         self.vault, self.conn, self.tenant_id = vault, conn, tenant_id
-        self.create, self.now = create, now
-        self.region = vault_region(vault)
+        self.create, self.now, self.region = create, now, region
         self._key = vault.keyring.tenant_key(conn, tenant_id, "blind_index")
-        self._forms: dict[str, Party | None] = {}
-        self._found: dict[str, tuple[str | None, bool]] = {}  # form -> (subject id, is a user)
-        self._by_raw: dict[str | None, tuple[str | None, bool]] = {None: (None, False)}
+        self._found: dict[str, tuple[str, bool]] = {}  # index form -> (subject id, is a user)
+        self._looked_up: set[str] = set()
+        self._by_raw: dict[str | None, Resolved] = {None: NOBODY}
         self.created = 0
-
-    def form(self, raw: str) -> Party | None:
-        try:
-            return self._forms[raw]
-        except KeyError:
-            pass
-        classified = party_form(raw, self.region)
-        party = (classified[0], classified[1], classified[1][4:]) if classified else None
-        self._forms[raw] = party
-        return party
 
     def index(self, form: str) -> bytes:
         return blind_index(self._key, form)
 
-    def resolve(self, raws: Iterable[str | None]) -> dict[str | None, tuple[str | None, bool]]:
-        """(subject id or None, is a tenant user) for every party among ``raws``.
+    def resolve(self, raws: Iterable[str | None]) -> dict[str | None, Resolved]:
+        """The subject of every party among ``raws`` (a cache: holds earlier batches' too).
 
-        Unknown forms are looked up with one SELECT; those still missing become external subjects.
+        Forms not yet seen are looked up with one SELECT; parties still unknown become externals.
         """
         known = self._by_raw
-        fresh = {raw for raw in raws if raw not in known}
+        fresh = {raw: party(raw, self.region) for raw in raws if raw not in known}
         if not fresh:
             return known
-        wanted: dict[str, Party] = {}
-        for raw in fresh:
-            party = self.form(raw) if raw is not None else None
-            if party is not None and party[1] not in self._found:
-                wanted[party[1]] = party
+        wanted = {form for p in fresh.values() if p for form in p.lookups}
+        wanted -= self._looked_up
         if wanted:
             self._lookup({self.index(form): form for form in wanted})
-            missing = [wanted[form] for form in wanted if form not in self._found]
-            if missing and self.create:
-                self._create_externals(missing)
-            for party in missing:
-                self._found.setdefault(party[1], (None, False))
-        for raw in fresh:
-            party = self.form(raw) if raw is not None else None
-            known[raw] = self._found[party[1]] if party is not None else (None, False)
+            self._looked_up |= wanted
+        missing: dict[str, Party] = {}
+        for p in fresh.values():
+            if p is not None and not any(form in self._found for form in p.lookups):
+                missing.setdefault(p.form, p)
+        if missing and self.create:
+            self._create_externals(list(missing.values()))
+        for raw, p in fresh.items():
+            known[raw] = self._pick(p)
         return known
+
+    def _pick(self, p: Party | None) -> Resolved:
+        if p is None:
+            return NOBODY
+        for form in p.lookups:
+            found = self._found.get(form)
+            if found is not None:
+                return Resolved(found[0], found[1], p.unparsed and form == p.form)
+        return Resolved(None, False, p.unparsed)
 
     def _lookup(self, by_index: dict[bytes, str]) -> None:
         keys = list(by_index)
@@ -99,14 +125,14 @@ class Parties:
         keyring, tenant_id = self.vault.keyring, self.tenant_id
         now = time_encoder(self.conn)(self.now)
         subject_rows, identifier_rows = [], []
-        for kind, form, value in missing:
+        for p in missing:
             subject_id = new_id()
             dek, wrapped = keyring.new_dek(tenant_id, subject_id)
             subject_rows.append((tenant_id, subject_id, "external", wrapped, now, now))
-            aad = field_aad(tenant_id, subject_id, f"{kind}.0")
-            sealed = keyring.encrypt(dek, value.encode("utf-8"), aad)
-            identifier_rows.append((tenant_id, subject_id, kind, 0, self.index(form), sealed))
-            self._found[form] = (subject_id, False)
+            aad = field_aad(tenant_id, subject_id, f"{p.kind}.0")
+            sealed = keyring.encrypt(dek, p.value.encode("utf-8"), aad)
+            identifier_rows.append((tenant_id, subject_id, p.kind, 0, self.index(p.form), sealed))
+            self._found[p.form] = (subject_id, False)
         insert_rows(self.conn, subjects, _SUBJECT_COLUMNS, subject_rows)
         insert_rows(self.conn, subject_identifiers, _IDENTIFIER_COLUMNS, identifier_rows)
         self.created += len(subject_rows)

@@ -2,11 +2,14 @@
 
 Every ingest ends in one :class:`IngestReport`: rows stored, rows already held (duplicates), rows
 rejected and, per source field, how many values the collection gate dropped (GDPR Art. 5(1)(c):
-minimisation is counted, never the values). The same counts go into the ingest's audit entry.
+minimisation is counted, never the values). The same counts go into the ingest's audit entry. A
+dropped field is named only when it is a known field of the source format; every other name (a
+JSONL key, a CSV header) is data the source chose and is counted under ``other``.
 
 A bad row either rejects the whole file (``on_error="fail"``: :class:`~callvault.errors.InvalidInput`
-naming the line, nothing stored) or is written to a rejects file with its reason
-(``on_error="skip"``).
+naming the line and field, nothing stored) or is listed in a rejects file with its line, pointer and
+reason (``on_error="skip"``). Neither ever quotes a value: messages end up in terminals, logs and
+tickets (Art. 5(1)(c), Art. 32); the row itself is in the source file, at the line named.
 """
 
 from __future__ import annotations
@@ -20,13 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, cast
 
-from callvault.collection.parsers.records import RowError
+from callvault.collection.parsers.records import OTHER, RowError
 from callvault.errors import InvalidInput, UsageError
-from callvault.subjects.identifiers import normalise_phone
 
 ON_ERROR = ("fail", "skip")
-UNNAMED = "<unnamed>"
-_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
+_FIELD_NAME = re.compile(r"^[A-Za-z_@][A-Za-z0-9_.-]{0,63}$")
 Progress = Callable[[int], None]  # called with the number of input bytes (or messages) consumed
 
 
@@ -38,16 +39,22 @@ class IngestReport:
     updated: int = 0  # subjects only: existing subjects whose directory entry changed
     dropped_fields: Counter[str] = field(default_factory=Counter)
     created_subjects: int = 0  # external caller subjects created (calls, voicemail)
+    #: calls, voicemail: parties that are digits but no valid number in the source's region, kept
+    #: as external parties under their digits; None for an ingest without parties (subjects)
+    unparsed_numbers: int | None = None
     rejects_path: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The ``--json`` document (DESIGN: stored, duplicates, rejected, dropped_fields)."""
-        return {
+        shown = {
             "stored": self.stored,
             "duplicates": self.duplicates,
             "rejected": self.rejected,
             "dropped_fields": dict(sorted(safe_names(self.dropped_fields).items())),
         }
+        if self.unparsed_numbers is not None:
+            shown["unparsed_numbers"] = self.unparsed_numbers
+        return shown
 
     def audit_details(self, **extra: Any) -> dict[str, Any]:
         """Counts and field names only: an audit entry never holds a value (Art. 5(2))."""
@@ -60,20 +67,20 @@ class IngestReport:
 
 
 def safe_names(counts: Counter[str]) -> Counter[str]:
-    """Field names fit for the audit log; any other name is counted under ``<unnamed>``.
-
-    Names come straight from the input (JSONL keys, CSV headers): a key that is a number or an
-    e-mail address would put personal data into the audit log, which is never erased (Art. 5(1)(c)).
-    """
+    """The last guard before output and the audit log: a name that is not a plain field name is
+    counted under ``other``. Parsers name only their format's known fields already; this keeps a
+    mistake there from putting a number or an e-mail address into a log that is never erased."""
     safe: Counter[str] = Counter()
     for name, times in counts.items():
-        safe[name if plain_name(name) else UNNAMED] += times
+        safe[name if plain_name(name) else OTHER] += times
     return safe
 
 
 def plain_name(name: str) -> bool:
-    """A plain identifier that is neither an e-mail address nor a telephone number."""
-    return bool(_FIELD_NAME.match(name)) and "@" not in name and normalise_phone(name) is None
+    """A plain field name: letters first, no ``@``, fewer than five digits."""
+    return (
+        bool(_FIELD_NAME.match(name)) and "@" not in name[1:] and sum(c.isdigit() for c in name) < 5
+    )
 
 
 def check_on_error(on_error: str) -> str:
@@ -85,8 +92,9 @@ def check_on_error(on_error: str) -> str:
 class Rejects:
     """Collects bad rows: raises at the first one (``fail``) or writes them to a file (``skip``).
 
-    The rejects file holds the rows as read, which may contain personal data: it is created with
-    mode 0600, only when there is something to write, and never inside the vault.
+    The rejects file lists, one JSON object a line, the ``line``, ``pointer`` and ``reason`` of each
+    bad row, never the row (see the module docstring). It is still made 0600 (it tells which lines
+    of a source were bad), only when there is something to write, and never inside the vault.
     """
 
     def __init__(self, on_error: str, path: str | os.PathLike[str] | None) -> None:
@@ -112,7 +120,7 @@ class Rejects:
             os.ftruncate(fd, 0)
             self._handle = os.fdopen(fd, "w", encoding="utf-8")
         record = {"line": error.line, "pointer": error.pointer, "reason": error.reason}
-        self._handle.write(json.dumps({**record, "raw": error.raw}, ensure_ascii=False) + "\n")
+        self._handle.write(json.dumps(record) + "\n")
 
     def close(self) -> None:
         if self._handle is not None:

@@ -8,12 +8,19 @@ are always kept.
 
 A re-ingest replaces a user's directory identifiers with those of the row: the export is the
 controller's current truth. An identical row is counted as a duplicate and not written. A number,
-e-mail or extension that another user holds is a row error; one held by an *external* caller
-subject (seen in calls before the directory) moves to the user. One transaction per file.
+e-mail, extension or endpoint name that another user holds is a row error; one held by an
+*external* subject (seen in calls before the directory) moves to the user. One transaction per file.
+
+Numbers are read in the tenant's country. Extensions are any number of digits: they are whatever
+the directory says they are. ``endpoints`` lists a user's SIP endpoint or device names
+(``telefon-42``, ``client1``), matched when a call record names a party by its endpoint.
+A value with bytes that are not UTF-8 rejects its row when its column is kept, and is dropped like
+the rest of its column otherwise; messages name the line and the column, never the value.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -35,11 +42,13 @@ from callvault.collection.ingest.report import (
     default_rejects,
 )
 from callvault.collection.ingest.takeover import take_over
+from callvault.collection.parsers.asterisk_csv import undecodable
 from callvault.collection.parsers.directory import (
     COLUMNS,
     DirectoryRow,
     guess_format,
     read_directory,
+    shown,
 )
 from callvault.collection.parsers.records import RowError
 from callvault.collection.profile import profile
@@ -48,25 +57,28 @@ from callvault.errors import InvalidInput
 from callvault.policy.taxonomy import COLUMN_CATEGORIES
 from callvault.store.audit_chain import AuditEntry
 from callvault.store.schema.core import subject_identifiers, subjects
-from callvault.subjects.directory import identifier_rows, new_id, vault_region
+from callvault.subjects.directory import identifier_rows, new_id
 from callvault.subjects.identifiers import (
     index_form,
+    is_endpoint,
     is_extension,
     normalise_email,
     normalise_phone,
 )
-from callvault.tenants import get_tenant
+from callvault.tenants import get_tenant, region
 from callvault.vault import Vault
 
 BATCH = 5_000
-LOOKED_UP = ("email", "phone", "extension")
+LOOKED_UP = ("email", "phone", "extension", "endpoint")
+_SEPARATORS = re.compile(r"[\s,;]+")
 
 
 @dataclass
 class Entry:
     line: int
-    raw: str
-    values: dict[str, str]  # kind -> value to store (external_id and the collected kinds)
+    #: kind -> value to store (external_id and the collected kinds); several endpoint names are
+    #: one value, space-separated, stored one slot each
+    values: dict[str, str]
     offboarded_at: datetime | None
     subject_id: str | None = None
 
@@ -100,7 +112,7 @@ def ingest_subjects(
             allowed = profile(vault, tenant)
             kept = tuple(c for c in COLUMN_CATEGORIES if COLUMN_CATEGORIES[c] in allowed)
             report = IngestReport()
-            _Directory(vault, conn, tenant_id, kept, bad, report).run(rows)
+            _Directory(vault, conn, tenant_id, kept, bad, report, region(vault, tenant)).run(rows)
             report.rejected = bad.count
             vault.audit(
                 conn,
@@ -126,10 +138,11 @@ class _Directory:
         kept: tuple[str, ...],
         bad: Rejects,
         report: IngestReport,
+        region: str,
     ) -> None:
         self.vault, self.conn, self.tenant_id = vault, conn, tenant_id
         self.kept, self.bad, self.report = kept, bad, report
-        self.region = vault_region(vault)
+        self.region = region
         self.now = utcnow()
         self.seen: dict[str, int] = {}  # index form -> first line (within this file)
         self.taken: list[tuple[str, Entry]] = []  # (external subject, the user taking its number)
@@ -152,18 +165,21 @@ class _Directory:
     def entry(self, row: DirectoryRow) -> Entry | RowError:
         values: dict[str, str] = {}
         for column, value in row.values.items():
-            if column in self.kept or column == "external_id":
+            if column in self.kept or column in ("external_id", "offboarded_at"):
+                if undecodable(value):
+                    return RowError(row.line, None, f"{column} is not UTF-8 text")
                 values[column] = value
-            elif column != "offboarded_at":
-                self.report.dropped_fields[column] += 1  # never stored (Art. 5(1)(c))
+            else:
+                self.report.dropped_fields[shown(column)] += 1  # never stored (Art. 5(1)(c))
         try:
-            entry = Entry(row.line, row.raw, self._normalised(values), None)
-            if "offboarded_at" in row.values:
-                entry.offboarded_at = parse_instant(row.values["offboarded_at"], field="x")
-        except InvalidInput as exc:
-            return RowError(row.line, None, exc.reason, row.raw)
+            offboarded = values.pop("offboarded_at", None)
+            entry = Entry(row.line, self._normalised(values), None)
+            if offboarded is not None:
+                entry.offboarded_at = parse_instant(offboarded, field="offboarded_at")
+        except InvalidInput:
+            return RowError(row.line, None, "offboarded_at is not an ISO 8601 date")
         except ValueError as exc:
-            return RowError(row.line, None, str(exc), row.raw)
+            return RowError(row.line, None, str(exc))
         return self._unique(entry, row)
 
     def _normalised(self, values: dict[str, str]) -> dict[str, str]:
@@ -179,23 +195,43 @@ class _Directory:
         if "phone" in values:
             e164 = normalise_phone(values["phone"], self.region)
             if e164 is None:
-                raise ValueError("phone is not a telephone number")
+                raise ValueError(f"phone is not a valid telephone number in {self.region}")
             values["phone"] = e164
         if "extension" in values and not is_extension(values["extension"]):
-            raise ValueError("extension must be 2-6 digits")
+            raise ValueError("extension must be digits (1 to 32)")
+        if "endpoints" in values:
+            names = list(dict.fromkeys(_SEPARATORS.split(values.pop("endpoints").strip())))
+            if not all(is_endpoint(name) for name in names):
+                raise ValueError("endpoints must be names of up to 128 characters")
+            values["endpoint"] = " ".join(names)
         return values
 
     def _unique(self, entry: Entry, row: DirectoryRow) -> Entry | RowError:
-        forms = [index_form(k, entry.values[k], self.region) for k in ("external_id", *LOOKED_UP)
-                 if k in entry.values]  # fmt: skip
-        for form in forms:
+        forms = self._forms(entry, ("external_id", *LOOKED_UP))
+        for kind, form in forms:
             first = self.seen.get(form)
             if first is not None:
-                kind = form.split(":", 1)[0]
-                return RowError(row.line, None, f"{kind} repeats line {first}", row.raw)
-        for form in forms:
+                return RowError(row.line, None, f"{kind} repeats line {first}")
+        for _, form in forms:
             self.seen[form] = row.line
         return entry
+
+    def _forms(self, entry: Entry, kinds: tuple[str, ...]) -> list[tuple[str, str]]:
+        """(kind, index form) of each looked-up value of ``entry`` (one per endpoint name).
+
+        An extension also claims the digits as an unparsed number (``num:``): calls to ``2`` seen
+        before the directory named extension 2 are held by an external party under that form.
+        """
+        forms = []
+        for kind in kinds:
+            if kind not in entry.values:
+                continue
+            value = entry.values[kind]
+            for item in value.split(" ") if kind == "endpoint" else [value]:
+                forms.append((kind, index_form(kind, item, self.region)))
+                if kind == "extension":
+                    forms.append((kind, "num:" + item))
+        return forms
 
     # --- storage ------------------------------------------------------------------------------
     def store(self, entries: list[Entry]) -> None:
@@ -238,23 +274,23 @@ class _Directory:
         }
         if found:
             for row in self.conn.execute(
-                select(si.c.subject_id, si.c.kind, si.c.slot, si.c.ciphertext).where(
-                    si.c.tenant_id == self.tenant_id, si.c.subject_id.in_(list(found))
-                )
+                select(si.c.subject_id, si.c.kind, si.c.slot, si.c.ciphertext)
+                .where(si.c.tenant_id == self.tenant_id, si.c.subject_id.in_(list(found)))
+                .order_by(si.c.subject_id, si.c.kind, si.c.slot)
             ):
                 held = found[row.subject_id]
                 aad = field_aad(self.tenant_id, row.subject_id, f"{row.kind}.{row.slot}")
-                text = self.vault.keyring.decrypt(held["dek"], row.ciphertext, aad)
-                held["values"][row.kind] = text.decode("utf-8")
+                text = self.vault.keyring.decrypt(held["dek"], row.ciphertext, aad).decode("utf-8")
+                earlier = held["values"].get(row.kind)  # several slots: endpoint names
+                held["values"][row.kind] = text if earlier is None else f"{earlier} {text}"
         return {held["values"]["external_id"]: held for held in found.values()}
 
     def _without_conflicts(self, entries: list[Entry]) -> list[Entry]:
         """Drop rows whose number/e-mail/extension another user holds; take them from externals."""
         forms = {}
         for entry in entries:
-            for kind in LOOKED_UP:
-                if kind in entry.values:
-                    forms[self.index(index_form(kind, entry.values[kind], self.region))] = entry
+            for _, form in self._forms(entry, LOOKED_UP):
+                forms[self.index(form)] = entry
         if not forms:
             return entries
         updating = {e.subject_id for e in entries if e.subject_id}
@@ -273,8 +309,7 @@ class _Directory:
         for holder in others:
             entry = forms[holder.blind_index]
             if holder.subject_kind != "external" and id(entry) not in refused:
-                self.bad.add(RowError(entry.line, None, f"{holder.kind} belongs to another user",
-                                      entry.raw))  # fmt: skip
+                self.bad.add(RowError(entry.line, None, f"{holder.kind} belongs to another user"))
                 refused.add(id(entry))
         released = [
             h for h in others
@@ -336,7 +371,10 @@ class _Directory:
         self.conn.execute(insert(subject_identifiers), rows)
 
     def _identifiers(self, subject_id: str, dek: bytes, entry: Entry) -> list[dict[str, object]]:
-        values = {kind: [value] for kind, value in entry.values.items()}
+        values = {
+            kind: value.split(" ") if kind == "endpoint" else [value]
+            for kind, value in entry.values.items()
+        }
         return identifier_rows(
             self.vault, self.conn, self.tenant_id, subject_id, dek, values, self.region
         )

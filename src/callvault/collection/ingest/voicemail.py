@@ -2,8 +2,10 @@
 
 Voicemail is collected only "if your company uses this function" (the policy): a tenant whose
 profile does not include ``user.content.private.voicemail`` is refused (PolicyRefusal, exit 3) before
-anything is read. A message is stored with its mailbox owner (the tenant user whose extension is the
-mailbox number; an unknown mailbox is a row error) and its caller (a user, or an external caller
+anything is read. Only the spool's voicemail ``context`` given (default ``default``) is read: one PBX
+serves several companies through contexts, and mailbox 8001 of another context is another
+company's. A message is stored with its mailbox owner (the tenant user whose extension is the
+mailbox number, of any length; an unknown mailbox is a row error) and its caller (a user, or an external caller
 subject; NULL for ``callerid=Unknown`` or when the tenant does not collect numbers), so that erasure
 requested by either can remove it (Art. 17). The recording is AES-GCM encrypted under a content
 key split between the owner's and the caller's data keys (:mod:`.voicemail_audio`), so erasure of
@@ -24,7 +26,7 @@ from sqlalchemy import Connection, insert, select
 
 from callvault.clock import utcnow
 from callvault.collection.ingest.bulk import serialise_ingest
-from callvault.collection.ingest.parties import Parties
+from callvault.collection.ingest.parties import Parties, source_region
 from callvault.collection.ingest.report import (
     IngestReport,
     Progress,
@@ -34,13 +36,14 @@ from callvault.collection.ingest.report import (
 )
 from callvault.collection.ingest.voicemail_audio import Party, seal_audio
 from callvault.collection.parsers.records import ParsedVoicemail, RowError
-from callvault.collection.parsers.voicemail_spool import message_name, parse_spool
+from callvault.collection.parsers.voicemail_spool import DEFAULT_CONTEXT, message_name, parse_spool
 from callvault.collection.profile import profile, require
 from callvault.policy.taxonomy import PHONE, VOICEMAIL
 from callvault.store.audit_chain import AuditEntry
 from callvault.store.schema.core import subject_identifiers, subjects, voicemails
 from callvault.store.schema.voicemail_keys import voicemail_keys
 from callvault.subjects.directory import new_id
+from callvault.tenants import region as tenant_region
 from callvault.vault import Vault
 
 BATCH = 200  # messages per batch: recordings are held in memory until inserted
@@ -52,21 +55,28 @@ def ingest_voicemail(
     tenant_id: str,
     spool_dir: str | os.PathLike[str],
     *,
+    context: str = DEFAULT_CONTEXT,
+    country: str | None = None,
     on_error: str = "fail",
     rejects: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
     actor: str = "operator",
 ) -> IngestReport:
-    """Store the messages of the spool at ``spool_dir`` for ``tenant_id``."""
+    """Store the messages of voicemail ``context`` of the spool at ``spool_dir`` for ``tenant_id``;
+    callers' national numbers are read in ``country`` (default: the tenant's)."""
     check_on_error(on_error)
+    chosen = source_region(country)
     tenant = require(vault, tenant_id, VOICEMAIL, action="collect.voicemail", actor=actor)
     keep_callers = PHONE in profile(vault, tenant)
-    messages = parse_spool(spool_dir)
+    region = chosen or tenant_region(vault, tenant)
+    messages = parse_spool(spool_dir, context)
     bad = Rejects(on_error, rejects)
     try:
         with vault.transaction() as conn:
             serialise_ingest(conn, tenant_id)
-            report = _Spool(vault, conn, tenant_id, keep_callers, bad, progress).run(messages)
+            parties = Parties(vault, conn, tenant_id, create=keep_callers, now=utcnow(),
+                              region=region)  # fmt: skip
+            report = _Spool(vault, conn, tenant_id, parties, bad, progress).run(messages)
             categories = [VOICEMAIL, *([PHONE] if keep_callers else [])]
             vault.audit(
                 conn,
@@ -75,7 +85,7 @@ def ingest_voicemail(
                     actor=actor,
                     action="collect.voicemail",
                     categories=categories,
-                    details=report.audit_details(),
+                    details=report.audit_details(context=context, country=region),
                 ),
             )
     finally:
@@ -91,15 +101,16 @@ class _Spool:
         vault: Vault,
         conn: Connection,
         tenant_id: str,
-        keep_callers: bool,
+        parties: Parties,
         bad: Rejects,
         progress: Progress | None,
     ) -> None:
         self.vault, self.conn, self.tenant_id, self.bad = vault, conn, tenant_id, bad
         self.progress = progress
-        self.now = utcnow()
-        self.parties = Parties(vault, conn, tenant_id, create=keep_callers, now=self.now)
+        self.now = parties.now
+        self.parties = parties
         self.report = IngestReport()
+        self.unparsed = 0  # callers that are digits but no valid number in the region
         self.owners: dict[str, tuple[str, bytes] | None] = {}  # mailbox -> (subject, data key)
 
     def run(self, messages: Iterable[ParsedVoicemail | RowError]) -> IngestReport:
@@ -115,6 +126,7 @@ class _Spool:
                 self.progress(len(batch))
         self.report.rejected = self.bad.count
         self.report.created_subjects = self.parties.created
+        self.report.unparsed_numbers = self.unparsed
         return self.report
 
     def _store(self, good: list[ParsedVoicemail]) -> None:
@@ -150,17 +162,18 @@ class _Spool:
             name = message_name(message.path)  # not the mailbox: an extension (Art. 5(1)(c))
             if owner is None:
                 reason = f"{name} of a mailbox that is no user's extension in this tenant"
-                self.bad.add(RowError(None, None, reason, message.path.as_posix()))
+                self.bad.add(RowError(None, None, reason))
                 continue
-            caller = resolved[message.caller][0]
+            caller, _, unparsed = resolved[message.caller]
             try:
                 row, shares = self._row(key, message, owner, caller, callers.get(caller))
             except (OSError, ValueError) as exc:
                 reason = f"cannot read the recording: {type(exc).__name__}"
-                self.bad.add(RowError(None, name, reason, message.path.as_posix()))
+                self.bad.add(RowError(None, name, reason))
             else:
                 rows.append(row)
                 keys += shares
+                self.unparsed += unparsed
         if rows:
             self.conn.execute(insert(voicemails), rows)
             self.conn.execute(insert(voicemail_keys), keys)

@@ -17,6 +17,9 @@ unset time (``answer`` of an unanswered call) is an empty, unquoted field. Times
 ambiguous in the autumn DST hour; we read them as the first (summer-time) occurrence. A local time
 in the spring DST gap never happened and is a bad row.
 
+A byte that is not UTF-8 (a caller name in Latin-1, say) is read as a lone surrogate: it makes a
+row bad only when it is in a column we keep, and the error names the line and the column.
+
 This module also holds what the Asterisk-compatible CSV formats share (``asterisk_custom``,
 ``freeswitch_csv``): :func:`read_rows`, :class:`Clock` and :func:`count`.
 '''
@@ -48,6 +51,7 @@ DEFAULT_TZ: Final = "Europe/Copenhagen"
 MAX_LINE: Final = 1 << 20  # bytes; a longer "line" is not a CDR file, and must not fill memory
 
 Build = Callable[[int, list[str]], ParsedCall]
+Columns = Callable[[int], tuple[str, ...] | None]  # a row's column names, by its number of columns
 At = Callable[[str, str], datetime]  # Clock.at: (text, field name) -> UTC datetime
 NameOf = Callable[[str], str | None]  # a caller id -> its name part
 
@@ -56,13 +60,20 @@ NameOf = Callable[[str], str | None]  # a caller id -> its name part
 
 
 def read_rows(
-    stream: IO[bytes], build: Build, *, skipinitialspace: bool = False
+    stream: IO[bytes],
+    build: Build,
+    columns: Columns,
+    kept: frozenset[str],
+    *,
+    skipinitialspace: bool = False,
 ) -> Iterator[ParsedCall | RowError]:
     """Stream ``build(line, fields)`` over the CSV records of ``stream``, one at a time.
 
     ``build`` raises ValueError for a bad row; that, and malformed CSV, become a RowError naming
-    the line where the record starts. Blank lines are skipped. Undecodable bytes raise
-    InvalidInput: a file in the wrong encoding is wrong as a whole, not row by row.
+    the line where the record starts. Blank lines are skipped. Bytes that are not UTF-8 are read
+    as lone surrogates (``surrogateescape``): in a column the gate drops (``columns(len(row))``
+    names the columns, ``kept`` those read) they never matter; in a kept column, or a row of no
+    known layout, they make that row bad, naming its line and the field.
     """
     lines = Lines(stream)
     reader = csv.reader(lines, skipinitialspace=skipinitialspace)
@@ -72,32 +83,50 @@ def read_rows(
         try:
             for row in reader:
                 start, last = last + 1, reader.line_num
-                if row:
-                    try:
-                        item: ParsedCall | RowError = check_call(build(start, row), latest)
-                    except ValueError as exc:
-                        item = RowError(start, None, str(exc), lines.raw(start, last))
-                    yield item
+                if not row:
+                    continue
+                try:
+                    if lines.undecodable and lines.undecodable.intersection(range(start, last + 1)):
+                        check_text(row, columns(len(row)), kept)
+                    item: ParsedCall | RowError = check_call(build(start, row), latest)
+                except ValueError as exc:
+                    item = RowError(start, None, str(exc))
+                yield item
             return
         except csv.Error as exc:
             start, last = last + 1, reader.line_num
-            yield RowError(start, None, f"malformed CSV: {exc}", lines.raw(start, last))
+            yield RowError(start, None, f"malformed CSV: {exc}")
+
+
+def check_text(row: list[str], names: tuple[str, ...] | None, kept: frozenset[str]) -> None:
+    """ValueError naming the first kept field of ``row`` that held bytes which are not UTF-8."""
+    for number, value in enumerate(row):
+        if not undecodable(value):
+            continue
+        if names is None:
+            raise ValueError(f"column {number + 1} is not UTF-8 text")
+        if names[number] in kept:
+            raise ValueError(f"{names[number]} is not UTF-8 text")
+
+
+def undecodable(text: str) -> bool:
+    """True for text decoded with ``surrogateescape`` from bytes that were not UTF-8."""
+    return any("\udc80" <= c <= "\udcff" for c in text) if not text.isascii() else False
 
 
 class Lines:
     """The decoded lines of a binary stream, read and decoded a chunk at a time.
 
-    Decoding line by line in a generator costs more than parsing the CSV; chunks keep it cheap
-    while a decoding error still names its exact line. The previous and current chunk are kept
-    so that a bad record's raw text can be given back.
+    Decoding line by line in a generator costs more than parsing the CSV; chunks keep it cheap.
+    A chunk that is not all UTF-8 is decoded line by line with ``surrogateescape``, and the lines
+    that needed it are remembered in :attr:`undecodable` (usually empty, so checking it is free).
     """
 
     CHUNK: Final = 1024  # lines
 
     def __init__(self, stream: IO[bytes]) -> None:
         self._next = functools.partial(stream.readline, MAX_LINE)
-        self._kept: list[str] = []  # previous chunk + current chunk
-        self._first = 1  # line number of self._kept[0]
+        self.undecodable: set[int] = set()
 
     def __iter__(self) -> Iterator[str]:
         return itertools.chain.from_iterable(self._chunks())
@@ -106,35 +135,28 @@ class Lines:
         number = 1
         source = iter(self._next, b"")
         while chunk := list(itertools.islice(source, self.CHUNK)):
-            text = _decode(chunk, number)
+            text = self._decode(chunk, number)
             if number == 1 and text[0].startswith("\ufeff"):
                 text[0] = text[0][1:]  # a byte order mark some exporters write
-            previous = self._kept[-len(text) :] if self._kept else []
-            self._kept, self._first = previous + text, number - len(previous)
             number += len(chunk)
             yield text
 
-    def raw(self, first: int, last: int) -> str:
-        """The text of lines ``first..last`` (1-based), as far as they are still kept."""
-        lo, hi = max(first - self._first, 0), max(last - self._first + 1, 0)
-        return "".join(self._kept[lo:hi]).rstrip("\r\n")
-
-
-def _decode(chunk: list[bytes], number: int) -> list[str]:
-    if MAX_LINE in map(len, chunk):
-        for offset, data in enumerate(chunk):
-            if len(data) == MAX_LINE and not data.endswith(b"\n"):
-                raise InvalidInput(f"line longer than {MAX_LINE} bytes", line=number + offset)
-    try:
-        return list(map(bytes.decode, chunk))
-    except UnicodeDecodeError:
-        for offset, data in enumerate(chunk):
-            try:
-                data.decode()
-            except UnicodeDecodeError as exc:
-                line = number + offset
-                raise InvalidInput(f"not UTF-8 text (byte {exc.start})", line=line) from None
-        raise
+    def _decode(self, chunk: list[bytes], number: int) -> list[str]:
+        if MAX_LINE in map(len, chunk):
+            for offset, data in enumerate(chunk):
+                if len(data) == MAX_LINE and not data.endswith(b"\n"):
+                    raise InvalidInput(f"line longer than {MAX_LINE} bytes", line=number + offset)
+        try:
+            return list(map(bytes.decode, chunk))
+        except UnicodeDecodeError:
+            text = []
+            for offset, data in enumerate(chunk):
+                try:
+                    text.append(data.decode())
+                except UnicodeDecodeError:
+                    text.append(data.decode("utf-8", "surrogateescape"))
+                    self.undecodable.add(number + offset)
+            return text
 
 
 # --- values -----------------------------------------------------------------------------------
@@ -146,7 +168,7 @@ def count(text: str, name: str) -> int:
         if len(text) <= 10 and int(text) <= MAX_SECONDS:
             return int(text)
         raise ValueError(f"{name} must be between 0 and {MAX_SECONDS} seconds")
-    raise ValueError(f"{name} must be a non-negative integer, got {text[:20]!r}")
+    raise ValueError(f"{name} must be a non-negative integer")
 
 
 def name_cache() -> NameOf:
@@ -192,7 +214,7 @@ class Clock:
             base = self._learn(key, text, name)
         delta = _MINSEC.get(text[14:]) if len(text) == 19 and text[13] == ":" else None
         if delta is None:
-            raise ValueError(f"{name} is not a YYYY-MM-DD HH:MM:SS time: {text[:30]!r}")
+            raise ValueError(f"{name} is not a YYYY-MM-DD HH:MM:SS time")
         return base + delta if base is not None else self._exact(text, name)
 
     def _learn(self, key: str, text: str, name: str) -> datetime | None:
@@ -210,7 +232,7 @@ class Clock:
             try:
                 base = (local - offset).replace(tzinfo=UTC)
             except OverflowError:
-                raise ValueError(f"{name} is out of range: {text[:30]!r}") from None
+                raise ValueError(f"{name} is out of range") from None
         self._hours[key] = base
         return base
 
@@ -222,10 +244,10 @@ class Clock:
             moment = wall.astimezone(UTC)
             back = moment.astimezone(self._zone).replace(tzinfo=None)
         except OverflowError:
-            raise ValueError(f"{name} is out of range: {text[:30]!r}") from None
+            raise ValueError(f"{name} is out of range") from None
         if back != wall.replace(tzinfo=None):
             # spring forward: this wall-clock time never happened, so it has no instant
-            raise ValueError(f"{name} {text[:19]!r} does not exist in {self._zone} (DST gap)")
+            raise ValueError(f"{name} does not exist in {self._zone} (a DST gap)")
         return moment
 
 
@@ -241,7 +263,7 @@ def _hour(key: str, text: str, name: str) -> datetime:
             return datetime(int(key[0:4]), int(key[5:7]), int(key[8:10]), int(key[11:13]))
         except ValueError:
             pass
-    raise ValueError(f"{name} is not a YYYY-MM-DD HH:MM:SS time: {text[:30]!r}")
+    raise ValueError(f"{name} is not a YYYY-MM-DD HH:MM:SS time")
 
 
 # --- cdr_csv ----------------------------------------------------------------------------------
@@ -267,6 +289,7 @@ DISPOSITIONS: Final = {
 class Layout(NamedTuple):
     """Where the optional columns of one cdr_csv variant are, and what it drops."""
 
+    names: tuple[str, ...]
     uniqueid: int | None
     linkedid: int | None
     sequence: int | None
@@ -280,7 +303,7 @@ def _layout(*extra: str) -> Layout:
         return names.index(name) if name in names else None
 
     dropped = tuple(n for n in names if n not in _KEPT)
-    return Layout(at("uniqueid"), at("linkedid"), at("sequence"), dropped)
+    return Layout(names, at("uniqueid"), at("linkedid"), at("sequence"), dropped)
 
 
 LAYOUTS: Final = {
@@ -296,7 +319,12 @@ def parse(
 ) -> Iterator[ParsedCall | RowError]:
     """Stream the records of an Asterisk cdr_csv Master.csv."""
     at = Clock(zone(tz, utc)).at
-    return read_rows(stream, functools.partial(_build, at, name_cache()))
+    return read_rows(stream, functools.partial(_build, at, name_cache()), _names, _KEPT)
+
+
+def _names(width: int) -> tuple[str, ...] | None:
+    layout = LAYOUTS.get(width)
+    return layout.names if layout is not None else None
 
 
 def _build(at: At, name_of: NameOf, line: int, row: list[str]) -> ParsedCall:
@@ -305,7 +333,7 @@ def _build(at: At, name_of: NameOf, line: int, row: list[str]) -> ParsedCall:
         raise ValueError(f"{len(row)} columns; cdr_csv writes 16, 18, 19 or 21")
     outcome = DISPOSITIONS.get(row[14])
     if outcome is None:
-        raise ValueError(f"unknown disposition {row[14][:20]!r}")
+        raise ValueError("disposition is none that Asterisk writes")
     return new_call(
         line,
         _source_id(layout, row),
@@ -339,4 +367,14 @@ def _source_id(layout: Layout, row: list[str]) -> str:
     return row_digest(row)
 
 
-__all__ = ["DEFAULT_TZ", "Clock", "count", "name_cache", "parse", "read_rows", "zone"]
+__all__ = [
+    "DEFAULT_TZ",
+    "Clock",
+    "check_text",
+    "count",
+    "name_cache",
+    "parse",
+    "read_rows",
+    "undecodable",
+    "zone",
+]

@@ -49,7 +49,11 @@ def parse(
 ) -> Iterator[ParsedCall | RowError]:
     """Stream the records of a cdr_custom Master.csv written with the sample mapping."""
     at = Clock(zone(tz, utc)).at
-    return read_rows(stream, functools.partial(_build, at, name_cache()))
+    return read_rows(stream, functools.partial(_build, at, name_cache()), _names, _KEPT)
+
+
+def _names(width: int) -> tuple[str, ...] | None:
+    return COLUMNS[:width] if width in (18, 19) else None
 
 
 def _build(at: At, name_of: NameOf, line: int, row: list[str]) -> ParsedCall:
@@ -57,7 +61,7 @@ def _build(at: At, name_of: NameOf, line: int, row: list[str]) -> ParsedCall:
         raise ValueError(f"{len(row)} columns; the cdr_custom sample mapping writes 19 (or 18)")
     outcome = DISPOSITIONS.get(row[13])
     if outcome is None:
-        raise ValueError(f"unknown disposition {row[13][:20]!r}")
+        raise ValueError("disposition is none that Asterisk writes")
     return new_call(
         line,
         _source_id(row),
@@ -79,7 +83,7 @@ def _seconds(text: str, name: str) -> int:
     """Whole seconds; the high-resolution mapping's ``12.345`` is truncated."""
     whole, dot, fraction = text.partition(".")
     if dot and not (fraction.isdigit() and fraction.isascii()):
-        raise ValueError(f"{name} must be a non-negative number of seconds, got {text[:20]!r}")
+        raise ValueError(f"{name} must be a non-negative number of seconds")
     return count(whole, name)
 
 

@@ -13,7 +13,14 @@ the two codecs and with a space before ``"${accountcode}"``: 13 columns, also ac
 name is written bare. The row still reads, with that name's quotes displaced; if the name also
 holds a comma, the columns shift and the row is reported. Stamps are
 ``%Y-%m-%d %T`` in the server's local time; ``answer_stamp`` is empty for an unanswered call.
-With the default ``legs="a"`` only A-legs are logged; ``bleg_uuid`` links one to its B-leg.
+
+Legs: ``cdr_csv.conf.xml``'s ``legs`` parameter "may be a b or ab" (default ``a``): which legs of a
+bridged call are logged, each as its own row with its own ``uuid``. ``bleg_uuid`` is where the other
+leg's uuid appears, but not always on both rows: an A-leg may carry the B-leg's uuid or nothing, a
+B-leg carries the A-leg's. So a row's link key (``linked_id``) is derived from whichever uuid field
+carries it: the link already given to its ``uuid`` or ``bleg_uuid`` by an earlier row of the file,
+else ``bleg_uuid``, else its own ``uuid``. Both legs of a call logged with ``legs=ab`` then share one
+key whatever their order; a ``legs=b`` row alone is keyed by its A-leg's uuid.
 """
 
 from __future__ import annotations
@@ -31,8 +38,11 @@ COLUMNS: Final = (
     "accountcode", "read_codec", "write_codec",
 )  # fmt: skip
 #: Kept fields are all in the first 12 columns; what the two templates drop, by column count.
+#: (``caller_id_name`` is read, and counted as the dropped ``caller_name`` by the ingest.)
 DROPPED: Final = {13: ("context", "accountcode"), 15: ("context", "accountcode", "read_codec",
                                                        "write_codec")}  # fmt: skip
+KEPT: Final = frozenset(COLUMNS[1:12]) - {"context"}
+_LINKS: Final = 100_000  # uuids remembered for linking legs; legs of one call are close together
 
 #: Q.850 hangup causes (as FreeSWITCH names them) of calls that were never answered.
 CAUSES: Final = {
@@ -49,20 +59,46 @@ def parse(
 ) -> Iterator[ParsedCall | RowError]:
     """Stream the records of a mod_cdr_csv Master.csv (``example`` or ``default`` template)."""
     at = Clock(zone(tz, utc)).at
+    build = functools.partial(_build, at, Links())
     # skipinitialspace: the default template writes `, "${accountcode}"`
-    return read_rows(stream, functools.partial(_build, at), skipinitialspace=True)
+    return read_rows(stream, build, _names, KEPT, skipinitialspace=True)
 
 
-def _build(at: At, line: int, row: list[str]) -> ParsedCall:
+def _names(width: int) -> tuple[str, ...] | None:
+    return COLUMNS[:width] if width in DROPPED else None
+
+
+class Links:
+    """The link key of each leg: see the module docstring. Memory is bounded by :data:`_LINKS`."""
+
+    def __init__(self) -> None:
+        self._of: dict[str, str] = {}
+
+    def __call__(self, uuid: str, bleg_uuid: str) -> str | None:
+        of = self._of
+        link = of.get(uuid) or (of.get(bleg_uuid) if bleg_uuid else None) or bleg_uuid or uuid
+        if not link:
+            return None
+        if len(of) > _LINKS:
+            of.clear()
+        if uuid:
+            of[uuid] = link
+        if bleg_uuid:
+            of[bleg_uuid] = link
+        return link
+
+
+def _build(at: At, link: Links, line: int, row: list[str]) -> ParsedCall:
     dropped = DROPPED.get(len(row))
     if dropped is None:
         raise ValueError(f"{len(row)} columns; the example template writes 15 (default: 13)")
     billsec = count(row[8], "billsec")
     answered = at(row[5], "answer_stamp") if row[5] else None
+    uuid, bleg_uuid = row[10].strip(), row[11].strip()
     return new_call(
         line,
-        row[10].strip() or row_digest(row),  # source_id: uuid
-        row[11].strip() or None,  # linked_id: bleg_uuid
+        uuid or row_digest(row),  # source_id
+        link(uuid, bleg_uuid),  # linked_id
         at(row[4], "start_stamp"),
         answered,
         at(row[6], "end_stamp") if row[6] else None,

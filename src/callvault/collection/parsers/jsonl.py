@@ -24,8 +24,11 @@ caller_name    no        string or null
 outcome        yes       "answered", "no_answer", "busy" or "failed"
 =============  ========  ===========================================================================
 
-Any other key is dropped unread; its *name* is listed in ``dropped_fields``. A bad line is a
-RowError with its line number and a JSON pointer to the bad value (``/duration``).
+Any other key is dropped unread and counted in ``dropped_fields`` as ``other`` (its name is the
+source's choice, and may be a number or an e-mail address). A bad line is a RowError with its line
+number and a JSON pointer to the bad value (``/duration``), never the value. Bytes that are not
+UTF-8 make the line bad only when they are in a kept value (``caller_name`` and other keys are
+dropped anyway).
 
 The helpers :func:`instant`, :func:`seconds` and :func:`text` are shared with ``graph_pstn``.
 """
@@ -39,10 +42,11 @@ from datetime import UTC, datetime
 from typing import IO, Any, Final
 
 from callvault.clock import utcnow
-from callvault.collection.parsers.asterisk_csv import DEFAULT_TZ, MAX_LINE
+from callvault.collection.parsers.asterisk_csv import DEFAULT_TZ, MAX_LINE, undecodable
 from callvault.collection.parsers.records import (
     FUTURE,
     MAX_SECONDS,
+    OTHER,
     OUTCOMES,
     BadValue,
     ParsedCall,
@@ -53,6 +57,8 @@ from callvault.errors import InvalidInput
 
 KEYS: Final = frozenset({"id", "linked_id", "start", "answer", "end", "duration", "billsec",
                          "caller", "callee", "caller_name", "outcome"})  # fmt: skip
+#: The keys whose values are stored (``caller_name`` is read only to be counted as dropped).
+KEPT: Final = KEYS - {"caller_name"}
 
 
 def parse(
@@ -71,23 +77,38 @@ def parse(
 def _decode(data: bytes, number: int) -> str:
     if len(data) == MAX_LINE and not data.endswith(b"\n"):
         raise InvalidInput(f"line longer than {MAX_LINE} bytes", line=number)
-    try:
-        return data.decode("utf-8").removeprefix("\ufeff") if number == 1 else data.decode()
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(f"not UTF-8 text (byte {exc.start})", line=number) from None
+    text = data.decode("utf-8", "surrogateescape")
+    return text.removeprefix("\ufeff") if number == 1 else text
 
 
 def _row(number: int, text: str, latest: datetime) -> ParsedCall | RowError:
     try:
         obj = json.loads(text)
     except (ValueError, RecursionError) as exc:
-        return RowError(number, None, f"not JSON: {exc}", text)
+        return RowError(number, None, f"not JSON: {_json_error(exc)}")
     if not isinstance(obj, dict):
-        return RowError(number, None, "not a JSON object", text)
+        return RowError(number, None, "not a JSON object")
     try:
+        if undecodable(text):
+            check_text(obj, KEPT)
         return check_call(_call(number, obj), latest)
     except BadValue as exc:
-        return RowError(number, f"/{exc.key}", str(exc), text)
+        return RowError(number, f"/{exc.key}", str(exc))
+
+
+def _json_error(exc: Exception) -> str:
+    """Where JSON went wrong (``Expecting value: line 1 column 9``), without any of its text."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at column {exc.colno}"
+    return "too deeply nested" if isinstance(exc, RecursionError) else "unreadable number"
+
+
+def check_text(obj: dict[str, Any], kept: frozenset[str]) -> None:
+    """BadValue for the first ``kept`` key whose string value held bytes that are not UTF-8."""
+    for key in kept:
+        value = obj.get(key)
+        if isinstance(value, str) and undecodable(value):
+            raise BadValue(key, f"{key} is not UTF-8 text")
 
 
 def _call(number: int, obj: dict[str, Any]) -> ParsedCall:
@@ -110,7 +131,7 @@ def _call(number: int, obj: dict[str, Any]) -> ParsedCall:
         callee=text(obj, "callee", required=True),
         caller_name=text(obj, "caller_name"),
         outcome=outcome,
-        dropped_fields=tuple(key for key in obj if key not in KEYS),
+        dropped_fields=tuple(OTHER for key in obj if key not in KEYS),
     )
 
 
@@ -167,13 +188,13 @@ def instant(obj: dict[str, Any], key: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise BadValue(key, f"{key} is not an ISO 8601 date-time: {value[:40]!r}") from None
+        raise BadValue(key, f"{key} is not an ISO 8601 date-time") from None
     if moment.tzinfo is None:
         raise BadValue(key, f"{key} needs a UTC offset (Z or +01:00)")
     try:
         return moment.astimezone(UTC)
     except OverflowError:
-        raise BadValue(key, f"{key} is out of range: {value[:40]!r}") from None
+        raise BadValue(key, f"{key} is out of range") from None
 
 
 def optional_instant(obj: dict[str, Any], key: str) -> datetime | None:

@@ -24,6 +24,9 @@ from typing import Final
 OUTCOMES: Final = frozenset({"answered", "no_answer", "busy", "failed"})
 #: Longest duration or billsec we take: 31 days. Larger is a corrupt row (and overflows BIGINT).
 MAX_SECONDS: Final = 31 * 24 * 3600
+#: What every dropped field that is no known field of its source format is counted as: a name the
+#: source chose (a JSONL key, a CSV header) may itself be a number, an e-mail address or a name.
+OTHER: Final = "other"
 #: How far in the future a call may start: clocks drift, but a call dated 9999 would never expire
 #: (retention counts from started_at, Art. 5(1)(e)).
 FUTURE: Final = timedelta(days=1)
@@ -74,7 +77,10 @@ class ParsedCall:
     callee: str | None
     caller_name: str | None
     outcome: str  # one of OUTCOMES
-    dropped_fields: tuple[str, ...]  # names only, never values
+    dropped_fields: tuple[str, ...]  # known field names of the format, or OTHER; never values
+    #: which party is the source's own user, when the format says so (Graph's callType): "caller",
+    #: "callee" or None. Ingest uses it to check the numbers against the directory.
+    user_side: str | None = None
 
 
 @dataclass(slots=True)
@@ -94,6 +100,7 @@ class _Draft:
     caller_name: str | None
     outcome: str
     dropped_fields: tuple[str, ...]
+    user_side: str | None
 
 
 def new_call(
@@ -109,7 +116,8 @@ def new_call(
     two have identical slots, so CPython allows it, and the result *is* a frozen ParsedCall.
     """
     draft = _Draft(line, source_id, linked_id, started_at, answered_at, ended_at, duration_s,
-                   billsec_s, caller, callee, caller_name, outcome, dropped_fields)  # fmt: skip
+                   billsec_s, caller, callee, caller_name, outcome, dropped_fields,
+                   None)  # fmt: skip
     draft.__class__ = ParsedCall  # type: ignore[assignment]
     return draft  # type: ignore[return-value]
 
@@ -138,19 +146,24 @@ class RowError:
     ``line`` is the 1-based source line where the row starts (for a voicemail message, the line
     of its ``msgNNNN.txt`` when one is to blame; None for a row of a JSON document). ``pointer`` is
     an RFC 6901 JSON pointer (``/value/3/startDateTime``, or ``/duration`` within a JSONL line) or,
-    for a voicemail message, its path in the spool. ``raw`` is the row's text for a reject file: the
-    source lines of a CSV record, the JSONL line, the re-serialised JSON row ("" for voicemail).
+    for a voicemail message, ``<folder>/msgNNNN.txt``. ``reason`` names the field and what is wrong
+    with it, never its value: a bad value is as likely a number, an e-mail address or a name as any
+    other, and reasons end up in terminals, logs and rejects files.
     """
 
     line: int | None
     pointer: str | None
     reason: str
-    raw: str
 
     def __str__(self) -> str:
         where = [f"line {self.line}"] if self.line is not None else []
         where += [self.pointer] if self.pointer else []
         return ": ".join([*where, self.reason])
+
+
+def known(names: Iterable[str], fields: frozenset[str]) -> tuple[str, ...]:
+    """``names`` with each name that is not one of the format's ``fields`` replaced by OTHER."""
+    return tuple(name if name in fields else OTHER for name in names)
 
 
 def row_digest(fields: Iterable[str]) -> str:

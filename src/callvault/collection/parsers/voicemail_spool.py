@@ -17,6 +17,15 @@ the greetings (``greet``, ``busy``, ``unavail``) at mailbox level, which are not
 (one key per line). ``context`` there is the *caller's* dialplan context, not the voicemail
 context: context and mailbox are taken from the directory. ``callerid`` is ``"Name" <number>``,
 a bare name or number, or ``Unknown``. ``duration`` is written when recording ends.
+
+One PBX serves several customer companies through voicemail contexts (``voicemail.conf``'s
+``[default]``, ``[multitenant-1]``, ...): mailbox ``8001`` of one context is not mailbox ``8001`` of
+another. So a spool is read one context at a time (``context``, default ``default``); the other
+contexts' directories are not even listed.
+
+Bytes that are not UTF-8 make a message bad only when they are in a value we keep (``origtime``,
+``duration``, ``msg_id``, the number of ``callerid``); a caller name, ``callerchan`` and the rest
+are dropped unread.
 """
 
 from __future__ import annotations
@@ -27,34 +36,49 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
-from callvault.collection.parsers.records import ParsedVoicemail, RowError, caller_id
+from callvault.clock import utcnow
+from callvault.collection.parsers.asterisk_csv import undecodable
+from callvault.collection.parsers.records import (
+    FUTURE,
+    MAX_SECONDS,
+    ParsedVoicemail,
+    RowError,
+    caller_id,
+)
 from callvault.errors import InvalidInput
 
 FOLDERS: Final = ("INBOX", "Old", "Urgent", "Work", "Family", "Friends",
                   "Cust1", "Cust2", "Cust3", "Cust4", "Cust5")  # fmt: skip
 AUDIO_FORMATS: Final = ("wav", "WAV", "gsm")  # preference order when several are stored
 MAX_TXT: Final = 64 * 1024  # a message file is a few hundred bytes
+DEFAULT_CONTEXT: Final = "default"
+#: message keys whose values are kept (callerid: its number part only)
+KEPT: Final = frozenset({"origtime", "duration", "msg_id", "callerid"})
 
 
-def parse_spool(root: str | os.PathLike[str]) -> Iterator[ParsedVoicemail | RowError]:
-    """Stream the messages of a spool directory in a stable order; a bad one is a RowError
-    whose ``pointer`` is ``<folder>/msgNNNN.txt`` (see :func:`message_name`) and whose ``raw``
-    (for the 0600 rejects file only) is its path relative to ``root``."""
+def parse_spool(
+    root: str | os.PathLike[str], context: str = DEFAULT_CONTEXT
+) -> Iterator[ParsedVoicemail | RowError]:
+    """Stream the messages of one voicemail ``context`` of a spool in a stable order; a bad one is
+    a RowError whose ``pointer`` is ``<folder>/msgNNNN.txt`` (see :func:`message_name`)."""
     root = Path(root)
     if not root.is_dir():
         raise InvalidInput("not a voicemail spool directory", pointer=str(root))
-    for folder in _folders(root):
+    if not context or context in (".", "..") or "/" in context or "\\" in context:
+        raise InvalidInput("a voicemail context is a directory name of the spool", pointer=context)
+    if not (root / context).is_dir():
+        raise InvalidInput(f"the spool has no voicemail context {context}", pointer=str(root))
+    for folder in _folders(root / context):
         for txt in _sorted(folder, lambda e: e.is_file() and _is_message(e.name), "a folder"):
             yield _message(root, Path(txt.path))
 
 
-def _folders(root: Path) -> Iterator[Path]:
-    for context in _sorted(root, os.DirEntry.is_dir, "the spool"):
-        for mailbox in _sorted(Path(context.path), os.DirEntry.is_dir, "a context directory"):
-            for name in FOLDERS:
-                folder = Path(mailbox.path, name)
-                if folder.is_dir():
-                    yield folder
+def _folders(context: Path) -> Iterator[Path]:
+    for mailbox in _sorted(context, os.DirEntry.is_dir, "a context directory"):
+        for name in FOLDERS:
+            folder = Path(mailbox.path, name)
+            if folder.is_dir():
+                yield folder
 
 
 def _sorted(
@@ -80,7 +104,7 @@ def _message(root: Path, txt: Path) -> ParsedVoicemail | RowError:
         return _voicemail(root, relative, fields)
     except ValueError as exc:
         line = getattr(exc, "line", None)
-        return RowError(line, message_name(relative), str(exc), relative.as_posix())
+        return RowError(line, message_name(relative), str(exc))
 
 
 def message_name(relative: Path) -> str:
@@ -110,10 +134,7 @@ def _read(txt: Path) -> dict[str, str]:
     fields: dict[str, str] = {}
     section = None
     for number, line in enumerate(data.split(b"\n"), 1):
-        try:
-            text = line.decode("utf-8").strip()
-        except UnicodeDecodeError:
-            raise BadLine("not UTF-8 text", number) from None
+        text = line.decode("utf-8", "surrogateescape").strip()
         if not text or text[0] in ";#":
             continue
         if text.startswith("[") and text.endswith("]"):
@@ -122,7 +143,10 @@ def _read(txt: Path) -> dict[str, str]:
             raise BadLine("expected key=value", number)
         elif section == "message":
             key, _, value = text.partition("=")
-            fields[key.strip().lower()] = value.strip()
+            key, value = key.strip().lower(), value.strip()
+            if key in KEPT and undecodable(value if key != "callerid" else _number(value)):
+                raise BadLine(f"{key} is not UTF-8 text", number)
+            fields[key] = value
     if section is None:
         raise BadLine("no [message] section")
     return fields
@@ -142,7 +166,7 @@ def _voicemail(root: Path, relative: Path, fields: dict[str, str]) -> ParsedVoic
         caller=caller,
         caller_name=caller_name,
         received_at=_epoch(fields.get("origtime")),
-        duration_s=_count(fields.get("duration"), "duration"),
+        duration_s=_duration(fields.get("duration")),
         audio_path=audio,
         audio_format=audio.suffix[1:],
     )
@@ -156,6 +180,10 @@ def _audio(folder: Path, stem: str) -> Path:
     raise BadLine(f"no audio file ({stem}.wav, .WAV or .gsm) beside it")
 
 
+def _number(callerid: str) -> str:
+    return caller_id(callerid)[1] or ""
+
+
 def _caller(callerid: str) -> tuple[str | None, str | None]:
     if callerid.strip().lower() in ("", "unknown"):  # app_voicemail's placeholder
         return None, None
@@ -165,14 +193,24 @@ def _caller(callerid: str) -> tuple[str | None, str | None]:
 def _epoch(text: str | None) -> datetime:
     seconds = _count(text, "origtime")
     try:
-        return datetime.fromtimestamp(seconds, UTC)
+        moment = datetime.fromtimestamp(seconds, UTC)
     except (OverflowError, OSError, ValueError):
-        raise BadLine(f"origtime is out of range: {seconds}") from None
+        raise BadLine("origtime is out of range") from None
+    if moment > utcnow() + FUTURE:  # it would never expire (retention counts from it)
+        raise BadLine("origtime is more than a day in the future")
+    return moment
+
+
+def _duration(text: str | None) -> int:
+    seconds = _count(text, "duration")
+    if seconds > MAX_SECONDS:
+        raise BadLine(f"duration must be between 0 and {MAX_SECONDS} seconds")
+    return seconds
 
 
 def _count(text: str | None, name: str) -> int:
     if text is None:
         raise BadLine(f"{name} is missing")
     if not (text.isdigit() and text.isascii()):
-        raise BadLine(f"{name} must be a non-negative integer, got {text[:20]!r}")
+        raise BadLine(f"{name} must be a non-negative integer")
     return int(text)

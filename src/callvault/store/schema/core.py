@@ -71,6 +71,9 @@ tenants = Table(
     # Retention overrides {kind: ISO period}; only ever shorter than the policy's.
     Column("retention", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # ISO 3166-1 alpha-2: the region national numbers in its sources are read in. NULL (tenants
+    # added before revision 0002_tenant_country): the operator's country, from the policy.
+    Column("country", String(2)),
 )
 
 # The vault's own facts, such as its id, which binds it to its key store (crypto/keystore.py).
@@ -101,7 +104,7 @@ subject_identifiers = Table(
     metadata,
     Column("tenant_id", String(TENANT_ID), primary_key=True),
     Column("subject_id", String(ID), primary_key=True),
-    # external_id, name, email, phone, extension, department
+    # external_id, name, email, phone, extension, department, endpoint
     Column("kind", String(16), primary_key=True),
     Column("slot", Integer, primary_key=True, default=0),
     Column("blind_index", LargeBinary(16)),  # NULL for values never looked up (name, department)
