@@ -17,9 +17,10 @@ from sqlalchemy import insert
 from callvault.consent.acts import give_consent
 from callvault.errors import PolicyRefusal
 from callvault.policy import CompiledPolicy, Policy
-from callvault.processing.gate import GateContext, compile_rules, decide, decide_disclosure
+from callvault.processing.gate import GateContext, compile_rules, decide
 from callvault.processing.reads import FIELD_CATEGORIES, read_subject
 from callvault.processing.support import SupportSession, open_session
+from callvault.rights.recipients import decide_disclosure
 from callvault.store.schema.core import voicemails
 from callvault.subjects.directory import new_id
 from callvault.tenants import Agreement, Tenant, add_tenant
@@ -156,8 +157,11 @@ def test_decisions_never_exceed_purpose_and_profile(
     assert rule.output != "billing_records"
 
 
-@given(recipient=st.text(max_size=30))
-def test_disclosure_only_to_subject_or_controller(recipient):
+@given(
+    recipient=st.text(max_size=30),
+    actor=st.sampled_from(["subject:s1", "subject:s2", "operator", "tenant-admin:hr", "service:x"]),
+)
+def test_disclosure_only_to_subject_or_controller(recipient, actor):
     policy = CompiledPolicy.compile(
         Policy.model_validate(
             {
@@ -170,9 +174,13 @@ def test_disclosure_only_to_subject_or_controller(recipient):
             }
         )
     )
-    decision = decide_disclosure(policy, Tenant("t", "T", (), None), recipient)
+    decision = decide_disclosure(
+        policy, Tenant("t", "T", (), None), recipient, actor=actor, subject_id="s1"
+    )
     if decision.allowed:
         assert recipient.strip() in ("subject", "controller", "controller:t")
+        # The recipient is the actor: the subject itself, or the tenant's admin (issue 12.1).
+        assert actor == ("subject:s1" if recipient.strip() == "subject" else "tenant-admin:hr")
 
 
 _tenant_ids = (f"t{i}" for i in itertools.count())

@@ -1,4 +1,5 @@
-"""The processing and disclosure gates: one question each, answered with a :class:`Decision`.
+"""The processing gate: one question, answered with a :class:`Decision` (the disclosure gate's
+question is answered by :func:`callvault.rights.recipients.decide_disclosure`).
 
 ``decide(actor, tenant, subject_id, purpose, categories, at, ctx=...)`` is pure: it reads only its
 arguments and a small precomputed :class:`GateContext` (the compiled policy's rules plus the subject's
@@ -339,20 +340,3 @@ def decide(
             rule.legal_basis,
         )
     return Decision(True, "allowed", rule.allow_rule, rule.legal_basis, allowed)
-
-
-def decide_disclosure(policy: CompiledPolicy, tenant: Tenant, recipient: str) -> Decision:
-    """May personal data go to ``recipient``? Only the subject itself and its controller (tenant)."""
-    kind, _, who = recipient.strip().partition(":")
-    if kind == "controller" and who in ("", tenant.id):
-        kind, who = "controller", ""
-    if not who and kind in policy.recipients:
-        return Decision(True, "allowed", f"recipients.{kind}", None)
-    # The refused recipient is never quoted: it may be a person's address, and the reason is audited.
-    return Decision(
-        False,
-        "third party: the recipient is not one the policy allows "
-        f'({", ".join(sorted(policy.recipients))}). The policy says: "{NO_THIRD_PARTIES}"',
-        "recipients.third_party",
-        None,
-    )
