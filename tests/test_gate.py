@@ -92,7 +92,26 @@ sessions = st.sampled_from(
     [
         None,
         SupportSession(
-            "t", "s1", "T", "eve", AT - timedelta(hours=1), AT + timedelta(hours=1), None
+            "t",
+            "s1",
+            "T",
+            "eve",
+            AT - timedelta(hours=1),
+            AT + timedelta(hours=1),
+            None,
+            "tenant-admin:hr",
+            frozenset({"s"}),
+        ),
+        SupportSession(
+            "t",
+            "s4",
+            "T",
+            "eve",
+            AT - timedelta(hours=1),
+            AT + timedelta(hours=1),
+            None,
+            "tenant-admin:hr",
+            frozenset({"other"}),
         ),
         SupportSession(
             "t", "s2", "T", "eve", AT - timedelta(hours=3), AT - timedelta(hours=1), None
@@ -152,6 +171,7 @@ def test_decisions_never_exceed_purpose_and_profile(
     assert rule.legal_basis not in ("vital_interest",)
     if rule.access == "support_session":
         assert session is not None and session.open_at(AT)
+        assert subject in session.subjects  # the ticket's subjects only (issue 12.7)
     if output == "records" and rule.pseudonymise & decision.categories:
         assert rule.access == "support_session"  # never pseudonymised without a session key
     assert rule.output != "billing_records"
@@ -245,7 +265,8 @@ def test_reads_return_nothing_when_denied_and_never_more_than_allowed(
     alice = _profile(bound, tenant_id, collect & policy.collectable, agreement)
     for name, purpose in policy.purposes.items():
         if session and agreement and purpose.access == "support_session":
-            open_session(bound, tenant_id, ticket=name, engineer="eve", hours=1)
+            open_session(bound, tenant_id, ticket=name, engineer="eve", hours=1,
+                         approved_by="tenant-admin:hr", subjects=[alice])  # fmt: skip
         if consent and purpose.legal_basis == "consent":
             give_consent(bound, tenant_id, alice, name, actor=f"subject:{alice}")
         try:
