@@ -47,6 +47,7 @@ from callvault.policy.versions import PolicyVersion, changed_purposes, load_vers
 from callvault.processing.billing import read_billing
 from callvault.processing.gate import Decision, decide
 from callvault.processing.reads import read_subject
+from callvault.processing.recordings import read_voicemail
 from callvault.processing.statistics import statistics
 from callvault.processing.support import SupportSession, close_session, open_session
 from callvault.retention.rules import KINDS as RETENTION_KINDS
@@ -119,6 +120,7 @@ __all__ = [
     "policy_in_force",
     "read_billing",
     "read_subject",
+    "read_voicemail",
     "records_as_jsonld",
     "records_as_markdown",
     "records_of_processing",
