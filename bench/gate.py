@@ -107,7 +107,10 @@ def populate(vault: Vault, rows: int) -> str:
             )
         conn.execute(insert(calls), batch)
     give_consent(vault, "acme", alice, "personalisation", actor=f"subject:{alice}")
-    open_session(vault, "acme", ticket="T-1", engineer="eve", hours=2)
+    open_session(
+        vault, "acme", ticket="T-1", engineer="eve", hours=2, approved_by="tenant-admin:hr",
+        subjects=[alice],
+    )  # fmt: skip
     return alice
 
 

@@ -54,9 +54,12 @@ def test_no_entry_point_audits_a_personal_actor(vault, cli_env, capsys):
         for args in calls:
             result = run_cli(capsys, *args)
             assert result.code == 5 and "not a personal identifier" in result.err, args
-    support = ["support", "open", "--tenant", "acme", "--hours", "1", "--ticket"]
-    assert run_cli(capsys, *support, "T-1", "--engineer", "alice@acme.dk").code == 5
-    assert run_cli(capsys, *support, "alice@acme.dk", "--engineer", "eng-joe").code == 5
+    support = ["support", "open", "--tenant", "acme", "--hours", "1", "--subject", "alice@acme.dk"]
+    approved = [*support, "--approved-by", "tenant-admin:hr", "--ticket"]
+    assert run_cli(capsys, *approved, "T-1", "--engineer", "alice@acme.dk").code == 5
+    assert run_cli(capsys, *approved, "alice@acme.dk", "--engineer", "eng-joe").code == 5
+    by_mail = [*support, "--ticket", "T-1", "--engineer", "eng-joe", "--approved-by", "c@acme.dk"]
+    assert run_cli(capsys, *by_mail).code == 5
     with pytest.raises(InvalidInput):
         add_tenant(vault, "globex", name="G", collect=["name"], actor="bob@globex.dk")
     assert _audit_log(capsys) == before  # nothing audited, and no identifier in it

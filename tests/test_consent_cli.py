@@ -152,3 +152,22 @@ def test_only_the_subject_gives_consent_and_a_tenant_admin_may_withdraw(vault, c
     relayed = run_cli(capsys, *withdraw, "--actor", "tenant-admin:hr-manager", "--json")
     assert relayed.code == 0 and relayed.json()["state"] == "withdrawn"
     assert relayed.json()["events"][-1]["actor"] == "tenant-admin:hr-manager"  # who withdrew
+
+
+def test_show_and_receipt_are_audited(vault, cli_env, capsys):
+    """Issue 12.4: `consent show` read a subject's consent records without an audit entry."""
+    make_tenant(vault)
+    alice = make_user(vault)
+    record = run_cli(capsys, *GIVE, "--subject", alice, "--json").json()
+    show = ["consent", "show", "--tenant", "acme"]
+    shown = run_cli(capsys, *show, "--subject", "alice@acme.dk", "--actor", "tenant-admin:hr")
+    assert shown.code == 0, shown.err
+    receipt = run_cli(capsys, *show, "--receipt", record["record_id"])
+    assert receipt.code == 0, receipt.err
+    with vault.engine.connect() as conn:
+        showings = list(entries(conn, "acme", action="consent.show"))
+    assert sorted(e["actor"] for e in showings) == ["operator", "tenant-admin:hr"]
+    assert {e["subject_id"] for e in showings} == {alice}
+    assert "alice@acme.dk" not in str(showings)
+    by_mail = run_cli(capsys, *show, "--subject", alice, "--actor", "carol@acme.dk")
+    assert by_mail.code == 5

@@ -17,9 +17,10 @@ from sqlalchemy import insert
 from callvault.consent.acts import give_consent
 from callvault.errors import PolicyRefusal
 from callvault.policy import CompiledPolicy, Policy
-from callvault.processing.gate import GateContext, compile_rules, decide, decide_disclosure
+from callvault.processing.gate import GateContext, compile_rules, decide
 from callvault.processing.reads import FIELD_CATEGORIES, read_subject
 from callvault.processing.support import SupportSession, open_session
+from callvault.rights.recipients import decide_disclosure
 from callvault.store.schema.core import voicemails
 from callvault.subjects.directory import new_id
 from callvault.tenants import Agreement, Tenant, add_tenant
@@ -91,7 +92,26 @@ sessions = st.sampled_from(
     [
         None,
         SupportSession(
-            "t", "s1", "T", "eve", AT - timedelta(hours=1), AT + timedelta(hours=1), None
+            "t",
+            "s1",
+            "T",
+            "eve",
+            AT - timedelta(hours=1),
+            AT + timedelta(hours=1),
+            None,
+            "tenant-admin:hr",
+            frozenset({"s"}),
+        ),
+        SupportSession(
+            "t",
+            "s4",
+            "T",
+            "eve",
+            AT - timedelta(hours=1),
+            AT + timedelta(hours=1),
+            None,
+            "tenant-admin:hr",
+            frozenset({"other"}),
         ),
         SupportSession(
             "t", "s2", "T", "eve", AT - timedelta(hours=3), AT - timedelta(hours=1), None
@@ -151,13 +171,17 @@ def test_decisions_never_exceed_purpose_and_profile(
     assert rule.legal_basis not in ("vital_interest",)
     if rule.access == "support_session":
         assert session is not None and session.open_at(AT)
+        assert subject in session.subjects  # the ticket's subjects only (issue 12.7)
     if output == "records" and rule.pseudonymise & decision.categories:
         assert rule.access == "support_session"  # never pseudonymised without a session key
     assert rule.output != "billing_records"
 
 
-@given(recipient=st.text(max_size=30))
-def test_disclosure_only_to_subject_or_controller(recipient):
+@given(
+    recipient=st.text(max_size=30),
+    actor=st.sampled_from(["subject:s1", "subject:s2", "operator", "tenant-admin:hr", "service:x"]),
+)
+def test_disclosure_only_to_subject_or_controller(recipient, actor):
     policy = CompiledPolicy.compile(
         Policy.model_validate(
             {
@@ -170,9 +194,13 @@ def test_disclosure_only_to_subject_or_controller(recipient):
             }
         )
     )
-    decision = decide_disclosure(policy, Tenant("t", "T", (), None), recipient)
+    decision = decide_disclosure(
+        policy, Tenant("t", "T", (), None), recipient, actor=actor, subject_id="s1"
+    )
     if decision.allowed:
         assert recipient.strip() in ("subject", "controller", "controller:t")
+        # The recipient is the actor: the subject itself, or the tenant's admin (issue 12.1).
+        assert actor == ("subject:s1" if recipient.strip() == "subject" else "tenant-admin:hr")
 
 
 _tenant_ids = (f"t{i}" for i in itertools.count())
@@ -237,7 +265,8 @@ def test_reads_return_nothing_when_denied_and_never_more_than_allowed(
     alice = _profile(bound, tenant_id, collect & policy.collectable, agreement)
     for name, purpose in policy.purposes.items():
         if session and agreement and purpose.access == "support_session":
-            open_session(bound, tenant_id, ticket=name, engineer="eve", hours=1)
+            open_session(bound, tenant_id, ticket=name, engineer="eve", hours=1,
+                         approved_by="tenant-admin:hr", subjects=[alice])  # fmt: skip
         if consent and purpose.legal_basis == "consent":
             give_consent(bound, tenant_id, alice, name, actor=f"subject:{alice}")
         try:

@@ -1,18 +1,34 @@
-"""Voicemail through the collection gate: only for tenants that use it, recordings encrypted."""
+"""Voicemail through the collection gate: only for tenants that use it, recordings encrypted and
+read back only through the processing gate."""
+
+import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from callvault import InvalidInput, PolicyRefusal, ingest_subjects, ingest_voicemail
-from callvault.collection.ingest.voicemail_audio import open_audio
+from callvault import (
+    InvalidInput,
+    PolicyRefusal,
+    give_consent,
+    ingest_subjects,
+    ingest_voicemail,
+    read_voicemail,
+    restrict,
+)
+from callvault.accountability.audit import entries
 from callvault.crypto.keyring import field_aad
 from callvault.errors import IntegrityError, NotFound
+from callvault.processing.gate import Decision
+from callvault.processing.recordings import decrypt_audio
 from callvault.store.schema.core import voicemails
 from callvault.subjects.directory import shred_subjects, subject_dek
 from clihelp import run_cli
 from ingesthelp import count, dump, externals, setup_acme, stream
 from spool import write_message
 
+# The erasure tests below open recordings directly: they are about keys, not about the gate.
+ALLOWED = Decision(True, "test", "test", None, frozenset({"user.content.private.voicemail"}))
 AUDIO = b"RIFF\x24\x00\x00\x00WAVEfmt secret-voice-recording-of-carl"
 
 
@@ -63,7 +79,7 @@ def test_audio_is_encrypted_under_owner_and_caller_shares(vault, spool):
     assert AUDIO not in inbox.audio
     with vault.engine.connect() as conn:
         dek = subject_dek(vault, conn, "acme", alice)
-        assert open_audio(vault, conn, "acme", inbox.voicemail_id) == AUDIO
+        assert decrypt_audio(vault, conn, "acme", inbox.voicemail_id, ALLOWED) == AUDIO
     aad = field_aad("acme", inbox.voicemail_id, "audio")
     with pytest.raises(IntegrityError):  # the owner's key alone no longer opens it
         vault.keyring.decrypt(dek, inbox.audio, aad)
@@ -114,18 +130,18 @@ def test_erasing_either_party_crypto_shreds_the_recording(vault, spool):
     with vault.transaction() as conn:
         shred_subjects(vault, conn, "acme", [inbox.caller_subject_id])
     with vault.engine.connect() as conn, pytest.raises(IntegrityError):
-        open_audio(vault, conn, "acme", inbox.voicemail_id)
+        decrypt_audio(vault, conn, "acme", inbox.voicemail_id, ALLOWED)
     old = _rows(vault)[1]  # callerid=Unknown: the owner's share only
     with vault.engine.connect() as conn:
-        assert open_audio(vault, conn, "acme", old.voicemail_id) == AUDIO
+        assert decrypt_audio(vault, conn, "acme", old.voicemail_id, ALLOWED) == AUDIO
     with vault.transaction() as conn:
         shred_subjects(vault, conn, "acme", [alice])
     with vault.engine.connect() as conn:
         for row in (inbox, old):
             with pytest.raises(IntegrityError):
-                open_audio(vault, conn, "acme", row.voicemail_id)
+                decrypt_audio(vault, conn, "acme", row.voicemail_id, ALLOWED)
         with pytest.raises(NotFound):
-            open_audio(vault, conn, "other", old.voicemail_id)
+            decrypt_audio(vault, conn, "other", old.voicemail_id, ALLOWED)
 
 
 def test_user_taking_the_callers_number_takes_the_voicemail_and_its_share(vault, spool):
@@ -137,5 +153,67 @@ def test_user_taking_the_callers_number_takes_the_voicemail_and_its_share(vault,
     inbox = _rows(vault)[0]
     assert inbox.caller_subject_id not in (None, external)
     with vault.engine.connect() as conn:
-        assert open_audio(vault, conn, "acme", inbox.voicemail_id) == AUDIO
+        assert decrypt_audio(vault, conn, "acme", inbox.voicemail_id, ALLOWED) == AUDIO
     assert externals(vault) == 0  # the external is shredded; the recording stays readable
+
+
+def _read(vault, voicemail_id, purpose="personalisation", subject="alice@acme.dk", at=None):
+    return read_voicemail(vault, "acme", subject, voicemail_id, purpose, "service:app", at=at)
+
+
+def _audio_reads(vault):
+    with vault.engine.connect() as conn:
+        return list(entries(conn, "acme", action="read.voicemail"))
+
+
+def test_audio_is_read_only_through_the_gate_and_audited(vault, tmp_path):
+    """Issue 12.4: open_audio had no purpose, no decision, no audit entry, no restriction check."""
+    alice, _ = setup_acme(vault)
+    root = tmp_path / "recent"
+    write_message(root / "default" / "201" / "INBOX", "msg0000", mailbox="201",
+                  callerid="<+4550505050>", origtime=int(time.time()) - 3600,
+                  msg_id="1-1", audio_ext="wav", audio=AUDIO)  # fmt: skip
+    ingest_voicemail(vault, "acme", root)
+    (inbox,) = _rows(vault)
+    with pytest.raises(PolicyRefusal, match="no consent"):
+        _read(vault, inbox.voicemail_id)
+    for other in ("error_diagnosis", "customer_service"):  # purposes without voicemail
+        with pytest.raises(PolicyRefusal):
+            _read(vault, inbox.voicemail_id, purpose=other)
+    give_consent(vault, "acme", alice, "personalisation")
+    assert _read(vault, inbox.voicemail_id) == AUDIO
+    restrict(vault, "acme", alice, actor=f"subject:{alice}")
+    with pytest.raises(PolicyRefusal, match="restricted"):
+        _read(vault, inbox.voicemail_id)
+    reads = _audio_reads(vault)
+    assert sorted(e["outcome"] for e in reads) == ["allow"] + ["deny"] * 4
+    assert {e["subject_id"] for e in reads} == {alice}
+    assert {e["details"]["voicemail"] for e in reads} == {inbox.voicemail_id}
+    assert "secret-voice" not in str(reads) and "4550505050" not in str(reads)
+
+
+def test_audio_only_of_the_mailbox_owner_and_within_its_period(vault, spool):
+    alice, bob = setup_acme(vault)
+    ingest_voicemail(vault, "acme", spool)
+    inbox, _, urgent = _rows(vault)
+    at = inbox.received_at + timedelta(days=1)
+    give_consent(vault, "acme", alice, "personalisation", at=inbox.received_at)
+    with pytest.raises(NotFound):  # Bob's mailbox, read as Alice
+        _read(vault, urgent.voicemail_id, at=at)
+    with pytest.raises(NotFound):  # Alice's voicemail, read as Bob
+        _read(vault, inbox.voicemail_id, subject=bob, at=at)
+    with pytest.raises(NotFound, match="retention"):  # retention has not run: still never served
+        _read(vault, inbox.voicemail_id, at=inbox.received_at + timedelta(days=31))
+    assert _audio_reads(vault) == []
+
+
+def test_decrypting_needs_an_allowed_decision(vault, spool):
+    setup_acme(vault)
+    ingest_voicemail(vault, "acme", spool)
+    inbox = _rows(vault)[0]
+    denied = Decision(False, "no", "consent.missing", "consent")
+    calls_only = Decision(True, "allowed", "p", None, frozenset({"user.behavior.call_history"}))
+    with vault.engine.connect() as conn:
+        for decision in (denied, calls_only):
+            with pytest.raises(PolicyRefusal):
+                decrypt_audio(vault, conn, "acme", inbox.voicemail_id, decision)

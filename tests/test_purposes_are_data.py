@@ -56,7 +56,8 @@ def test_statistics_use_the_purpose_whose_output_is_statistics(renamed):
 def test_support_sessions_audit_the_session_purpose_and_its_basis(renamed):
     make_tenant(renamed)
     alice = make_user(renamed)
-    session = open_session(renamed, "acme", ticket="INC-1", engineer="eng-joe", hours=1)
+    session = open_session(renamed, "acme", ticket="INC-1", engineer="eng-joe", hours=1,
+                           approved_by="tenant-admin:hr", subjects=[alice])  # fmt: skip
     read = read_subject(renamed, "acme", alice, "troubleshooting", "support:eng-joe",
                         ticket="INC-1")  # fmt: skip
     assert read["purpose"] == "troubleshooting"

@@ -14,6 +14,7 @@ from clihelp import run_cli
 from factories import make_call, make_external, make_tenant, make_user
 
 EVE = "support:eve"  # the actor of engineer eve's support sessions
+SCOPE = {"approved_by": "tenant-admin:hr", "subjects": ["alice@acme.dk"]}  # the ticket's subject
 CLEAR_VALUES = ["Alice", "alice@acme.dk", "4522334455", "4540404040", "Bob", "4522334466"]
 
 
@@ -73,7 +74,7 @@ def test_only_collected_categories(vault):
 
 
 def test_error_diagnosis_pseudonymised_per_session(vault, acme):
-    first = open_session(vault, "acme", ticket="T-1", engineer="eve", hours=2)
+    first = open_session(vault, "acme", ticket="T-1", engineer="eve", hours=2, **SCOPE)
     one = read_subject(vault, "acme", "alice@acme.dk", "error_diagnosis", EVE, ticket="T-1")
     again = read_subject(vault, "acme", "alice@acme.dk", "error_diagnosis", EVE, ticket="T-1")
     text = str(one)
@@ -85,7 +86,7 @@ def test_error_diagnosis_pseudonymised_per_session(vault, acme):
     assert one["calls"] == again["calls"]  # stable within the session
     close_session(vault, "acme", first.session_id)
     assert _refusal(vault, "error_diagnosis", ticket="T-1").startswith("support session closed")
-    open_session(vault, "acme", ticket="T-2", engineer="eve", hours=2)
+    open_session(vault, "acme", ticket="T-2", engineer="eve", hours=2, **SCOPE)
     other = read_subject(vault, "acme", "alice@acme.dk", "error_diagnosis", EVE, ticket="T-2")
     assert other["calls"][0]["other_party"] != one["calls"][0]["other_party"]
     assert other["profile"]["name"] != one["profile"]["name"]
@@ -96,7 +97,7 @@ def test_error_diagnosis_denials(vault, acme):
     assert _refusal(vault, "error_diagnosis").startswith("no support session")
     assert _refusal(vault, "error_diagnosis", ticket="T-9").startswith("no support session")
     past = datetime.now(UTC) - timedelta(hours=3)
-    open_session(vault, "acme", ticket="T-1", engineer="eve", hours=1, at=past)
+    open_session(vault, "acme", ticket="T-1", engineer="eve", hours=1, at=past, **SCOPE)
     assert _refusal(vault, "error_diagnosis", ticket="T-1").startswith("support session expired")
 
 
@@ -104,11 +105,13 @@ def test_agreement_expired(vault):
     make_tenant(vault, agreement=("SSA-1", "2025-01-01", "2026-01-01"))
     make_user(vault)
     before_end = datetime(2025, 12, 31, 20, tzinfo=UTC)
-    session = open_session(vault, "acme", ticket="T-1", engineer="eve", hours=100, at=before_end)
+    session = open_session(
+        vault, "acme", ticket="T-1", engineer="eve", hours=100, at=before_end, **SCOPE
+    )
     assert session.expires_at == datetime(2026, 1, 1, tzinfo=UTC)  # never outlives the agreement
     assert _refusal(vault, "error_diagnosis", ticket="T-1").startswith("agreement expired")
     with pytest.raises(PolicyRefusal):
-        open_session(vault, "acme", ticket="T-2", engineer="eve", hours=1)
+        open_session(vault, "acme", ticket="T-2", engineer="eve", hours=1, **SCOPE)
 
 
 def test_no_agreement(vault):
@@ -165,6 +168,10 @@ def test_cli_read_and_exit_codes(vault, acme, cli_env, capsys):
         "eve",
         "--hours",
         "2",
+        "--approved-by",
+        "tenant-admin:hr",
+        "--subject",
+        "alice@acme.dk",
     )
     assert opened.code == 0, opened.err
     diagnose = [*args[:-1], EVE, "--purpose", "error_diagnosis", "--ticket", "T-1"]
@@ -192,7 +199,7 @@ def test_bookkeeping_is_never_a_record_read(vault, acme):
 
 def test_support_session_belongs_to_its_engineer(vault, acme, cli_env, capsys):
     """Finding 5: the right ticket is not enough; the actor must be support:<engineer>."""
-    open_session(vault, "acme", ticket="T-1", engineer="eng-joe", hours=2)
+    open_session(vault, "acme", ticket="T-1", engineer="eng-joe", hours=2, **SCOPE)
     read = ["read", "--tenant", "acme", "--subject", "alice@acme.dk", "--purpose"]
     for actor in ("random-service", "eng-joe", "support:eve"):
         denied = run_cli(capsys, *read, "error_diagnosis", "--actor", actor, "--ticket", "T-1")

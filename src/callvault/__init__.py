@@ -48,14 +48,16 @@ from callvault.policy import CompiledPolicy, Policy, default_policy, load_policy
 from callvault.policy.lint import LintReport, lint, lint_file
 from callvault.policy.versions import PolicyVersion, changed_purposes, load_version
 from callvault.processing.billing import read_billing
-from callvault.processing.gate import Decision, decide, decide_disclosure
+from callvault.processing.gate import Decision, decide
 from callvault.processing.reads import read_subject
+from callvault.processing.recordings import read_voicemail
 from callvault.processing.statistics import statistics
 from callvault.processing.support import SupportSession, close_session, open_session
 from callvault.retention.rules import KINDS as RETENTION_KINDS
 from callvault.retention.run import RetentionReport, run_retention
 from callvault.retention.status import RetentionStatus, retention_status
 from callvault.rights.disclosure import disclose
+from callvault.rights.recipients import decide_disclosure
 from callvault.rights.restriction import object_to, restrict
 from callvault.subjects.actors import check_actor
 from callvault.tenants import Tenant, add_tenant, describe_tenant, tenant_profile
@@ -124,6 +126,7 @@ __all__ = [
     "policy_in_force",
     "read_billing",
     "read_subject",
+    "read_voicemail",
     "records_as_jsonld",
     "records_as_markdown",
     "records_of_processing",

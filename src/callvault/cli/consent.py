@@ -18,7 +18,7 @@ from callvault import (
     subject_consents,
     withdraw_consent,
 )
-from callvault.cli.common import console, open_vault, print_json
+from callvault.cli.common import ACTOR_HELP, console, open_vault, print_json
 
 app = typer.Typer(help="Consent records: given only by an explicit act, withdrawable at any time.")
 
@@ -83,16 +83,20 @@ def show(
     tenant: str = TENANT,
     subject: str = typer.Option(None, "--subject", help="Subject id, e-mail or phone number."),
     receipt: str = typer.Option(None, "--receipt", help="Print the JSON receipt of one record."),
+    actor: str = typer.Option(
+        "operator", "--actor", help=f"Who asks: {ACTOR_HELP}; the showing is audited."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
-    """A subject's consent per purpose and every record with its history, or one record's receipt."""
+    """A subject's consent per purpose and every record with its history, or one record's receipt
+    (each showing is an audit entry, consent.show)."""
     vault = open_vault(ctx)
     if receipt:
-        print_json(consent_receipt(vault, tenant, receipt))
+        print_json(consent_receipt(vault, tenant, receipt, actor=actor))
         return
     if not subject:
         raise UsageError("consent show needs --subject or --receipt")
-    shown = subject_consents(vault, tenant, subject)
+    shown = subject_consents(vault, tenant, subject, actor=actor)
     if as_json:
         print_json(shown)
         return

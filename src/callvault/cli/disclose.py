@@ -13,13 +13,17 @@ def disclose(
     tenant: str = typer.Option(..., "--tenant"),
     subject: str = typer.Option(..., "--subject", help="Subject id, e-mail or phone number."),
     recipient: str = typer.Option(
-        ..., "--to", help="subject (the person itself) or controller (the tenant); nobody else."
+        ...,
+        "--to",
+        help="subject (for --actor subject:<id> of that subject) or controller (for "
+        "--actor tenant-admin:<name>); nobody else.",
     ),
     out: str = typer.Option(..., "--out", help="The new JSON file to write (mode 0600)."),
     actor: str = typer.Option("operator", "--actor", help=f"Who asks: {ACTOR_HELP}."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Write the subject's data to FILE for an allowed recipient; exit 3 for any third party."""
+    """Write the subject's data to FILE for an allowed recipient bound to the actor; exit 3 for any
+    third party or a recipient the actor may not receive for (audited)."""
     result = disclose_subject(open_vault(ctx), tenant, subject, recipient, out, actor=actor)
     if as_json:
         print_json(result)

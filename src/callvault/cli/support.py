@@ -21,10 +21,30 @@ def open_(
         help="The support engineer (eng-joe); reads in the session use --actor support:eng-joe.",
     ),
     hours: float = typer.Option(..., "--hours", help="How long the session lasts (max 168)."),
+    approved_by: str = typer.Option(
+        ...,
+        "--approved-by",
+        help="The tenant admin who instructs the session (tenant-admin:<name>); anyone else: exit 3.",
+    ),
+    subjects: list[str] = typer.Option(
+        ...,
+        "--subject",
+        help="A subject of the ticket (id, e-mail or phone number); repeat for several. Reads of "
+        "any other subject in the session exit 3.",
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Open a session (exit 3 unless the tenant's agreement is in force); prints its id."""
-    session = open_session(open_vault(ctx), tenant, ticket=ticket, engineer=engineer, hours=hours)
+    """Open a session on a tenant admin's instruction for the subjects of one ticket (exit 3 unless
+    approved by tenant-admin:<name> and the tenant's agreement is in force); prints its id."""
+    session = open_session(
+        open_vault(ctx),
+        tenant,
+        ticket=ticket,
+        engineer=engineer,
+        hours=hours,
+        approved_by=approved_by,
+        subjects=subjects,
+    )
     if as_json:
         print_json(session.as_dict())
     else:

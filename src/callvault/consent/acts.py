@@ -33,6 +33,7 @@ from callvault.clock import utcnow
 from callvault.consent.records import (
     ConsentEvent,
     ConsentRecord,
+    audit_show,
     consent_receipt,
     consent_record,
     load_record,
@@ -332,12 +333,17 @@ def refuse_consent(
 # -- reading ---------------------------------------------------------------------------------------
 
 
-def subject_consents(vault: Vault, tenant_id: str, subject: str) -> dict[str, Any]:
-    """What `consent show` prints: per consent purpose the state now, plus every record."""
+def subject_consents(
+    vault: Vault, tenant_id: str, subject: str, *, actor: str = "operator"
+) -> dict[str, Any]:
+    """What `consent show` prints: per consent purpose the state now, plus every record; the
+    showing is audited (``consent.show``) in the same transaction (Art. 5(2))."""
+    check_actor(actor)
     now = utcnow()
-    with vault.engine.connect() as conn:
+    with vault.transaction() as conn:
         subject_id, _ = _subject(vault, conn, tenant_id, subject)
         records = records_of(conn, tenant_id, subject_id)
+        audit_show(vault, conn, tenant_id, actor, subject_id, records=len(records))
         states = {
             name: consent_state(conn, tenant_id, subject_id, purpose, vault.policy.version, now)
             for name, purpose in sorted(vault.policy.purposes.items())

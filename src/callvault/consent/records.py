@@ -14,7 +14,9 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from callvault.errors import NotFound
+from callvault.store.audit_chain import AuditEntry
 from callvault.store.schema.consent import consent_events, consent_records
+from callvault.subjects.actors import check_actor
 from callvault.tenants import get_tenant
 from callvault.vault import Vault
 
@@ -124,15 +126,34 @@ def records_of(conn: Connection, tenant_id: str, subject_id: str) -> list[Consen
     return _records(conn, tenant_id, list(rows))
 
 
-def consent_record(vault: Vault, tenant_id: str, record_id: str) -> ConsentRecord:
-    with vault.engine.connect() as conn:
+def audit_show(
+    vault: Vault, conn: Connection, tenant_id: str, actor: str, subject_id: str, **details: Any
+) -> None:
+    """Showing consent records reads personal data (whose choices they are): audited (Art. 5(2))."""
+    entry = AuditEntry(
+        actor=actor, action="consent.show", subject_id=subject_id, details=details
+    )  # fmt: skip
+    vault.audit(conn, tenant_id, entry)
+
+
+def consent_record(
+    vault: Vault, tenant_id: str, record_id: str, *, actor: str = "operator"
+) -> ConsentRecord:
+    """One record with its history; the showing is audited in the same transaction."""
+    check_actor(actor)
+    with vault.transaction() as conn:
         get_tenant(conn, tenant_id)
-        return load_record(conn, tenant_id, record_id)
+        record = load_record(conn, tenant_id, record_id)
+        audit_show(vault, conn, tenant_id, actor, record.subject_id, record=record.record_id)
+    return record
 
 
-def consent_receipt(vault: Vault, tenant_id: str, record_id: str) -> dict[str, Any]:
-    """A JSON consent receipt for one record (ISO/IEC TS 27560 fields, Kantara receipt lineage)."""
-    record = consent_record(vault, tenant_id, record_id)
+def consent_receipt(
+    vault: Vault, tenant_id: str, record_id: str, *, actor: str = "operator"
+) -> dict[str, Any]:
+    """A JSON consent receipt for one record (ISO/IEC TS 27560 fields, Kantara receipt lineage);
+    audited as ``consent.show`` by ``actor``."""
+    record = consent_record(vault, tenant_id, record_id, actor=actor)
     with vault.engine.connect() as conn:
         tenant = get_tenant(conn, tenant_id)
     spec = vault.policy.policy.purposes.get(record.purpose)

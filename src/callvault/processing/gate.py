@@ -1,4 +1,5 @@
-"""The processing and disclosure gates: one question each, answered with a :class:`Decision`.
+"""The processing gate: one question, answered with a :class:`Decision` (the disclosure gate's
+question is answered by :func:`callvault.rights.recipients.decide_disclosure`).
 
 ``decide(actor, tenant, subject_id, purpose, categories, at, ctx=...)`` is pure: it reads only its
 arguments and a small precomputed :class:`GateContext` (the compiled policy's rules plus the subject's
@@ -17,8 +18,9 @@ Combining order (the first rule that denies decides; the reasons are distinct an
    contract -> the tenant's service and support agreement in force (Art. 6(1)(b));
    legal_obligation -> a named law in the policy (Art. 6(1)(c), 6(3));
    legitimate_interest -> a documented assessment in the policy and no objection (Art. 6(1)(f), 21);
-5. a purpose with ``access: support_session`` needs an open, unexpired support session, and the
-   actor must be the session's engineer, named ``support:<engineer>`` (Art. 29, Art. 32(4));
+5. a purpose with ``access: support_session`` needs an open, unexpired support session, the
+   actor must be the session's engineer, named ``support:<engineer>`` (Art. 29, Art. 32(4)), and
+   the subject one of the session's ticket (Art. 5(1)(c), 28(3)(a));
 6. categories: only those the purpose uses AND the tenant collects (Art. 5(1)(b)-(c), Art. 28(3)(a));
 7. a purpose that pseudonymises categories it would return needs a support session: its tokens are
    keyed per session, so without one there is no key that keeps sessions unlinkable (Art. 4(5)).
@@ -77,6 +79,9 @@ class SessionLike(Protocol):
 
     @property
     def engineer(self) -> str: ...
+
+    @property
+    def subjects(self) -> frozenset[str]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +213,9 @@ def support_actor(engineer: str) -> str:
     return f"support:{engineer}"
 
 
-def _session(rule: PurposeRule, actor: str, at: datetime, ctx: GateContext) -> Decision | None:
+def _session(
+    rule: PurposeRule, actor: str, subject_id: str | None, at: datetime, ctx: GateContext
+) -> Decision | None:
     session = ctx.session
     if session is None:
         # The ticket itself is free text: the reason (audited) names only what kind was given.
@@ -241,6 +248,14 @@ def _session(rule: PurposeRule, actor: str, at: datetime, ctx: GateContext) -> D
             "session.other_engineer",
             "support session belongs to another engineer: read as "
             f"{support_actor('<engineer>')} of session {session.session_id}",
+            rule.legal_basis,
+        )
+    if subject_id not in session.subjects:
+        # The tenant instructed diagnosis of its ticket's subjects, not of everyone (Art. 28(3)(a)).
+        return _deny(
+            "session.other_subject",
+            f"subject not in support session: session {session.session_id} covers only the "
+            "subjects named for its ticket (GDPR Art. 5(1)(c), Art. 28(3)(a))",
             rule.legal_basis,
         )
     return None
@@ -325,7 +340,7 @@ def decide(
         return _output_mismatch(purpose, rule, output)
     problem = _basis(rule, tenant, at, ctx)
     if problem is None and rule.access == SUPPORT_SESSION:
-        problem = _session(rule, actor, at, ctx)
+        problem = _session(rule, actor, subject_id, at, ctx)
     if problem is not None:
         return problem
     allowed = _categories(rule, tenant, categories)
@@ -339,20 +354,3 @@ def decide(
             rule.legal_basis,
         )
     return Decision(True, "allowed", rule.allow_rule, rule.legal_basis, allowed)
-
-
-def decide_disclosure(policy: CompiledPolicy, tenant: Tenant, recipient: str) -> Decision:
-    """May personal data go to ``recipient``? Only the subject itself and its controller (tenant)."""
-    kind, _, who = recipient.strip().partition(":")
-    if kind == "controller" and who in ("", tenant.id):
-        kind, who = "controller", ""
-    if not who and kind in policy.recipients:
-        return Decision(True, "allowed", f"recipients.{kind}", None)
-    # The refused recipient is never quoted: it may be a person's address, and the reason is audited.
-    return Decision(
-        False,
-        "third party: the recipient is not one the policy allows "
-        f'({", ".join(sorted(policy.recipients))}). The policy says: "{NO_THIRD_PARTIES}"',
-        "recipients.third_party",
-        None,
-    )

@@ -8,7 +8,8 @@ assembles the answer from the allowed categories only (GDPR Art. 5(1)(b)-(c), Ar
 - ``profile``: the subject's decrypted identifiers whose category is allowed;
 - ``calls``: the subject's call history (time, direction, outcome, durations, the other party only if
   phone numbers are allowed) and the derived ``frequent_contacts``;
-- ``voicemails``: voicemail metadata (never the audio).
+- ``voicemails``: voicemail metadata and id (the audio only through
+  :func:`callvault.processing.recordings.read_voicemail`, its own gate decision).
 
 Categories the purpose pseudonymises (error diagnosis) leave as keyed tokens (Art. 4(5)): under the
 support session's key, so they are stable within a session and unlinkable across sessions; without a
@@ -58,6 +59,7 @@ FIELD_CATEGORIES = {
     "calls": CALL_HISTORY,
     "frequent_contacts": CALL_HISTORY,
     "voicemails": VOICEMAIL,
+    "voicemail_id": VOICEMAIL,
     "other_party": PHONE,
     "caller": PHONE,
 }
@@ -173,7 +175,7 @@ def _voicemails(
 ) -> list[dict[str, Any]]:
     v = voicemails.c
     rows = conn.execute(
-        select(v.received_at, v.duration_s, v.folder, v.caller_subject_id)
+        select(v.voicemail_id, v.received_at, v.duration_s, v.folder, v.caller_subject_id)
         .where(v.tenant_id == tenant_id, v.mailbox_subject_id == subject_id)
         .order_by(v.received_at)
     ).all()
@@ -181,7 +183,10 @@ def _voicemails(
     shown = _parties(vault, conn, tenant_id, callers, allowed, render) if PHONE in allowed else {}
     out = []
     for row in rows:
+        # The id asks for the recording (callvault.read_voicemail); a token under pseudonymisation.
+        vid = token(render.key, "voicemail", row.voicemail_id) if render.key else row.voicemail_id
         entry: dict[str, Any] = {
+            "voicemail_id": vid,
             "received_at": row.received_at.isoformat(),
             "duration_s": row.duration_s,
             "folder": row.folder,

@@ -8,6 +8,12 @@ inside the session turn numbers, names and e-mails into HMAC tokens under that k
 session (an engineer can follow one caller through the records) and unlinkable across sessions. Closing
 the session destroys the wrapped key, so its tokens can never be recomputed (Art. 4(5)).
 
+The tenant instructs the work (Art. 28(3)(a)): a session is opened only on the instruction of a
+tenant admin (``approved_by="tenant-admin:<name>"``, audited; anything else is refused, exit 3), and
+it names the subjects of its ticket (one or more, by id, e-mail or number). Reads in the session of
+any other subject are refused by the gate (exit 3): diagnosis of one ticket needs that ticket's
+people, not the whole tenant (Art. 5(1)(c), Art. 25(2)).
+
 A session belongs to its engineer: reads in it are made as the actor ``support:<engineer>``
 (``--engineer eng-joe`` opens a session read as ``--actor support:eng-joe``); anyone else is refused,
 even with the right ticket. Engineer names and tickets follow :mod:`callvault.subjects.actors`: no e-mail
@@ -16,6 +22,7 @@ address or telephone number reaches the audit log.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,13 +35,16 @@ from callvault.errors import InvalidInput, NotFound, PolicyRefusal
 from callvault.policy import CompiledPurpose
 from callvault.policy.model import SUPPORT_SESSION
 from callvault.store.audit_chain import AuditEntry
-from callvault.store.schema.support import support_sessions
+from callvault.store.schema.support import support_session_subjects, support_sessions
 from callvault.subjects.actors import check_actor, check_ref
-from callvault.subjects.directory import new_id
-from callvault.tenants import get_tenant
+from callvault.subjects.directory import find_subject, new_id
+from callvault.tenants import Tenant, get_tenant
 from callvault.vault import Vault
 
 MAX_HOURS = 168  # a week: a session is time-boxed, not a standing permission
+APPROVER_ROLE = (
+    "tenant-admin"  # the controller's voice: only it instructs diagnosis (Art. 28(3)(a))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +56,8 @@ class SupportSession:
     opened_at: datetime
     expires_at: datetime
     closed_at: datetime | None
+    approved_by: str | None = None
+    subjects: frozenset[str] = frozenset()  # the ticket's subjects: nobody else is readable
 
     def open_at(self, at: datetime) -> bool:
         return self.closed_at is None and self.opened_at <= at < self.expires_at
@@ -59,6 +71,8 @@ class SupportSession:
             "opened_at": self.opened_at.isoformat(),
             "expires_at": self.expires_at.isoformat(),
             "closed_at": self.closed_at.isoformat() if self.closed_at else None,
+            "approved_by": self.approved_by,
+            "subjects": sorted(self.subjects),
         }
 
 
@@ -72,8 +86,12 @@ def _wrapping_key(vault: Vault, conn: Connection, tenant_id: str) -> bytes:
     return derive_key(base, "support-session key wrapping")
 
 
-def _session(row: object) -> SupportSession:
+def _session(conn: Connection, row: object) -> SupportSession:
     r = row._mapping  # type: ignore[attr-defined]
+    t = support_session_subjects.c
+    scope = conn.scalars(
+        select(t.subject_id).where(t.tenant_id == r["tenant_id"], t.session_id == r["session_id"])
+    )
     return SupportSession(
         r["tenant_id"],
         r["session_id"],
@@ -82,6 +100,8 @@ def _session(row: object) -> SupportSession:
         r["opened_at"],
         r["expires_at"],
         r["closed_at"],
+        r["approved_by"],
+        frozenset(scope),
     )
 
 
@@ -102,13 +122,48 @@ def _audited_purpose(purposes: list[CompiledPurpose]) -> dict[str, Any]:
 
 
 def _refuse_open(
-    conn: Connection, vault: Vault, tenant_id: str, actor: str, reason: str, purposes: list[Any]
+    conn: Connection,
+    vault: Vault,
+    tenant_id: str,
+    actor: str,
+    reason: str,
+    purposes: list[Any],
+    approved_by: str,
 ) -> None:
-    entry = AuditEntry(
-        actor=actor, action="support.open", outcome="deny", reason=reason,
-        **_audited_purpose(purposes),
-    )  # fmt: skip
+    audited = _audited_purpose(purposes)
+    audited["details"] = {**audited.get("details", {}), "approved_by": approved_by}
+    entry = AuditEntry(actor=actor, action="support.open", outcome="deny", reason=reason, **audited)
     vault.audit(conn, tenant_id, entry)
+
+
+def _approver_refusal(approved_by: str) -> str | None:
+    """Why ``approved_by`` cannot instruct a session, or None when it is a named tenant admin."""
+    role, _, name = approved_by.partition(":")
+    if role == APPROVER_ROLE and name:
+        return None
+    return (
+        "not approved by the tenant: a support session is opened on the instruction of a tenant "
+        f"admin ({APPROVER_ROLE}:<name>), whose support agreement it serves (GDPR Art. 28(3)(a))"
+    )
+
+
+def _agreement_refusal(tenant: Tenant, now: datetime) -> str | None:
+    agreement = tenant.agreement
+    if agreement is not None and agreement.in_force(now):
+        return None
+    return (
+        f"tenant {tenant.id} has no service and support agreement in force "
+        "(error diagnosis rests on it: GDPR Art. 6(1)(b))"
+    )
+
+
+def _check_request(ticket: str, engineer: str, hours: float, subjects: Sequence[str]) -> None:
+    if not ticket.strip() or not engineer.strip():
+        raise InvalidInput("a support session needs a ticket and an engineer", pointer="ticket")
+    if not 0 < hours <= MAX_HOURS:
+        raise InvalidInput(f"--hours must be in (0, {MAX_HOURS}]", pointer="hours")
+    if not subjects:
+        raise InvalidInput("a support session names the subjects of its ticket", pointer="subject")
 
 
 def open_session(
@@ -118,46 +173,57 @@ def open_session(
     ticket: str,
     engineer: str,
     hours: float,
+    approved_by: str,
+    subjects: Sequence[str],
     actor: str | None = None,
     at: datetime | None = None,
 ) -> SupportSession:
-    """Open a time-boxed session; refused (exit 3) unless the tenant's agreement is in force."""
-    if not ticket.strip() or not engineer.strip():
-        raise InvalidInput("a support session needs a ticket and an engineer", pointer="ticket")
+    """Open a time-boxed session for the ``subjects`` of ``ticket`` on the instruction of the tenant
+    admin ``approved_by``; refused (exit 3, audited) unless that is a tenant admin and the tenant's
+    agreement is in force. A subject that is not the tenant's is NotFound (exit 4)."""
+    _check_request(ticket, engineer, hours, subjects)
     ticket = check_ref(ticket, field="ticket")
     engineer = engineer.strip().removeprefix("support:")
     actor = check_actor(actor or f"support:{engineer}")
     check_actor(f"support:{engineer}")  # the engineer's name is audited as a role name
-    if not 0 < hours <= MAX_HOURS:
-        raise InvalidInput(f"--hours must be in (0, {MAX_HOURS}]", pointer="hours")
+    approved_by = check_actor(approved_by.strip())
     now = at or utcnow()
     purposes = _session_purposes(vault)
-    refusal = None
     with vault.transaction() as conn:
         tenant = get_tenant(conn, tenant_id)
-        agreement = tenant.agreement
-        if agreement is None or not agreement.in_force(now):
-            refusal = (
-                f"tenant {tenant_id} has no service and support agreement in force "
-                "(error diagnosis rests on it: GDPR Art. 6(1)(b))"
-            )
-            _refuse_open(conn, vault, tenant_id, actor, refusal, purposes)
+        scope = frozenset(find_subject(vault, conn, tenant_id, text) for text in subjects)
+        refusal = _approver_refusal(approved_by) or _agreement_refusal(tenant, now)
+        if refusal:
+            _refuse_open(conn, vault, tenant_id, actor, refusal, purposes, approved_by)
         else:
-            expires = now + timedelta(hours=hours)
-            if agreement.valid_to is not None:
-                expires = min(expires, agreement.valid_to)  # never outlive the legal basis
-            session = SupportSession(
-                tenant_id, new_id(), ticket.strip(), engineer.strip(), now, expires, None
-            )
+            session = _new_session(tenant, ticket, engineer, hours, now, approved_by, scope)
             _insert(vault, conn, session)
             audited = _audited_purpose(purposes)
-            details = {"session": session.session_id, "ticket": session.ticket, "hours": hours}
+            details = {"session": session.session_id, "ticket": session.ticket, "hours": hours,
+                       "approved_by": approved_by, "subjects": sorted(scope)}  # fmt: skip
             audited["details"] = {**audited.get("details", {}), **details}
             entry = AuditEntry(actor=actor, action="support.open", **audited)
             vault.audit(conn, tenant_id, entry)
     if refusal:
         raise PolicyRefusal(refusal)
     return session
+
+
+def _new_session(
+    tenant: Tenant,
+    ticket: str,
+    engineer: str,
+    hours: float,
+    now: datetime,
+    approved_by: str,
+    scope: frozenset[str],
+) -> SupportSession:
+    expires = now + timedelta(hours=hours)
+    if tenant.agreement is not None and tenant.agreement.valid_to is not None:
+        expires = min(expires, tenant.agreement.valid_to)  # never outlive the legal basis
+    return SupportSession(
+        tenant.id, new_id(), ticket.strip(), engineer, now, expires, None, approved_by, scope
+    )
 
 
 def _insert(vault: Vault, conn: Connection, session: SupportSession) -> None:
@@ -173,8 +239,14 @@ def _insert(vault: Vault, conn: Connection, session: SupportSession) -> None:
         "closed_at": None,
         "wrapped_key": wrapped,
         "reads": 0,
+        "approved_by": session.approved_by,
     }
     conn.execute(insert(support_sessions), [row])
+    scope = [
+        {"tenant_id": session.tenant_id, "session_id": session.session_id, "subject_id": sid}
+        for sid in sorted(session.subjects)
+    ]
+    conn.execute(insert(support_session_subjects), scope)
 
 
 def close_session(
@@ -217,7 +289,7 @@ def get_session(
     else:
         return None
     row = conn.execute(query.order_by(t.opened_at.desc()).limit(1)).first()
-    return _session(row) if row else None
+    return _session(conn, row) if row else None
 
 
 def session_key(vault: Vault, conn: Connection, session: SupportSession) -> bytes:

@@ -7,6 +7,13 @@ published policy's sentence it would violate, "Miralix does not disclose persona
 party." (source: ``spec/privacy-policy.txt``, "Miralix and personal data", item 3; see
 :data:`callvault.processing.gate.NO_THIRD_PARTIES`). A refusal writes no file.
 
+The recipient is bound to the actor (:mod:`callvault.rights.recipients`): ``--to subject`` only for
+``subject:<that subject>`` (or the operator carrying out a verified access request), ``--to
+controller`` only for ``tenant-admin:<name>`` of that tenant; any other pairing is refused (exit 3)
+and audited. Other people in the subject's history appear the way reads show them: colleagues by
+name, external callers as stable contact tokens, never their numbers (Art. 15(4): the right of
+access must not adversely affect the rights of others; see :mod:`callvault.processing.parties`).
+
 An allowed export is one JSON document (identifiers, call records, voicemail metadata of the subject,
 in the categories the tenant collects) written with mode 0600 to a new file (an existing file or a
 directory is refused, exit 5), and audited in the same transaction. The audit entry names the
@@ -24,8 +31,11 @@ from typing import Any
 
 from callvault.clock import utcnow
 from callvault.errors import InvalidInput, PolicyRefusal
-from callvault.processing.gate import Decision, decide_disclosure
-from callvault.processing.reads import subject_data
+from callvault.processing.gate import Decision
+from callvault.processing.parties import contact_key
+from callvault.processing.reads import Renderer, subject_data
+from callvault.rights.recipients import decide_disclosure, recipient_kind
+from callvault.rights.restriction import is_restricted
 from callvault.store.audit_chain import AuditEntry
 from callvault.subjects.actors import check_actor
 from callvault.subjects.directory import find_subject
@@ -63,12 +73,9 @@ def _write_private(path: Path, document: dict[str, Any]) -> None:
         temporary.unlink(missing_ok=True)
 
 
-def _recipient_kind(decision: Decision) -> str:
-    """``subject`` / ``controller`` for an allowed recipient, ``third_party`` otherwise."""
-    return decision.rule.removeprefix("recipients.") if decision.allowed else "third_party"
-
-
-def _entry(actor: str, subject_id: str, decision: Decision, **details: Any) -> AuditEntry:
+def _entry(
+    actor: str, subject_id: str, decision: Decision, kind: str, **details: Any
+) -> AuditEntry:
     return AuditEntry(
         actor=actor,
         action="disclose",
@@ -76,7 +83,7 @@ def _entry(actor: str, subject_id: str, decision: Decision, **details: Any) -> A
         subject_id=subject_id,
         categories=sorted(decision.categories),
         reason=decision.reason,
-        details={"rule": decision.rule, "recipient": _recipient_kind(decision), **details},
+        details={"rule": decision.rule, "recipient": kind, **details},
     )
 
 
@@ -90,7 +97,11 @@ def disclose(
     actor: str = "operator",
     at: datetime | None = None,
 ) -> dict[str, Any]:
-    """Export the subject's data to ``recipient`` as a JSON file; PolicyRefusal for a third party."""
+    """Export the subject's data to ``recipient`` as a JSON file.
+
+    PolicyRefusal (audited) for a third party, or when ``actor`` may not receive for ``recipient``
+    (:func:`callvault.rights.recipients.decide_disclosure`).
+    """
     check_actor(actor)
     path = Path(out_path)
     _check_out(path)  # before anything is decided or audited
@@ -100,18 +111,25 @@ def disclose(
         with vault.transaction() as conn:
             tenant = get_tenant(conn, tenant_id)
             subject_id = find_subject(vault, conn, tenant_id, subject)
-            decision = decide_disclosure(vault.policy, tenant, recipient)
+            kind = recipient_kind(vault.policy, tenant, recipient)
+            restricted = is_restricted(conn, tenant_id, subject_id, at)
+            decision = decide_disclosure(
+                vault.policy, tenant, recipient, actor=actor, subject_id=subject_id,
+                restricted=restricted,
+            )  # fmt: skip
             if not decision.allowed:
-                vault.audit(conn, tenant_id, _entry(actor, subject_id, decision))
+                vault.audit(conn, tenant_id, _entry(actor, subject_id, decision, kind))
             else:
                 categories = frozenset(tenant.collect)
                 decision = Decision(True, decision.reason, decision.rule, None, categories)
-                data = subject_data(vault, conn, tenant_id, subject_id, categories)
+                # Other parties as reads show them: names of colleagues, tokens of callers (Art. 15(4)).
+                others = Renderer(None, frozenset(), contact_key(vault, conn, tenant_id))
+                data = subject_data(vault, conn, tenant_id, subject_id, categories, others)
                 document = {
                     "format": EXPORT_FORMAT,
                     "tenant": tenant_id,
                     "subject": subject_id,
-                    "recipient": recipient,
+                    "recipient": kind,
                     "exported_at": at.isoformat(),
                     "policy_version": vault.policy.version,
                     "categories": sorted(categories),
@@ -121,7 +139,7 @@ def disclose(
                     "calls": len(data.get("calls", ())),
                     "voicemails": len(data.get("voicemails", ())),
                 }
-                vault.audit(conn, tenant_id, _entry(actor, subject_id, decision, **counts))
+                vault.audit(conn, tenant_id, _entry(actor, subject_id, decision, kind, **counts))
                 _write_private(path, document)  # last: a failed write rolls the audit entry back
                 written = True
     except BaseException:
@@ -133,7 +151,7 @@ def disclose(
     return {
         "tenant": tenant_id,
         "subject": subject_id,
-        "recipient": recipient,
+        "recipient": kind,
         "out": str(path),
         **counts,
     }

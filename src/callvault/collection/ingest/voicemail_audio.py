@@ -9,6 +9,9 @@ recording is sealed under ::
 
 (only ``share_owner`` when the caller is unknown or not collected). Destroying either data key
 makes its share, hence K, unrecoverable. Shares live in ``voicemail_keys`` (one row per party).
+
+Opening a recording is a read of personal data: it happens only in
+:mod:`callvault.processing.recordings`, behind the processing gate.
 """
 
 from __future__ import annotations
@@ -19,8 +22,7 @@ from sqlalchemy import Connection, bindparam, select, update
 
 from callvault.crypto.keyring import field_aad
 from callvault.crypto.primitives import KEY_BYTES, derive_key, open_sealed, seal
-from callvault.errors import IntegrityError, NotFound
-from callvault.store.schema.core import subjects, voicemails
+from callvault.store.schema.core import subjects
 from callvault.store.schema.voicemail_keys import voicemail_keys
 from callvault.vault import Vault
 
@@ -32,7 +34,7 @@ def content_key(tenant_id: str, voicemail_id: str, shares: list[bytes]) -> bytes
     return derive_key(b"".join(shares), f"voicemail|{tenant_id}|{voicemail_id}")
 
 
-def _share_aad(tenant_id: str, subject_id: str, voicemail_id: str, role: str) -> bytes:
+def share_aad(tenant_id: str, subject_id: str, voicemail_id: str, role: str) -> bytes:
     return field_aad(tenant_id, subject_id, f"voicemail_key.{voicemail_id}.{role}")
 
 
@@ -46,42 +48,11 @@ def seal_audio(
     for role, (subject_id, dek) in parties:
         share = os.urandom(KEY_BYTES)
         shares.append(share)
-        sealed = seal(dek, share, _share_aad(tenant_id, subject_id, voicemail_id, role))
+        sealed = seal(dek, share, share_aad(tenant_id, subject_id, voicemail_id, role))
         rows.append({"tenant_id": tenant_id, "voicemail_id": voicemail_id, "role": role,
                      "subject_id": subject_id, "share": sealed})  # fmt: skip
     key = content_key(tenant_id, voicemail_id, shares)
     return seal(key, audio, field_aad(tenant_id, voicemail_id, "audio")), rows
-
-
-def open_audio(vault: Vault, conn: Connection, tenant_id: str, voicemail_id: str) -> bytes:
-    """The recording of a voicemail. NotFound for no such voicemail (in this tenant);
-    IntegrityError when a party's share or data key is gone (erased) or does not authenticate."""
-    sealed = conn.scalar(
-        select(voicemails.c.audio).where(
-            voicemails.c.tenant_id == tenant_id, voicemails.c.voicemail_id == voicemail_id
-        )
-    )
-    if sealed is None:
-        raise NotFound("no such voicemail in this tenant")
-    k, s = voicemail_keys.c, subjects.c
-    rows = conn.execute(
-        select(k.role, k.subject_id, k.share, s.wrapped_dek)
-        .join(subjects, (s.tenant_id == k.tenant_id) & (s.subject_id == k.subject_id))
-        .where(k.tenant_id == tenant_id, k.voicemail_id == voicemail_id)
-    ).all()
-    held = {row.role: row for row in rows}
-    if "owner" not in held:
-        raise IntegrityError("the voicemail's key share is gone: it was erased")
-    shares = []
-    for role in ROLES:
-        row = held.get(role)
-        if row is not None:
-            dek = vault.keyring.dek(tenant_id, row.subject_id, row.wrapped_dek)
-            aad = _share_aad(tenant_id, row.subject_id, voicemail_id, role)
-            shares.append(open_sealed(dek, row.share, aad))
-    key = content_key(tenant_id, voicemail_id, shares)
-    # a missing caller share (its subject erased) yields the wrong key: IntegrityError here
-    return open_sealed(key, sealed, field_aad(tenant_id, voicemail_id, "audio"))
 
 
 def move_caller_shares(
@@ -111,9 +82,9 @@ def move_caller_shares(
         old_dek = vault.keyring.dek(tenant_id, old, wrapped[old])
         new_dek = vault.keyring.dek(tenant_id, new, wrapped[new])
         share = open_sealed(
-            old_dek, row.share, _share_aad(tenant_id, old, row.voicemail_id, "caller")
+            old_dek, row.share, share_aad(tenant_id, old, row.voicemail_id, "caller")
         )
-        resealed = seal(new_dek, share, _share_aad(tenant_id, new, row.voicemail_id, "caller"))
+        resealed = seal(new_dek, share, share_aad(tenant_id, new, row.voicemail_id, "caller"))
         changes.append({"v": row.voicemail_id, "n": new, "sh": resealed})
     if changes:
         conn.execute(
@@ -124,4 +95,4 @@ def move_caller_shares(
         )
 
 
-__all__ = ["move_caller_shares", "open_audio", "seal_audio"]
+__all__ = ["ROLES", "content_key", "move_caller_shares", "seal_audio", "share_aad"]

@@ -4,6 +4,10 @@ Each session has its own pseudonym key, stored only wrapped (under the tenant's 
 wrapped by the master key). Closing the session
 destroys the wrapped key (``wrapped_key`` set to NULL), so tokens handed out inside it can never be
 recomputed or linked to tokens of another session (Art. 4(5), Art. 25(1)).
+
+A session is opened on the instruction of a tenant admin (``approved_by``, the controller's
+instruction: Art. 28(3)(a)) and covers only the subjects of its ticket (``support_session_subjects``):
+reads of anyone else in the session are refused (Art. 5(1)(c), Art. 25(2)).
 """
 
 from __future__ import annotations
@@ -24,6 +28,26 @@ support_sessions = Table(
     Column("closed_at", UTCDateTime),
     Column("wrapped_key", LargeBinary),  # NULL once closed: the key is destroyed
     Column("reads", Integer, nullable=False),
+    Column("approved_by", String(200)),  # tenant-admin:<name>; NULL only for sessions before 0002
     ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
     Index("ix_support_ticket", "tenant_id", "ticket"),
+)
+
+support_session_subjects = Table(
+    "support_session_subjects",
+    metadata,
+    Column("tenant_id", String(TENANT_ID), primary_key=True),
+    Column("session_id", String(ID), primary_key=True),
+    Column("subject_id", String(ID), primary_key=True),
+    ForeignKeyConstraint(
+        ["tenant_id", "session_id"],
+        ["support_sessions.tenant_id", "support_sessions.session_id"],
+        ondelete="CASCADE",
+    ),
+    # Erasure of the subject (Art. 17) takes it out of every session's scope.
+    ForeignKeyConstraint(
+        ["tenant_id", "subject_id"],
+        ["subjects.tenant_id", "subjects.subject_id"],
+        ondelete="CASCADE",
+    ),
 )
