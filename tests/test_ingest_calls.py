@@ -127,7 +127,7 @@ def test_cli_json_and_tenant_counts(vault, cli_env, capsys):
     result = run_cli(capsys, "ingest", "calls", "--tenant", "acme", "--format", "jsonl",
                      "cdr.jsonl", "--json")  # fmt: skip
     assert result.code == 0, result.err
-    assert result.json() == {"stored": 1, "duplicates": 0, "rejected": 0,
+    assert result.json() == {"stored": 1, "duplicates": 0, "rejected": 0, "expired_on_arrival": 0,
                              "dropped_fields": {"caller_name": 1, "note": 1}}  # fmt: skip
     shown = run_cli(capsys, "tenant", "show", "acme", "--json").json()
     assert shown["counts"]["calls"] == 1 and shown["counts"]["subjects"] == 2

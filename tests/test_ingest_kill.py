@@ -67,6 +67,7 @@ def test_kill_mid_ingest_then_rerun(vault, cli_env):
     again = _ingest(source)
     out, err = again.communicate(timeout=600)
     assert json.loads(out) | {"dropped_fields": {}} == {
-        "stored": 0, "duplicates": ROWS, "rejected": 0, "dropped_fields": {}
+        "stored": 0, "duplicates": ROWS, "rejected": 0, "dropped_fields": {},
+        "expired_on_arrival": 0,
     }  # fmt: skip
     assert count(vault) == ROWS

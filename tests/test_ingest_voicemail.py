@@ -1,5 +1,7 @@
 """Voicemail through the collection gate: only for tenants that use it, recordings encrypted."""
 
+import time
+
 import pytest
 from sqlalchemy import select
 
@@ -13,6 +15,8 @@ from clihelp import run_cli
 from ingesthelp import count, dump, externals, setup_acme, stream
 from spool import write_message
 
+# A day ago: within the voicemail period, so the messages are stored (older ones expire on arrival).
+RECENT = int(time.time()) - 86_400
 AUDIO = b"RIFF\x24\x00\x00\x00WAVEfmt secret-voice-recording-of-carl"
 
 
@@ -23,7 +27,7 @@ def message(root, mailbox, folder, stem, callerid, msg_id, audio="wav"):
         stem,
         mailbox=mailbox,
         callerid=callerid,
-        origtime=1793613731,
+        origtime=RECENT,
         msg_id=msg_id,
         audio_ext=audio,
         audio=AUDIO,

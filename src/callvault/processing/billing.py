@@ -25,7 +25,7 @@ billed that day called in that hour (homogeneity; shared with k - 1 others, not 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -35,6 +35,7 @@ from callvault.errors import PolicyRefusal
 from callvault.policy.model import BILLING
 from callvault.processing.context import rules_for
 from callvault.processing.gate import Decision, GateContext, decide
+from callvault.retention.rules import held_from
 from callvault.rights.restriction import restricted_subjects
 from callvault.store.audit_chain import AuditEntry
 from callvault.store.schema.retention import billing_records
@@ -57,11 +58,14 @@ def _decide(
     return decision
 
 
-def _rows(conn: Connection, tenant_id: str) -> list[Any]:
+def _rows(conn: Connection, tenant_id: str, oldest: date) -> list[Any]:
+    """The tenant's records still within their legal period: one past it is never served, whether
+    or not retention has deleted it yet (Art. 5(1)(e))."""
+    b = billing_records.c
     return list(
         conn.execute(
             select(billing_records)
-            .where(billing_records.c.tenant_id == tenant_id)
+            .where(b.tenant_id == tenant_id, b.call_date >= oldest)
             .order_by(billing_records.c.call_date, billing_records.c.record_id)
         )
     )
@@ -79,7 +83,8 @@ def read_billing(vault: Vault, tenant_id: str, purpose: str, actor: str) -> list
         details: dict[str, Any] = {"rule": decision.rule}
         if decision.allowed:
             restricted = set(conn.scalars(restricted_subjects(tenant_id, at)))
-            every = _rows(conn, tenant_id)
+            oldest = held_from(vault, tenant, at)["billing_record"].date()
+            every = _rows(conn, tenant_id, oldest)
             payers = {row.payer_subject_id for row in every} - {None}
             allowed = {
                 payer

@@ -106,7 +106,7 @@ def disclose(
             else:
                 categories = frozenset(tenant.collect)
                 decision = Decision(True, decision.reason, decision.rule, None, categories)
-                data = subject_data(vault, conn, tenant_id, subject_id, categories)
+                data = subject_data(vault, conn, tenant_id, subject_id, categories, at=at)
                 document = {
                     "format": EXPORT_FORMAT,
                     "tenant": tenant_id,

@@ -11,6 +11,11 @@ leaves the vault exactly as before the ingest; a re-run then starts from scratch
 file stores nothing twice: every record carries ``source_key``, the tenant's blind index over
 ``src:<format>:<source id>``, and each batch is checked against what is held with one SELECT (which
 also sees the earlier batches of the same transaction).
+
+A call already past the tenant's period for call records when it arrives is never kept as an event
+(Art. 5(1)(e)): in the same transaction it becomes what retention keeps of it (statistics cells, the
+billing subset; :mod:`callvault.retention.arrival`) and is counted as ``expired_on_arrival``, not as
+``stored``.
 """
 
 from __future__ import annotations
@@ -44,8 +49,11 @@ from callvault.collection.parsers.formats import parse_calls
 from callvault.collection.parsers.records import ParsedCall, RowError
 from callvault.collection.profile import profile, require
 from callvault.policy.taxonomy import CALL_HISTORY, PHONE
+from callvault.retention.arrival import calls_expired_on_arrival
+from callvault.retention.rules import held_from
 from callvault.store.audit_chain import AuditEntry
 from callvault.store.schema.core import calls
+from callvault.tenants import get_tenant
 from callvault.vault import Vault
 
 BATCH = 5_000
@@ -120,7 +128,9 @@ def _store(
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("PRAGMA cache_size=-262144")  # 256 MiB: index pages stay in memory
     parties = Parties(vault, conn, tenant_id, create=keep_parties, now=now)
-    report = IngestReport()
+    report = IngestReport(expired_on_arrival=0)
+    oldest = held_from(vault, get_tenant(conn, tenant_id), now)["call_record"]
+    expired: list[str] = []  # ids of fresh calls already past their period
     dropped: Counter[tuple[str, ...]] = Counter()
     for batch in batched(items, BATCH):
         good: list[ParsedCall] = []
@@ -134,8 +144,11 @@ def _store(
             if record.caller_name is not None:
                 report.dropped_fields[_CALLER_NAME] += 1
         fresh = _new_records(parties, conn, tenant_id, format, good, report)
-        _insert(parties, conn, tenant_id, format, fresh, now)
+        _insert(parties, conn, tenant_id, format, fresh, now, (oldest, expired))
         report.stored += len(fresh)
+    kept = calls_expired_on_arrival(vault, conn, tenant_id, expired, now)
+    report.expired_on_arrival = kept["anonymised"]
+    report.stored -= kept["anonymised"]  # never an event: only what retention keeps of it
     count_dropped(report.dropped_fields, dropped)
     report.rejected = bad.count
     report.created_subjects = parties.created
@@ -172,7 +185,9 @@ def _insert(
     format: str,
     fresh: list[tuple[ParsedCall, bytes]],
     now: Any,
+    expiry: tuple[Any, list[str]],
 ) -> None:
+    """Insert the fresh calls; the ids of those started before ``expiry[0]`` go to ``expiry[1]``."""
     if not fresh:
         return
     resolved = parties.resolve({r.caller for r, _ in fresh} | {r.callee for r, _ in fresh})
@@ -182,9 +197,13 @@ def _insert(
     ids = ordered_ids()
     created = encode(now)
     rows = []
+    oldest, expired = expiry
     for record, key in fresh:
         caller, caller_user = resolved[record.caller]
         callee, callee_user = resolved[record.callee]
+        call_id = next(ids)
+        if record.started_at < oldest:
+            expired.append(call_id)
         linked_key = None
         if record.linked_id is not None:
             linked_key = linked.get(record.linked_id)
@@ -193,7 +212,7 @@ def _insert(
         rows.append(
             (
                 tenant_id,
-                next(ids),
+                call_id,
                 key,
                 linked_key,
                 encode(record.started_at),

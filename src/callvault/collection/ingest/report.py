@@ -39,15 +39,20 @@ class IngestReport:
     dropped_fields: Counter[str] = field(default_factory=Counter)
     created_subjects: int = 0  # external caller subjects created (calls, voicemail)
     rejects_path: str | None = None
+    # calls and voicemail only: records already past their period, kept only as retention keeps them
+    expired_on_arrival: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The ``--json`` document (DESIGN: stored, duplicates, rejected, dropped_fields)."""
-        return {
+        document: dict[str, Any] = {
             "stored": self.stored,
             "duplicates": self.duplicates,
             "rejected": self.rejected,
             "dropped_fields": dict(sorted(safe_names(self.dropped_fields).items())),
         }
+        if self.expired_on_arrival is not None:
+            document["expired_on_arrival"] = self.expired_on_arrival
+        return document
 
     def audit_details(self, **extra: Any) -> dict[str, Any]:
         """Counts and field names only: an audit entry never holds a value (Art. 5(2))."""

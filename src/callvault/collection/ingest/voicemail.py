@@ -37,10 +37,12 @@ from callvault.collection.parsers.records import ParsedVoicemail, RowError
 from callvault.collection.parsers.voicemail_spool import message_name, parse_spool
 from callvault.collection.profile import profile, require
 from callvault.policy.taxonomy import PHONE, VOICEMAIL
+from callvault.retention.rules import held_from
 from callvault.store.audit_chain import AuditEntry
 from callvault.store.schema.core import subject_identifiers, subjects, voicemails
 from callvault.store.schema.voicemail_keys import voicemail_keys
 from callvault.subjects.directory import new_id
+from callvault.tenants import get_tenant
 from callvault.vault import Vault
 
 BATCH = 200  # messages per batch: recordings are held in memory until inserted
@@ -99,7 +101,9 @@ class _Spool:
         self.progress = progress
         self.now = utcnow()
         self.parties = Parties(vault, conn, tenant_id, create=keep_callers, now=self.now)
-        self.report = IngestReport()
+        self.report = IngestReport(expired_on_arrival=0)
+        # Voicemail past its period is deleted by retention, so nothing of it is kept (Art. 5(1)(e)).
+        self.oldest = held_from(vault, get_tenant(conn, tenant_id), self.now)["voicemail"]
         self.owners: dict[str, tuple[str, bytes] | None] = {}  # mailbox -> (subject, data key)
 
     def run(self, messages: Iterable[ParsedVoicemail | RowError]) -> IngestReport:
@@ -140,6 +144,10 @@ class _Spool:
         )
         self.report.duplicates += len(held)
         fresh = {key: m for key, m in keyed.items() if key not in held}
+        current = {key: m for key, m in fresh.items() if m.received_at >= self.oldest}
+        expired = len(fresh) - len(current)  # never stored: not even the audio is read
+        self.report.expired_on_arrival = (self.report.expired_on_arrival or 0) + expired
+        fresh = current
         self._owners({m.mailbox for m in fresh.values()})
         resolved = self.parties.resolve({m.caller for m in fresh.values()})
         callers = self._keys({resolved[m.caller][0] for m in fresh.values()})
