@@ -136,7 +136,7 @@ def test_user_taking_the_callers_number_takes_the_voicemail_and_its_share(vault,
     setup_acme(vault)
     ingest_voicemail(vault, "acme", spool)
     external = _rows(vault)[0].caller_subject_id
-    directory = "external_id,name,phone\nu-9,Carl Caller,+4550505050\n"
+    directory = "external_id,name,phone,number_since\nu-9,Carl Caller,+4550505050,2026-01-01\n"
     ingest_subjects(vault, "acme", stream(directory), format="csv")
     inbox = _rows(vault)[0]
     assert inbox.caller_subject_id not in (None, external)

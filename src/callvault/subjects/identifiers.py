@@ -8,6 +8,7 @@ different kinds can never collide in the index.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from functools import lru_cache
 
 import phonenumbers
@@ -16,6 +17,7 @@ from callvault.errors import InvalidInput
 
 INDEXED_KINDS = ("external_id", "email", "phone", "extension")
 ENCRYPTED_KINDS = ("external_id", "name", "email", "phone", "extension", "department")
+NUMBER_KINDS = ("phone", "extension")  # held by a user from a date: numbers are recycled
 
 _EXTENSION = re.compile(r"^\d{2,6}$")  # internal extensions: short digit strings
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -68,6 +70,16 @@ def normalise_email(raw: str) -> str:
     if not _EMAIL.match(text):
         raise InvalidInput(f"not an e-mail address: {raw!r}")
     return text
+
+
+def prior_form(form: str, since: datetime) -> str:
+    """The index form of whoever held a number (or extension) before the user who holds it ``since``.
+
+    A recycled number is two people (Art. 5(1)(d)): the previous holder, an external caller subject,
+    keeps the calls and voicemail from before ``since`` under this form, so later records from before
+    that date find them and never the user, and a later recycling gets a form of its own.
+    """
+    return f"prior:{since.astimezone(UTC).isoformat()}:{form}"
 
 
 def index_form(kind: str, value: str, region: str = "DK") -> str:

@@ -190,7 +190,11 @@ def _insert(
     """Insert the fresh calls; the ids of those started before ``expiry[0]`` go to ``expiry[1]``."""
     if not fresh:
         return
-    resolved = parties.resolve({r.caller for r, _ in fresh} | {r.callee for r, _ in fresh})
+    # By number and the call's time: a recycled number's earlier calls stay its previous holder's.
+    moments = {(r.caller, r.started_at) for r, _ in fresh} | {
+        (r.callee, r.started_at) for r, _ in fresh
+    }
+    resolved = parties.resolve_at(moments)
     link, index = f"link:{format}:", parties.index
     linked: dict[str, bytes] = {}
     encode = time_encoder(conn)
@@ -199,8 +203,8 @@ def _insert(
     rows = []
     oldest, expired = expiry
     for record, key in fresh:
-        caller, caller_user = resolved[record.caller]
-        callee, callee_user = resolved[record.callee]
+        caller, caller_user = resolved[record.caller, record.started_at]
+        callee, callee_user = resolved[record.callee, record.started_at]
         call_id = next(ids)
         if record.started_at < oldest:
             expired.append(call_id)

@@ -149,8 +149,9 @@ class _Spool:
         self.report.expired_on_arrival = (self.report.expired_on_arrival or 0) + expired
         fresh = current
         self._owners({m.mailbox for m in fresh.values()})
-        resolved = self.parties.resolve({m.caller for m in fresh.values()})
-        callers = self._keys({resolved[m.caller][0] for m in fresh.values()})
+        # By number and time: a recycled number's earlier messages stay its previous holder's.
+        resolved = self.parties.resolve_at({(m.caller, m.received_at) for m in fresh.values()})
+        callers = self._keys({resolved[m.caller, m.received_at][0] for m in fresh.values()})
         rows: list[dict[str, object]] = []
         keys: list[dict[str, object]] = []
         for key, message in fresh.items():
@@ -160,7 +161,7 @@ class _Spool:
                 reason = f"{name} of a mailbox that is no user's extension in this tenant"
                 self.bad.add(RowError(None, None, reason, message.path.as_posix()))
                 continue
-            caller = resolved[message.caller][0]
+            caller = resolved[message.caller, message.received_at][0]
             try:
                 row, shares = self._row(key, message, owner, caller, callers.get(caller))
             except (OSError, ValueError) as exc:

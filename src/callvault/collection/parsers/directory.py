@@ -1,7 +1,8 @@
 """Reading a tenant's directory export (users): CSV with a header row, or JSON Lines.
 
 Known columns: ``external_id`` (the directory's own key, required), ``name``, ``email``, ``phone``,
-``extension``, ``department``, ``offboarded_at``. Any other column is read only to be counted and
+``extension``, ``department``, ``offboarded_at``, ``number_since`` (from when the user holds the
+phone number and extension of the row; a recycled number had another holder before). Any other column is read only to be counted and
 dropped by the gate (a national id number, a private address, ...): it never reaches storage.
 This module only reads; :mod:`callvault.collection.ingest.subjects` validates and stores.
 """
@@ -17,7 +18,8 @@ from typing import IO
 from callvault.collection.parsers.records import RowError
 from callvault.errors import InvalidInput, UsageError
 
-COLUMNS = ("external_id", "name", "email", "phone", "extension", "department", "offboarded_at")
+COLUMNS = ("external_id", "name", "email", "phone", "extension", "department", "offboarded_at",
+           "number_since")  # fmt: skip
 FORMATS = ("csv", "jsonl")
 _MAX_COLUMN = 64  # a longer "column name" is data, not a header: do not echo it into reports
 
