@@ -92,7 +92,13 @@ def held_from(vault: Vault, tenant: Tenant, at: datetime) -> dict[str, datetime]
     not retention has run yet (Art. 5(1)(e) storage limitation). Billing records keep the day only,
     so their limit is the start of the cutoff's day, as retention deletes them.
     """
-    rules = tenant_rules(vault, tenant)
-    limits = {kind: rule.cutoff(at) for kind, rule in rules.items()}
+    effective = effective_retention(vault, tenant)
+    limits = {}
+    for kind in KINDS:
+        base = vault.policy.retention.get(kind)
+        # A kind the policy keeps no period for may not be kept at all (retention refuses to run
+        # on it, ConfigError): nothing of it is served either.
+        missing = base is None or base.period is None
+        limits[kind] = at if missing else Period.parse(effective[kind]).before(at)
     limits["billing_record"] = floor(limits["billing_record"], "day")
     return limits
