@@ -54,6 +54,16 @@ def make_user(
         return create_subject(vault, conn, tenant_id, kind="user", values=values, now=_now())
 
 
+def make_users(vault: Vault, n: int, tenant_id: str = "acme") -> list[str]:
+    """``n`` users with distinct identifiers: a statistics cell counts the tenant's users, so a
+    cell that must be shown needs k of them."""
+    return [
+        make_user(vault, tenant_id, name=f"User {i}", email=f"user{i}@acme.dk",
+                  phone=f"+452290{i:04d}", extension=f"5{i:02d}")
+        for i in range(n)
+    ]  # fmt: skip
+
+
 def make_external(vault: Vault, tenant_id: str = "acme", *, phone: str = "+4540404040") -> str:
     with vault.transaction() as conn:
         return create_subject(

@@ -14,13 +14,12 @@ restricted data be processed for legal claims, not for a routine legal obligatio
 an operator who needs them for a claim lifts the restriction for that purpose, which is itself audited.
 
 Linkage with the statistics: a record keeps the day, the exact billable seconds (the billed amount the
-Act requires) and the payer's surrogate id; nothing else. Retention pools every statistics cell of
-fewer than k subjects into a day cell without hour, direction or outcome
-(:mod:`callvault.retention.pooling`), so on a quiet day joining a record with the statistics of its
-day yields only "one of the day's pooled calls": the day the record already shows. Hour cells that
-survive describe k or more subjects, so the hour of one payer's call is not singled out by them. The
-remaining inference: if a day's only outbound answered hour cell is one of k or more subjects, a payer
-billed that day called in that hour (homogeneity; shared with k - 1 others, not unique to the payer).
+Act requires) and the payer's surrogate id; nothing else. Retention deletes every statistics cell of
+fewer than k people (:mod:`callvault.retention.suppression`), so on a quiet day there is no cell to
+join a record with. Hour cells that survive describe k or more of the tenant's users, so the hour of
+one payer's call is not singled out by them. The remaining inference: if a day's only outbound
+answered hour cell is one of k or more people, a payer billed that day called in that hour
+(homogeneity; shared with k - 1 others, not unique to the payer).
 """
 
 from __future__ import annotations

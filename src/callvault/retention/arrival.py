@@ -3,7 +3,7 @@
 An ingest may bring a call older than the tenant's period for call records (a late export, a replayed
 archive). Storing it as an event until the next retention run would serve it in the meantime, so the
 ingest hands such calls here inside its own transaction, and they are kept only as what retention
-would have kept of them: their statistics cells (pooled when small) and the billing subset under the
+would have kept of them: their statistics cells (deleted when small) and the billing subset under the
 legal hold; the event-level rows are deleted before the transaction commits, with ``secure_delete``
 on SQLite so their bytes are not left in a free page, and externals left with nothing are shredded.
 The rules are the tenant's effective ones (:mod:`callvault.retention.rules`), never a period here.
@@ -19,8 +19,8 @@ from sqlalchemy import Connection, and_
 
 from callvault.retention import anonymise as A
 from callvault.retention import batches as B
-from callvault.retention.pooling import pool_small_cells
 from callvault.retention.rules import held_from
+from callvault.retention.suppression import suppress_small_cells
 from callvault.store.schema.core import calls
 from callvault.tenants import get_tenant
 from callvault.vault import Vault
@@ -46,7 +46,7 @@ def calls_expired_on_arrival(
 ) -> dict[str, int]:
     """Reduce the just-inserted calls ``call_ids`` (all past their period at ``at``) to what
     retention keeps of them; counts of what was kept, in the retention run's words."""
-    counts = {"anonymised": 0, "billing_copied": 0, "externals_shredded": 0, "cells_pooled": 0}
+    counts = {"anonymised": 0, "billing_copied": 0, "externals_shredded": 0, "cells_suppressed": 0}
     if not call_ids:
         return counts
     limits = held_from(vault, get_tenant(conn, tenant_id), at)
@@ -61,5 +61,5 @@ def calls_expired_on_arrival(
             counts["anonymised"] += B.delete_calls(conn, batch)
             counts["externals_shredded"] += B.shred_orphans(vault, conn, tenant_id, candidates)
     k = vault.policy.policy.k_anonymity
-    counts["cells_pooled"] = pool_small_cells(conn, tenant_id, limits["call_record"], k)
+    counts["cells_suppressed"] = suppress_small_cells(conn, tenant_id, limits["call_record"], k)
     return counts
