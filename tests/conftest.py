@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import create_engine, delete, text
@@ -116,3 +118,20 @@ def cli_env(tmp_path, monkeypatch, db_url: str, master_key_bytes: bytes):  # typ
     monkeypatch.setenv("CALLVAULT_MASTER_KEY", encode_key(master_key_bytes))
     monkeypatch.setenv("CALLVAULT_KEY_FILE", str(tmp_path / "callvault.key"))
     return tmp_path
+
+
+SAMPLES_NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)  # the ingest samples are of 2026-11-02
+
+
+@pytest.fixture
+def samples_clock(monkeypatch: pytest.MonkeyPatch) -> datetime:
+    """Run callvault's clock at :data:`SAMPLES_NOW`: sample files carry fixed dates, and a record
+    past its period when it arrives is not stored (issue 12), so without this they would expire on
+    arrival as the calendar moves on. Patches every module's imported ``utcnow``."""
+    import callvault.clock as clock
+
+    real = clock.utcnow
+    for name, module in list(sys.modules.items()):
+        if name.startswith("callvault") and getattr(module, "utcnow", None) is real:
+            monkeypatch.setattr(module, "utcnow", lambda: SAMPLES_NOW)
+    return SAMPLES_NOW

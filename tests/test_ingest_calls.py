@@ -12,6 +12,9 @@ from callvault.store.schema.core import calls
 from clihelp import run_cli
 from ingesthelp import SAMPLES, SECRETS, count, dump, externals, setup_acme, stream
 
+# The samples are calls of 2026-11-02: judged as of 2026-12-01, so they never expire on arrival.
+pytestmark = pytest.mark.usefixtures("samples_clock")
+
 
 def _audit(vault):
     with vault.engine.connect() as conn:

@@ -15,6 +15,9 @@ from callvault.store.schema.core import calls, subjects, tenants
 from clihelp import run_cli
 from ingesthelp import JSONL, SAMPLES, count, externals, setup_acme, stream
 
+# The samples are calls of 2026-11-02: judged as of 2026-12-01, so they never expire on arrival.
+pytestmark = pytest.mark.usefixtures("samples_clock")
+
 
 def test_rejects_file_made_private_even_when_it_existed(vault, tmp_path):
     setup_acme(vault)
