@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import create_engine, delete, text
@@ -142,3 +144,20 @@ def _own_keystore(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def
     """No test ever creates a key store in the working directory: by default each test has its own
     (``db_url`` replaces it with the backend's)."""
     monkeypatch.setenv("CALLVAULT_KEYSTORE", f"sqlite:///{tmp_path / 'own-keystore.db'}")
+
+
+SAMPLES_NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)  # the ingest samples are of 2026-11-02
+
+
+@pytest.fixture
+def samples_clock(monkeypatch: pytest.MonkeyPatch) -> datetime:
+    """Run callvault's clock at :data:`SAMPLES_NOW`: sample files carry fixed dates, and a record
+    past its period when it arrives is not stored (issue 12), so without this they would expire on
+    arrival as the calendar moves on. Patches every module's imported ``utcnow``."""
+    import callvault.clock as clock
+
+    real = clock.utcnow
+    for name, module in list(sys.modules.items()):
+        if name.startswith("callvault") and getattr(module, "utcnow", None) is real:
+            monkeypatch.setattr(module, "utcnow", lambda: SAMPLES_NOW)
+    return SAMPLES_NOW

@@ -56,6 +56,16 @@ def make_user(
         return create_subject(vault, conn, tenant_id, kind="user", values=values, now=_now())
 
 
+def make_users(vault: Vault, n: int, tenant_id: str = "acme") -> list[str]:
+    """``n`` users with distinct identifiers: a statistics cell counts the tenant's users, so a
+    cell that must be shown needs k of them."""
+    return [
+        make_user(vault, tenant_id, name=f"User {i}", email=f"user{i}@acme.dk",
+                  phone=f"+452290{i:04d}", extension=f"5{i:02d}")
+        for i in range(n)
+    ]  # fmt: skip
+
+
 def make_external(vault: Vault, tenant_id: str = "acme", *, phone: str = "+4540404040") -> str:
     with vault.transaction() as conn:
         return create_subject(
@@ -69,12 +79,13 @@ def make_call(
     *,
     caller_id: str | None,
     callee_id: str | None,
-    started_at: datetime | str = "2026-11-01T10:00:00+00:00",
+    started_at: datetime | str | None = None,  # default: a day ago, within every period
     duration_s: int = 60,
     billsec_s: int = 55,
     direction: str = "inbound",
     outcome: str = "answered",
 ) -> str:
+    started_at = started_at or _recent()
     start = parse_instant(started_at, field="start") if isinstance(started_at, str) else started_at
     call_id = new_id()
     row = {
@@ -102,13 +113,21 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _recent() -> datetime:
+    """A day ago, on the hour: reads serve nothing past its period (issue 12), so records made
+    without a date must stay within every period whenever the tests run."""
+    from datetime import timedelta
+
+    return (_now() - timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+
+
 def make_voicemail(
     vault: Vault,
     tenant_id: str = "acme",
     *,
     mailbox_id: str,
     caller_id: str | None,
-    received_at: datetime | str = "2026-11-01T10:00:00+00:00",
+    received_at: datetime | str | None = None,  # default: a day ago, within every period
     audio: bytes = b"RIFF....WAVEfmt voicemail",
 ) -> str:
     """A voicemail row with its audio encrypted under the mailbox owner's data key."""
@@ -116,6 +135,7 @@ def make_voicemail(
     from callvault.store.schema.core import voicemails
     from callvault.subjects.directory import subject_dek
 
+    received_at = received_at or _recent()
     at = parse_instant(received_at, field="at") if isinstance(received_at, str) else received_at
     voicemail_id = new_id()
     with vault.transaction() as conn:

@@ -12,6 +12,9 @@ from callvault.store.schema.core import calls
 from clihelp import run_cli
 from ingesthelp import SAMPLES, SECRETS, count, dump, externals, setup_acme, stream
 
+# The samples are calls of 2026-11-02: judged as of 2026-12-01, so they never expire on arrival.
+pytestmark = pytest.mark.usefixtures("samples_clock")
+
 
 def _audit(vault):
     with vault.engine.connect() as conn:
@@ -129,6 +132,7 @@ def test_cli_json_and_tenant_counts(vault, cli_env, capsys):
                      "cdr.jsonl", "--json")  # fmt: skip
     assert result.code == 0, result.err
     assert result.json() == {"stored": 1, "duplicates": 0, "rejected": 0, "unparsed_numbers": 0,
+                             "expired_on_arrival": 0,
                              "dropped_fields": {"caller_name": 1, "other": 1}}  # fmt: skip
     shown = run_cli(capsys, "tenant", "show", "acme", "--json").json()
     assert shown["counts"]["calls"] == 1 and shown["counts"]["subjects"] == 2

@@ -198,11 +198,18 @@ def two_companies(tmp_path: Path) -> Path:
     for context, msg_id in (("default", "1"), ("multitenant-1", "2")):
         write_message(root / context / "8001" / "INBOX", mailbox="8001", origtime=1793613731,
                       msg_id=f"1793613731-0000000{msg_id}", callerid='"Carl" <+4550505050>')  # fmt: skip
-    write_message(root / "default" / "2" / "INBOX", mailbox="2", msg_id="1793613731-00000003")
+    write_message(
+        root / "default" / "2" / "INBOX",
+        mailbox="2",
+        origtime=1793613731,
+        msg_id="1793613731-00000003",
+    )
     return root
 
 
-def test_a_mailbox_of_another_context_is_never_this_tenants(vault, two_companies) -> None:  # type: ignore[no-untyped-def]
+def test_a_mailbox_of_another_context_is_never_this_tenants(
+    vault, two_companies, samples_clock
+) -> None:  # type: ignore[no-untyped-def]
     make_tenant(vault)
     eva = make_user(vault, name="Eva", email="eva@acme.dk", phone="+4522334477", extension="8001")
     two = make_user(vault, name="Tim", email="tim@acme.dk", phone="+4522334478", extension="2")
@@ -217,7 +224,7 @@ def test_a_mailbox_of_another_context_is_never_this_tenants(vault, two_companies
         ingest_voicemail(vault, "acme", two_companies, context="multitenant-2")
 
 
-def test_cli_voicemail_context(vault, cli_env, capsys, two_companies) -> None:  # type: ignore[no-untyped-def]
+def test_cli_voicemail_context(vault, cli_env, capsys, two_companies, samples_clock) -> None:  # type: ignore[no-untyped-def]
     from clihelp import run_cli
 
     make_tenant(vault)

@@ -15,6 +15,9 @@ from callvault.store.schema.core import calls, subjects, tenants
 from clihelp import run_cli
 from ingesthelp import JSONL, SAMPLES, count, externals, setup_acme, stream
 
+# The samples are calls of 2026-11-02: judged as of 2026-12-01, so they never expire on arrival.
+pytestmark = pytest.mark.usefixtures("samples_clock")
+
 
 def test_rejects_file_made_private_even_when_it_existed(vault, tmp_path):
     setup_acme(vault)
@@ -44,7 +47,8 @@ def test_user_taking_an_external_number_takes_its_calls(vault):
     call = json.loads(JSONL) | {"caller": "+4550505050", "callee": "202"}
     ingest_calls(vault, "acme", stream(json.dumps(call) + "\n"), format="jsonl")
     assert externals(vault) == 1
-    directory = "external_id,name,phone\nu-9,Carl Caller,+45 50 50 50 50\n"
+    # Carl has held the number since before the call: the call is his (a recycled number is not)
+    directory = "external_id,name,phone,number_since\nu-9,Carl Caller,+45 50 50 50 50,2026-01-01\n"
     ingest_subjects(vault, "acme", stream(directory), format="csv")
     with vault.engine.connect() as conn:
         [row] = conn.execute(select(calls)).all()

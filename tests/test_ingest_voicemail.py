@@ -29,6 +29,8 @@ from spool import write_message
 
 # The erasure tests below open recordings directly: they are about keys, not about the gate.
 ALLOWED = Decision(True, "test", "test", None, frozenset({"user.content.private.voicemail"}))
+# A day ago: within the voicemail period, so the messages are stored (older ones expire on arrival).
+RECENT = int(time.time()) - 86_400
 AUDIO = b"RIFF\x24\x00\x00\x00WAVEfmt secret-voice-recording-of-carl"
 
 
@@ -39,7 +41,7 @@ def message(root, mailbox, folder, stem, callerid, msg_id, audio="wav"):
         stem,
         mailbox=mailbox,
         callerid=callerid,
-        origtime=1793613731,
+        origtime=RECENT,
         msg_id=msg_id,
         audio_ext=audio,
         audio=AUDIO,
@@ -148,7 +150,7 @@ def test_user_taking_the_callers_number_takes_the_voicemail_and_its_share(vault,
     setup_acme(vault)
     ingest_voicemail(vault, "acme", spool)
     external = _rows(vault)[0].caller_subject_id
-    directory = "external_id,name,phone\nu-9,Carl Caller,+4550505050\n"
+    directory = "external_id,name,phone,number_since\nu-9,Carl Caller,+4550505050,2026-01-01\n"
     ingest_subjects(vault, "acme", stream(directory), format="csv")
     inbox = _rows(vault)[0]
     assert inbox.caller_subject_id not in (None, external)

@@ -134,10 +134,11 @@ def _kinds(vault) -> dict[str, str]:  # type: ignore[no-untyped-def]
         return dict(conn.execute(select(subjects.c.subject_id, subjects.c.kind)).all())
 
 
+# number_since: the users have held their numbers for years, so earlier calls are theirs (issue 12.3).
 DIRECTORY = (
-    "external_id,name,phone,extension,endpoints\n"
-    'u-1,Ana,+541145678901,2,"telefon-42 client1"\n'
-    "u-2,Bruno,+541145678902,8001,\n"
+    "external_id,name,phone,extension,endpoints,number_since\n"
+    'u-1,Ana,+541145678901,2,"telefon-42 client1",2020-01-01\n'
+    "u-2,Bruno,+541145678902,8001,,2020-01-01\n"
 )
 
 

@@ -11,7 +11,7 @@ from callvault.processing.gate import decide
 from callvault.processing.statistics import statistics
 from callvault.tenants import get_tenant
 from clihelp import run_cli
-from factories import make_call, make_external, make_tenant, make_user
+from factories import make_call, make_external, make_tenant, make_user, make_users
 
 
 @pytest.fixture
@@ -63,8 +63,9 @@ def test_unknown_subject_is_not_found(vault, alice, cli_env, capsys):
 
 
 def test_objection_excludes_subject_from_statistics(vault, alice, cli_env, capsys):
-    for i in range(5):
-        make_call(vault, caller_id=make_external(vault, phone=f"+45505050{i:02d}"), callee_id=alice)
+    colleagues = make_users(vault, 4)  # with Alice, five people: a cell of k
+    for i, user in enumerate([alice, *colleagues]):
+        make_call(vault, caller_id=make_external(vault, phone=f"+45505050{i:02d}"), callee_id=user)
     assert len(statistics(vault, "acme")["cells"]) == 1
     args = ["dsr", "object", "--tenant", "acme", "--subject", alice]
     assert run_cli(capsys, *args, "--purpose", "customer_service").code == 0

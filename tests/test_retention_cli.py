@@ -16,7 +16,14 @@ from callvault.store.schema.core import calls
 from callvault.store.schema.statistics import call_statistics
 from callvault.vault import Vault
 from clihelp import run_cli
-from factories import make_call, make_calls_bulk, make_external, make_tenant, make_user
+from factories import (
+    make_call,
+    make_calls_bulk,
+    make_external,
+    make_tenant,
+    make_user,
+    make_users,
+)
 
 OLD = "2026-06-01T00:00:00+00:00"
 NEW = "2026-12-20T10:00:00+00:00"
@@ -56,11 +63,11 @@ def test_unknown_tenant_is_not_found(vault, cli_env, capsys):
 
 def test_a_killed_run_is_finished_by_the_next(vault, cli_env, capsys):
     make_tenant(vault, "acme")
-    user = make_user(vault)
+    users = make_users(vault, 7)  # every hour's cells have 7 people: kept after retention
     externals = [make_external(vault, phone=f"+45404040{i:02d}") for i in range(10)]
-    parties = [(e, user) for e in externals] + [(user, e) for e in externals]
+    parties = [(externals[i % 10], users[i % 7]) for i in range(70)]
     make_calls_bulk(vault, "acme", 20_000, start=OLD, step_s=30, parties=parties)
-    make_calls_bulk(vault, "acme", 100, start=NEW, parties=[(user, externals[0])])
+    make_calls_bulk(vault, "acme", 100, start=NEW, parties=[(users[0], externals[0])])
     command = [str(Path(sys.executable).with_name("callvault")), "retention", "run"]
     process = subprocess.Popen([*command, "--as-of", AS_OF, "--batch-size", "200"])
     deadline = time.monotonic() + 120

@@ -1,4 +1,4 @@
-"""Retention leaves nothing event-level: small cells pooled, billing gated, consents go."""
+"""Retention leaves nothing event-level: small cells suppressed, billing gated, consents go."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from callvault.store.schema.restrictions import subject_objections, subject_rest
 from callvault.store.schema.statistics import call_statistics
 from callvault.vault import Vault
 from clihelp import run_cli
-from factories import make_call, make_external, make_offboarded, make_tenant, make_user
+from factories import make_call, make_external, make_offboarded, make_tenant, make_user, make_users
 
 AS_OF = parse_instant("2027-01-01", field="as_of")
 QUIET = ["2026-06-01T02:15:00+00:00", "2026-06-01T04:40:00+00:00", "2026-06-01T23:05:00+00:00"]
@@ -36,24 +36,19 @@ def count(vault: Vault, table, subject_id: str) -> int:  # type: ignore[no-untyp
         return int(conn.scalar(select(func.count()).select_from(table).where(where)) or 0)
 
 
-def test_quiet_hours_are_pooled_into_a_day_cell(vault, cli_env, capsys):
+def test_quiet_hours_are_suppressed_not_kept(vault, cli_env, capsys):
     make_tenant(vault, "acme")
-    users = [
-        make_user(vault, email=f"u{i}@acme.dk", phone=f"+452233445{i}", extension=f"30{i}")
-        for i in range(3)
-    ]
-    for i, (user, started) in enumerate(zip(users, QUIET, strict=True)):
+    users = make_users(vault, 5)
+    for i, (user, started) in enumerate(zip(users, QUIET, strict=False)):
         ext = make_external(vault, phone=f"+454040404{i}")
         make_call(vault, caller_id=user, callee_id=ext, started_at=started, direction="outbound")
     busy = [make_external(vault, phone=f"+453030303{i}") for i in range(5)]
-    for ext in busy:  # five people in one hour: a cell of k subjects keeps its hour
-        make_call(vault, caller_id=ext, callee_id=users[0], started_at="2026-06-01T10:10:00Z")
+    for ext, user in zip(busy, users, strict=True):  # five people in one hour: k, keeps its hour
+        make_call(vault, caller_id=ext, callee_id=user, started_at="2026-06-01T10:10:00Z")
     report = run_retention(vault, as_of=AS_OF)
-    assert report.counts["acme"]["call_record"]["cells_pooled"] == 3
-    assert cells(vault) == [
-        ("2026-06-01T00:00:00+00:00", "pooled", "pooled", 3, 1),
-        ("2026-06-01T10:00:00+00:00", "inbound", "answered", 5, 5),
-    ]
+    # Each quiet hour is one person's call: beside the billing copy it would name them (issue 12).
+    assert report.counts["acme"]["call_record"]["cells_suppressed"] == 3
+    assert cells(vault) == [("2026-06-01T10:00:00+00:00", "inbound", "answered", 5, 5)]
     shown = run_cli(capsys, "stats", "--tenant", "acme", "--from", "2026-06-01", "--json")
     assert shown.code == 0
     assert shown.json()["cells"] == [
@@ -66,19 +61,17 @@ def test_quiet_hours_are_pooled_into_a_day_cell(vault, cli_env, capsys):
             "billsec_s": 300,  # 55 s each, rounded to 60 before summing
         }
     ]
-    assert shown.json()["suppressed_cells"] == 1  # the pooled cell: 3 calls, fewer than k people
-    hourly = run_cli(capsys, "stats", "--tenant", "acme", "--by", "hour", "--json")
-    assert hourly.code == 0 and hourly.json()["suppressed_cells"] == 1
-    assert run_retention(vault, as_of=AS_OF).counts["acme"]["call_record"]["cells_pooled"] == 0
+    assert shown.json()["suppressed_cells"] == 0  # nothing below k is kept to be suppressed
+    assert run_retention(vault, as_of=AS_OF).counts["acme"]["call_record"]["cells_suppressed"] == 0
 
 
-def test_a_later_run_adds_to_the_same_pooled_day(vault):
+def test_a_cell_of_no_user_is_never_kept(vault):
     make_tenant(vault, "acme")
     make_call(vault, caller_id=None, callee_id=None, started_at=QUIET[0])
     run_retention(vault, as_of=parse_instant("2026-08-30T12:00:00Z", field="as_of"))
     make_call(vault, caller_id=None, callee_id=None, started_at=QUIET[2])
     run_retention(vault, as_of=AS_OF)
-    assert cells(vault) == [("2026-06-01T00:00:00+00:00", "pooled", "pooled", 2, 0)]
+    assert cells(vault) == []
 
 
 def test_billing_reads_go_through_the_gate(vault):

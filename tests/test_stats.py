@@ -13,30 +13,32 @@ from callvault.store.schema.statistics import call_statistics
 from clihelp import run_cli
 from factories import make_call, make_external, make_tenant, make_user
 
-BUSY_DAY = "2026-11-02T09:{:02d}:00+00:00"
+BUSY_DAY = "2026-11-02T09:{:02d}:00+00:00"  # six users, one call each
+QUIET_DAY = "2026-11-03T09:00:00+00:00"
 
 
 def _callers(vault, n):
     return [make_external(vault, phone=f"+454040{i:04d}") for i in range(n)]
 
 
+def _users(vault, n):
+    return [make_user(vault, name=f"User {i}", email=f"u{i}@acme.dk", phone=f"+452233{i:04d}",
+                      extension=f"3{i:02d}") for i in range(n)]  # fmt: skip
+
+
 @pytest.fixture
 def acme(vault):
     make_tenant(vault)
-    alice = make_user(vault)
+    users = _users(vault, 6)
     callers = _callers(vault, 6)
-    for i, (caller, seconds) in enumerate(zip(callers, [61, 64, 65, 66, 70, 75], strict=True)):
-        make_call(
-            vault,
-            caller_id=caller,
-            callee_id=alice,
-            started_at=BUSY_DAY.format(i),
-            duration_s=seconds,
-            billsec_s=seconds - 10,
-        )
-    # A quiet day: two people only, so its cell must not be shown.
-    make_call(vault, caller_id=callers[0], callee_id=alice, started_at="2026-11-03T09:00:00+00:00")
-    return {"alice": alice, "callers": callers}
+    seconds = [61, 64, 65, 66, 70, 75]
+    for i, (caller, user, s) in enumerate(zip(callers, users, seconds, strict=True)):
+        make_call(vault, caller_id=caller, callee_id=user, started_at=BUSY_DAY.format(i),
+                  duration_s=s, billsec_s=s - 10)  # fmt: skip
+    # A quiet day: one user only (however many callers), so its cell must not be shown.
+    for caller in callers:
+        make_call(vault, caller_id=caller, callee_id=users[0], started_at=QUIET_DAY)
+    return {"alice": users[0], "users": users, "callers": callers}
 
 
 def test_cells_round_and_suppress(vault, acme):
@@ -53,7 +55,7 @@ def test_cells_round_and_suppress(vault, acme):
         }
     ]
     text = str(result)
-    assert acme["alice"] not in text and "4540" not in text
+    assert all(u not in text for u in acme["users"]) and "4540" not in text
 
 
 def test_live_calls_and_retained_statistics_combine(vault, acme):
@@ -84,8 +86,9 @@ def test_live_calls_and_retained_statistics_combine(vault, acme):
             ],
         )
     cells = statistics(vault, "acme")["cells"]
-    assert [(c["bucket"], c["calls"]) for c in cells] == [("2026-08-01", 40), ("2026-11-02", 10)]
-    assert cells[1]["duration_s"] == 410 + 400
+    # The stored 14:00 cell has 3 people: suppressed, so the day is its 09:00 hour only.
+    assert [(c["bucket"], c["calls"]) for c in cells] == [("2026-08-01", 40), ("2026-11-02", 6)]
+    assert cells[1]["duration_s"] == 410
     hourly = statistics(vault, "acme", by="hour", start=datetime(2026, 11, 1, tzinfo=UTC))
     assert [(c["bucket"], c["calls"]) for c in hourly["cells"]] == [
         ("2026-11-02T09:00:00+00:00", 6)
@@ -94,10 +97,15 @@ def test_live_calls_and_retained_statistics_combine(vault, acme):
 
 
 def test_restricted_subjects_are_left_out(vault, acme):
-    restrict(vault, "acme", acme["callers"][0])
+    make_call(vault, caller_id=acme["callers"][0], callee_id=acme["alice"],
+              started_at=BUSY_DAY.format(30))  # fmt: skip
+    assert [c["calls"] for c in statistics(vault, "acme")["cells"]] == [7]
+    restrict(vault, "acme", acme["callers"][0])  # a correspondent: its calls go, the cell stays
     result = statistics(vault, "acme")
-    assert [c["calls"] for c in result["cells"]] == [5] and result["suppressed_cells"] == 0
-    restrict(vault, "acme", acme["alice"])
+    assert [c["calls"] for c in result["cells"]] == [5] and result["suppressed_cells"] == 1
+    restrict(vault, "acme", acme["alice"])  # five people left: still k
+    assert [c["calls"] for c in statistics(vault, "acme")["cells"]] == [5]
+    restrict(vault, "acme", acme["users"][1])
     assert statistics(vault, "acme")["cells"] == []
 
 

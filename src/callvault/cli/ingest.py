@@ -87,7 +87,13 @@ def subjects(
     rejects: Path = typer.Option(None, "--rejects", help=REJECTS_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
 ) -> None:
-    """Create or update the tenant's users from its directory export."""
+    """Create or update the tenant's users from its directory export.
+
+    Columns: external_id (required), name, email, phone, extension, department,
+    offboarded_at, number_since; any other column is dropped and counted.
+    number_since: from when the user holds the phone and extension (default: now);
+    earlier calls and voicemail of a recycled number stay with its previous holder.
+    """
     vault = open_vault(ctx)
     with _progress("users", os.path.getsize(_file(file)), True) as advance:
         report = ingest_subjects(

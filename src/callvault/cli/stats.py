@@ -22,7 +22,12 @@ def stats(
     actor: str = typer.Option("operator", "--actor", help=f"Who asks: {ACTOR_HELP}."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Calls and rounded durations per bucket, direction and outcome; small cells suppressed."""
+    """Calls and rounded durations per bucket, direction and outcome.
+
+    Built from hour cells: an hour cell with fewer than k of the tenant's users among its calls'
+    parties (their callers do not count) is suppressed and enters no figure, a day is the sum of
+    its hour cells that are shown, so no two figures differ by a suppressed cell.
+    """
     result = statistics(
         open_vault(ctx),
         tenant,
@@ -46,7 +51,7 @@ def stats(
         )
     console.print(table)
     console.print(
-        f"{result['suppressed_cells']} cells with fewer than {result['k']} subjects suppressed"
+        f"{result['suppressed_cells']} hour cells with fewer than {result['k']} people suppressed"
     )
 
 

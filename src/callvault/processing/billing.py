@@ -14,18 +14,17 @@ restricted data be processed for legal claims, not for a routine legal obligatio
 an operator who needs them for a claim lifts the restriction for that purpose, which is itself audited.
 
 Linkage with the statistics: a record keeps the day, the exact billable seconds (the billed amount the
-Act requires) and the payer's surrogate id; nothing else. Retention pools every statistics cell of
-fewer than k subjects into a day cell without hour, direction or outcome
-(:mod:`callvault.retention.pooling`), so on a quiet day joining a record with the statistics of its
-day yields only "one of the day's pooled calls": the day the record already shows. Hour cells that
-survive describe k or more subjects, so the hour of one payer's call is not singled out by them. The
-remaining inference: if a day's only outbound answered hour cell is one of k or more subjects, a payer
-billed that day called in that hour (homogeneity; shared with k - 1 others, not unique to the payer).
+Act requires) and the payer's surrogate id; nothing else. Retention deletes every statistics cell of
+fewer than k people (:mod:`callvault.retention.suppression`), so on a quiet day there is no cell to
+join a record with. Hour cells that survive describe k or more of the tenant's users, so the hour of
+one payer's call is not singled out by them. The remaining inference: if a day's only outbound
+answered hour cell is one of k or more people, a payer billed that day called in that hour
+(homogeneity; shared with k - 1 others, not unique to the payer).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -35,6 +34,7 @@ from callvault.errors import PolicyRefusal
 from callvault.policy.model import BILLING
 from callvault.processing.context import rules_for
 from callvault.processing.gate import Decision, GateContext, decide
+from callvault.retention.rules import held_from
 from callvault.rights.restriction import restricted_subjects
 from callvault.store.audit_chain import AuditEntry
 from callvault.store.schema.retention import billing_records
@@ -57,11 +57,14 @@ def _decide(
     return decision
 
 
-def _rows(conn: Connection, tenant_id: str) -> list[Any]:
+def _rows(conn: Connection, tenant_id: str, oldest: date) -> list[Any]:
+    """The tenant's records still within their legal period: one past it is never served, whether
+    or not retention has deleted it yet (Art. 5(1)(e))."""
+    b = billing_records.c
     return list(
         conn.execute(
             select(billing_records)
-            .where(billing_records.c.tenant_id == tenant_id)
+            .where(b.tenant_id == tenant_id, b.call_date >= oldest)
             .order_by(billing_records.c.call_date, billing_records.c.record_id)
         )
     )
@@ -79,7 +82,8 @@ def read_billing(vault: Vault, tenant_id: str, purpose: str, actor: str) -> list
         details: dict[str, Any] = {"rule": decision.rule}
         if decision.allowed:
             restricted = set(conn.scalars(restricted_subjects(tenant_id, at)))
-            every = _rows(conn, tenant_id)
+            oldest = held_from(vault, tenant, at)["billing_record"].date()
+            every = _rows(conn, tenant_id, oldest)
             payers = {row.payer_subject_id for row in every} - {None}
             allowed = {
                 payer

@@ -11,6 +11,10 @@ assembles the answer from the allowed categories only (GDPR Art. 5(1)(b)-(c), Ar
 - ``voicemails``: voicemail metadata and id (the audio only through
   :func:`callvault.processing.recordings.read_voicemail`, its own gate decision).
 
+Nothing past its retention period is served (Art. 5(1)(e)), whether or not retention has run: every
+part of an answer is bounded by the tenant's effective rules (:func:`callvault.retention.rules.held_from`),
+asked at the moment of the read; an offboarded user's profile past its grace period shows nothing.
+
 Categories the purpose pseudonymises (error diagnosis) leave as keyed tokens (Art. 4(5)): under the
 support session's key, so they are stable within a session and unlinkable across sessions; without a
 session the gate denies (there is no tenant-wide fallback key). Under a purpose resting on consent the
@@ -36,8 +40,9 @@ from callvault.processing.context import load_context
 from callvault.processing.gate import Decision, decide
 from callvault.processing.parties import contact_key, contact_labels, party_numbers
 from callvault.processing.support import SupportSession, count_read, session_key
+from callvault.retention.rules import held_from
 from callvault.store.audit_chain import AuditEntry
-from callvault.store.schema.core import calls, voicemails
+from callvault.store.schema.core import calls, subjects, voicemails
 from callvault.subjects.actors import check_actor, check_ref
 from callvault.subjects.directory import find_subject, subject_identifiers_of
 from callvault.tenants import get_tenant
@@ -106,7 +111,15 @@ def _profile(
     subject_id: str,
     allowed: frozenset[str],
     render: Renderer,
+    oldest: datetime,
 ) -> dict[str, list[str]]:
+    offboarded = conn.scalar(
+        select(subjects.c.offboarded_at).where(
+            subjects.c.tenant_id == tenant_id, subjects.c.subject_id == subject_id
+        )
+    )
+    if offboarded is not None and offboarded < oldest:
+        return {}  # past the profile's grace period: not served, even before retention deletes it
     values = subject_identifiers_of(vault, conn, tenant_id, subject_id)
     return {
         kind: [render(kind, v) for v in items]
@@ -122,6 +135,7 @@ def _call_history(
     subject_id: str,
     allowed: frozenset[str],
     render: Renderer,
+    oldest: datetime,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     c = calls.c
     rows = conn.execute(
@@ -134,7 +148,7 @@ def _call_history(
             c.caller_subject_id,
             c.callee_subject_id,
         )
-        .where(c.tenant_id == tenant_id)
+        .where(c.tenant_id == tenant_id, c.started_at >= oldest)
         .where(or_(c.caller_subject_id == subject_id, c.callee_subject_id == subject_id))
         .order_by(c.started_at)
     ).all()
@@ -172,11 +186,13 @@ def _voicemails(
     subject_id: str,
     allowed: frozenset[str],
     render: Renderer,
+    oldest: datetime,
 ) -> list[dict[str, Any]]:
     v = voicemails.c
     rows = conn.execute(
         select(v.voicemail_id, v.received_at, v.duration_s, v.folder, v.caller_subject_id)
         .where(v.tenant_id == tenant_id, v.mailbox_subject_id == subject_id)
+        .where(v.received_at >= oldest)
         .order_by(v.received_at)
     ).all()
     callers = {r.caller_subject_id for r in rows if r.caller_subject_id}
@@ -204,16 +220,18 @@ def subject_data(
     subject_id: str,
     allowed: frozenset[str],
     render: Renderer = CLEAR,
+    *,
+    at: datetime | None = None,
 ) -> dict[str, Any]:
-    """The subject's data in the ``allowed`` categories only."""
-    data: dict[str, Any] = {
-        "profile": _profile(vault, conn, tenant_id, subject_id, allowed, render)
-    }
+    """The subject's data in the ``allowed`` categories only, none of it past its period at ``at``."""
+    limits = held_from(vault, get_tenant(conn, tenant_id), at or utcnow())
+    args = (vault, conn, tenant_id, subject_id, allowed, render)
+    data: dict[str, Any] = {"profile": _profile(*args, limits["subject_profile"])}
     if CALL_HISTORY in allowed:
-        history, frequent = _call_history(vault, conn, tenant_id, subject_id, allowed, render)
+        history, frequent = _call_history(*args, limits["call_record"])
         data["calls"], data["frequent_contacts"] = history, frequent
     if VOICEMAIL in allowed:
-        data["voicemails"] = _voicemails(vault, conn, tenant_id, subject_id, allowed, render)
+        data["voicemails"] = _voicemails(*args, limits["voicemail"])
     return data
 
 
@@ -304,7 +322,8 @@ def read_subject(
             details["ticket"] = ticket
         if decision.allowed:
             render = _renderer(vault, conn, tenant_id, purpose, decision, sess)
-            data = subject_data(vault, conn, tenant_id, subject_id, decision.categories, render)
+            categories = decision.categories
+            data = subject_data(vault, conn, tenant_id, subject_id, categories, render, at=at)
             details["calls"] = len(data.get("calls", ()))
             if sess is not None:
                 count_read(conn, sess)

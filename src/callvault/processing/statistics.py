@@ -1,20 +1,25 @@
 """Anonymous call statistics for customer-service improvement (GDPR Art. 6(1)(f), Recital 26).
 
 The only output of a purpose whose ``output`` is ``anonymous_statistics`` (``customer_service`` in
-the default policy): per hour or day bucket, direction and outcome, the
-number of calls and their durations, each call's duration rounded to 10 s before summing. Cells seen
-by fewer than k distinct subjects (``policy.k_anonymity``) are suppressed. Never event-level rows, never
-an identifier, a subject id or a call id.
+the default policy): per hour or day bucket, direction and outcome, the number of calls and their
+durations, each call's duration rounded to 10 s before summing. Never event-level rows, never an
+identifier, a subject id or a call id.
 
-Live calls are aggregated in SQL (GROUP BY, set-based) and merged with the ``call_statistics`` rows that
-retention left behind when it anonymised expired calls. A live cell's distinct subjects and a stored
-cell's are merged with ``max`` (an undercount), so suppression errs on the side of suppressing. Calls of
-subjects under restriction (Art. 18) or objecting to the purpose (Art. 21) are left out.
+One base grid, suppressed once (issue 12: published statistics could be differenced). Whatever the
+granularity and window asked, the answer is built from **base cells**: one hour, direction and
+outcome (:mod:`callvault.store.cells`). Live calls are aggregated into base cells in SQL (GROUP BY,
+set-based) and merged with the ``call_statistics`` cells retention left behind (populations merged
+with ``max``, an undercount, so suppression errs on the side of suppressing). Then every base cell
+whose population (the tenant's users among its parties, never their correspondents) is below k is
+dropped, and only then are the survivors summed into day cells when ``by="day"``. Every published
+figure is therefore a sum of base cells that each meet k: the day total minus its published hours,
+or one window minus another, is again a sum of such cells and never a suppressed one.
+``suppressed_cells`` counts the suppressed base cells of the window. Calls of subjects under
+restriction (Art. 18) or objecting to the purpose (Art. 21) are left out.
 
 Windows are whole buckets: ``start`` is floored and ``end`` ceiled to the hour or day of ``by`` (UTC),
 so the window covers every bucket it touches and ``to`` in the answer is the exclusive end of the last
-bucket. Two windows a few seconds apart therefore give the same cells: otherwise each could pass the
-k check and their difference would single out the one call between them (a differencing attack).
+bucket.
 """
 
 from __future__ import annotations
@@ -28,10 +33,8 @@ from sqlalchemy import (
     Connection,
     and_,
     func,
-    literal_column,
     or_,
     select,
-    union_all,
 )
 
 from callvault.clock import utcnow
@@ -41,7 +44,15 @@ from callvault.processing.context import tenant_context
 from callvault.processing.gate import decide
 from callvault.processing.reads import audit_decision
 from callvault.rights.restriction import objecting_subjects, restricted_subjects
-from callvault.store.cells import BUCKETS, bucket_start, ceil, floor, rounded
+from callvault.store.cells import (
+    BUCKETS,
+    bucket_start,
+    ceil,
+    floor,
+    meets_k,
+    population,
+    rounded,
+)
 from callvault.store.schema.core import calls
 from callvault.store.schema.statistics import call_statistics
 from callvault.subjects.actors import check_actor
@@ -49,6 +60,7 @@ from callvault.tenants import get_tenant
 from callvault.vault import Vault
 
 Key = tuple[str, str, str]
+_POOLED = "pooled"  # day cells pooled by earlier builds: below k by construction, never shown
 
 
 @dataclass
@@ -91,11 +103,10 @@ def _live_filter(
     return and_(*conditions)
 
 
-def _live(
-    conn: Connection, tenant_id: str, by: str, window: ColumnElement[bool], cells: dict[Key, Cell]
-) -> None:
+def _live(conn: Connection, window: ColumnElement[bool], cells: dict[Key, Cell]) -> None:
+    """The base (hour) cells of the live calls in the window, with their populations."""
     c = calls.c
-    bucket = bucket_start(conn, c.started_at, by).label("bucket")
+    bucket = bucket_start(conn, c.started_at, "hour")
     totals = (
         select(
             bucket,
@@ -106,78 +117,66 @@ def _live(
             func.sum(rounded(c.billsec_s)),
         )
         .where(window)
-        .group_by(literal_column("bucket"), c.direction, c.outcome)
+        .group_by(bucket, c.direction, c.outcome)
     )
     for b, direction, outcome, n, duration, billsec in conn.execute(totals):
-        key = (_label(b, by), direction, outcome)
-        cells[key] = Cell(int(n), 0, int(duration or 0), int(billsec or 0))
-    parties = union_all(
-        select(bucket, c.direction, c.outcome, c.caller_subject_id.label("party")).where(window),
-        select(bucket, c.direction, c.outcome, c.callee_subject_id.label("party")).where(window),
-    ).subquery()
-    p = parties.c
-    distinct = (
-        select(p.bucket, p.direction, p.outcome, func.count(p.party.distinct()))
-        .where(p.party.is_not(None))
-        .group_by(p.bucket, p.direction, p.outcome)
-    )
-    for b, direction, outcome, n in conn.execute(distinct):
-        cells[(_label(b, by), direction, outcome)].subjects = int(n)
+        cells[(_label(b, "hour"), direction, outcome)] = Cell(
+            int(n), 0, int(duration or 0), int(billsec or 0)
+        )
+    for b, direction, outcome, people in conn.execute(population(window, bucket)):
+        cells[(_label(b, "hour"), direction, outcome)].subjects = int(people)
 
 
 def _stored(
     conn: Connection,
     tenant_id: str,
-    by: str,
     start: datetime | None,
     end: datetime | None,
     cells: dict[Key, Cell],
 ) -> None:
+    """Merge retention's stored base cells (hour cells; pooled cells of earlier builds never meet k
+    and are left out) into the live ones: counts add, populations take the max."""
     s = call_statistics.c
-    bucket = bucket_start(conn, s.bucket_start, by).label("bucket")
-    query = (
-        select(
-            bucket,
-            s.direction,
-            s.outcome,
-            func.sum(s.calls),
-            func.max(s.subjects),
-            func.sum(s.duration_s),
-            func.sum(s.billsec_s),
-        )
-        .where(s.tenant_id == tenant_id)
-        .group_by(literal_column("bucket"), s.direction, s.outcome)
-    )
+    query = select(
+        s.bucket_start, s.direction, s.outcome, s.calls, s.subjects, s.duration_s, s.billsec_s
+    ).where(s.tenant_id == tenant_id, s.direction != _POOLED)
     if start is not None:
         query = query.where(s.bucket_start >= start)
     if end is not None:
         query = query.where(s.bucket_start < end)
     for b, direction, outcome, n, subjects, duration, billsec in conn.execute(query):
-        pooled = direction == "pooled"  # retention's pooled day cell: no hour (retention_pooling)
-        cell = cells.setdefault((_label(b, "day" if pooled else by), direction, outcome), Cell())
+        cell = cells.setdefault((_label(b, "hour"), direction, outcome), Cell())
         cell.calls += int(n)
         cell.subjects = max(cell.subjects, int(subjects))
         cell.duration_s += int(duration)
         cell.billsec_s += int(billsec)
 
 
-def _publish(cells: dict[Key, Cell], k: int) -> tuple[list[dict[str, Any]], int]:
-    shown, suppressed = [], 0
-    for (bucket, direction, outcome), cell in sorted(cells.items()):
-        if cell.subjects < k:
-            suppressed += 1  # fewer than k people: the cell could single someone out
+def _publish(cells: dict[Key, Cell], by: str, k: int) -> tuple[list[dict[str, Any]], int]:
+    """Suppress base cells below k once, then sum the survivors into buckets of ``by``."""
+    shown: dict[Key, Cell] = {}
+    suppressed = 0
+    for (hour, direction, outcome), cell in cells.items():
+        if not meets_k(cell.subjects, k):
+            suppressed += 1  # fewer than k people: never part of any published figure
             continue
-        shown.append(
-            {
-                "bucket": bucket,
-                "direction": direction,
-                "outcome": outcome,
-                "calls": cell.calls,
-                "duration_s": cell.duration_s,
-                "billsec_s": cell.billsec_s,
-            }
-        )
-    return shown, suppressed
+        bucket = hour[:10] if by == "day" else hour
+        total = shown.setdefault((bucket, direction, outcome), Cell())
+        total.calls += cell.calls
+        total.duration_s += cell.duration_s
+        total.billsec_s += cell.billsec_s
+    published = [
+        {
+            "bucket": bucket,
+            "direction": direction,
+            "outcome": outcome,
+            "calls": cell.calls,
+            "duration_s": cell.duration_s,
+            "billsec_s": cell.billsec_s,
+        }
+        for (bucket, direction, outcome), cell in sorted(shown.items())
+    ]
+    return published, suppressed
 
 
 def statistics(
@@ -211,10 +210,10 @@ def statistics(
         shown: list[dict[str, Any]] = []
         suppressed = 0
         if decision.allowed:
-            cells: dict[Key, Cell] = {}
-            _live(conn, tenant_id, by, _live_filter(tenant_id, purpose, start, end, at), cells)
-            _stored(conn, tenant_id, by, start, end, cells)
-            shown, suppressed = _publish(cells, k)
+            cells: dict[Key, Cell] = {}  # the base grid: hour cells
+            _live(conn, _live_filter(tenant_id, purpose, start, end, at), cells)
+            _stored(conn, tenant_id, start, end, cells)
+            shown, suppressed = _publish(cells, by, k)
         details = {"by": by, "cells": len(shown), "suppressed_cells": suppressed, "k": k}
         audit_decision(vault, conn, tenant_id, actor, "stats", None, purpose, decision, **details)
     if not decision.allowed:

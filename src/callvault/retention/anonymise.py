@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from callvault.store.cells import bucket_start, day_of, rounded
+from callvault.store.cells import bucket_start, day_of, population, rounded
 from callvault.store.schema.core import UTCDateTime, calls
 from callvault.store.schema.retention import billing_records
 from callvault.store.schema.statistics import call_statistics
@@ -47,27 +47,38 @@ def _insert(conn: Connection, table: Any) -> Any:
 
 
 def aggregate_calls(conn: Connection, batch: ColumnElement[bool]) -> None:
-    """Upsert the batch into call_statistics: counts add, subjects take the max (an undercount)."""
-    bucket = bucket_start(conn, calls.c.started_at, "hour")
-    parties = _greatest(
-        conn,
-        func.count(calls.c.caller_subject_id.distinct()),
-        func.count(calls.c.callee_subject_id.distinct()),
-    )
-    query = (
+    """Upsert the batch into call_statistics hour cells: counts add; ``subjects`` is the cell's
+    population (:func:`callvault.store.cells.population`: the tenant's users, never their
+    correspondents), merged with the max across batches (an undercount)."""
+    c = calls.c
+    bucket = bucket_start(conn, c.started_at, "hour")
+    totals = (
         select(
-            calls.c.tenant_id,
-            bucket,
-            calls.c.direction,
-            calls.c.outcome,
-            func.count(),
-            parties,
-            func.sum(rounded(calls.c.duration_s)),
-            func.sum(rounded(calls.c.billsec_s)),
+            c.tenant_id,
+            bucket.label("bucket"),
+            c.direction,
+            c.outcome,
+            func.count().label("calls"),
+            func.sum(rounded(c.duration_s)).label("duration_s"),
+            func.sum(rounded(c.billsec_s)).label("billsec_s"),
         )
         .where(batch)
-        .group_by(calls.c.tenant_id, bucket, calls.c.direction, calls.c.outcome)
+        .group_by(c.tenant_id, bucket, c.direction, c.outcome)
+        .subquery()
     )
+    people = population(batch, bucket).subquery()
+    t, p = totals.c, people.c
+    same = and_(t.bucket == p.bucket, t.direction == p.direction, t.outcome == p.outcome)
+    query = select(
+        t.tenant_id,
+        t.bucket,
+        t.direction,
+        t.outcome,
+        t.calls,
+        func.coalesce(p.people, 0),
+        t.duration_s,
+        t.billsec_s,
+    ).select_from(totals.outerjoin(people, same))
     merge_statistics(conn, query)
 
 

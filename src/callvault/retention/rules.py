@@ -83,3 +83,22 @@ def overdue_counts(
         ),
         "billing_record": count(billing_records, billing_records.c.call_date < billing_cut),
     }
+
+
+def held_from(vault: Vault, tenant: Tenant, at: datetime) -> dict[str, datetime]:
+    """Per kind, the oldest instant a record may have and still be served at ``at``.
+
+    Reads ask this, never a period of their own: a record past its period is not served whether or
+    not retention has run yet (Art. 5(1)(e) storage limitation). Billing records keep the day only,
+    so their limit is the start of the cutoff's day, as retention deletes them.
+    """
+    effective = effective_retention(vault, tenant)
+    limits = {}
+    for kind in KINDS:
+        base = vault.policy.retention.get(kind)
+        # A kind the policy keeps no period for may not be kept at all (retention refuses to run
+        # on it, ConfigError): nothing of it is served either.
+        missing = base is None or base.period is None
+        limits[kind] = at if missing else Period.parse(effective[kind]).before(at)
+    limits["billing_record"] = floor(limits["billing_record"], "day")
+    return limits

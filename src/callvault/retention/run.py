@@ -3,8 +3,8 @@
 Per tenant and in this order (so that the billing copy still names its payer):
 1. call records past their period become anonymous statistics (DESIGN, "Anonymisation is not deletion
    of the name"); the billing subset is copied under legal hold; the event-level rows are deleted;
-   external callers left with no data are crypto-shredded; the last batch pools statistics cells of
-   fewer than k subjects into day cells (:mod:`callvault.retention.pooling`);
+   external callers left with no data are crypto-shredded; the last batch deletes statistics cells
+   of fewer than k people (:mod:`callvault.retention.suppression`);
 2. voicemails past their period are deleted (audio and metadata), externals left with nothing shredded;
 3. offboarded users past the grace period lose their profile: voicemail box deleted, calls unlinked
    (their party reference set NULL: the call stays until its own rule anonymises it), consent records
@@ -33,8 +33,8 @@ from callvault.clock import utcnow
 from callvault.policy.taxonomy import CALL_HISTORY, EMAIL, NAME, PHONE, VOICEMAIL
 from callvault.retention import anonymise as A
 from callvault.retention import batches as B
-from callvault.retention.pooling import pool_small_cells
 from callvault.retention.rules import KINDS, Rule, overdue_counts, tenant_rules
+from callvault.retention.suppression import suppress_small_cells
 from callvault.store.audit_chain import OPERATOR, AuditEntry
 from callvault.store.cells import floor
 from callvault.store.schema.core import calls
@@ -176,13 +176,13 @@ def _anonymise_calls(
         anonymised = B.delete_calls(conn, batch)
         shredded = B.shred_orphans(vault, conn, tenant_id, candidates)
         after[0] = bound
-        # The last batch pools the small cells, in its transaction with its audit entry.
-        pooled = pool_small_cells(conn, tenant_id, cutoff, k) if bound is None else 0
+        # The last batch suppresses the small cells, in its transaction with its audit entry.
+        suppressed = suppress_small_cells(conn, tenant_id, cutoff, k) if bound is None else 0
         return {
             "anonymised": anonymised,
             "billing_copied": billed,
             "externals_shredded": shredded,
-            "cells_pooled": pooled,
+            "cells_suppressed": suppressed,
             "done": int(bound is None),
         }
 

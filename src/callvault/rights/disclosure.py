@@ -124,7 +124,7 @@ def disclose(
                 decision = Decision(True, decision.reason, decision.rule, None, categories)
                 # Other parties as reads show them: names of colleagues, tokens of callers (Art. 15(4)).
                 others = Renderer(None, frozenset(), contact_key(vault, conn, tenant_id))
-                data = subject_data(vault, conn, tenant_id, subject_id, categories, others)
+                data = subject_data(vault, conn, tenant_id, subject_id, categories, others, at=at)
                 document = {
                     "format": EXPORT_FORMAT,
                     "tenant": tenant_id,

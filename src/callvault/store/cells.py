@@ -1,9 +1,19 @@
-"""The statistics cell: one home for its time bucket and its rounding (DESIGN, "Anonymisation").
+"""The statistics cell: one home for its time bucket, its rounding and its population (DESIGN,
+"Anonymisation").
 
 Live statistics (:mod:`callvault.processing.statistics`), retention's aggregation of expired calls and
-its pooling of small cells (:mod:`callvault.retention`) all cut time and round durations here, so a
-stored cell and a live one describe the same thing and merge exactly (Recital 26: no exact duration,
-no instant finer than the bucket survives).
+its suppression of small cells (:mod:`callvault.retention`) all cut time, round durations and count
+people here, so a stored cell and a live one describe the same thing and merge exactly (Recital 26:
+no exact duration, no instant finer than the bucket survives).
+
+The **base cell** is one hour, direction and outcome of one tenant. Its **population** is the number
+of distinct people *of the tenant* (its users) among the parties of the cell's calls; external
+correspondents do not count, because a cell of one user and ten callers still describes that one
+user's hour. A base cell is published only when its population is at least k
+(``policy.k_anonymity``, :func:`meets_k`); every published figure, at any granularity or window, is a
+sum of base cells that each meet k, so no difference of published figures isolates a suppressed one.
+No statistical disclosure control library is used: with no published margin that includes a
+suppressed cell there is nothing for secondary suppression to protect, and this rule is the whole of it.
 """
 
 from __future__ import annotations
@@ -11,7 +21,20 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Date, cast, func, literal_column
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Date,
+    Select,
+    and_,
+    cast,
+    func,
+    literal_column,
+    select,
+    union_all,
+)
+
+from callvault.store.schema.core import calls, subjects
 
 BUCKETS = ("hour", "day")
 ROUND_S = 10  # each call's seconds are rounded to this before summing
@@ -53,3 +76,28 @@ def ceil(moment: datetime, by: str) -> datetime:
     """The first bucket boundary at or after ``moment``."""
     start = floor(moment, by)
     return start if start == moment.astimezone(UTC) else start + _STEP[by]
+
+
+def meets_k(people: int, k: int) -> bool:
+    """A base cell may be published (or kept after retention) only with k or more people."""
+    return people >= k
+
+
+def population(where: ColumnElement[bool], bucket: ColumnElement[Any]) -> Select[Any]:
+    """(bucket, direction, outcome, people) of the calls matching ``where``: ``people`` counts the
+    distinct tenant users among their callers and callees (external correspondents never count).
+    Cells whose calls involve no user are absent (population 0)."""
+    c = calls.c
+    parties = union_all(
+        select(bucket.label("bucket"), c.direction, c.outcome, c.tenant_id,
+               c.caller_subject_id.label("party")).where(where),
+        select(bucket.label("bucket"), c.direction, c.outcome, c.tenant_id,
+               c.callee_subject_id.label("party")).where(where),
+    ).subquery()  # fmt: skip
+    p, s = parties.c, subjects.c
+    is_user = and_(s.tenant_id == p.tenant_id, s.subject_id == p.party, s.kind == "user")
+    return (
+        select(p.bucket, p.direction, p.outcome, func.count(p.party.distinct()).label("people"))
+        .select_from(parties.join(subjects, is_user))
+        .group_by(p.bucket, p.direction, p.outcome)
+    )

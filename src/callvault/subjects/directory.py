@@ -35,8 +35,10 @@ def identifier_rows(
     dek: bytes,
     values: Mapping[str, Iterable[str]],
     region: str = "DK",
+    since: Mapping[str, datetime] | None = None,
 ) -> list[dict[str, object]]:
-    """Encrypted (and, where looked up, blind-indexed) rows for ``values`` of one subject."""
+    """Encrypted (and, where looked up, blind-indexed) rows for ``values`` of one subject;
+    ``since`` gives the instant from which a user holds each number kind (phone, extension)."""
     rows: list[dict[str, object]] = []
     for kind, items in values.items():
         for slot, value in enumerate(items):
@@ -56,6 +58,8 @@ def identifier_rows(
                     "ciphertext": vault.keyring.encrypt(dek, value.encode("utf-8"), aad),
                 }
             )
+            if since is not None:  # only the directory ingest knows it; NULL: held for all time
+                rows[-1]["since"] = since.get(kind)
     return rows
 
 

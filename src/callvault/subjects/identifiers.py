@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Final
 
@@ -26,6 +27,7 @@ INDEXED_KINDS = ("external_id", "email", "phone", "extension", "endpoint")
 ENCRYPTED_KINDS = ("external_id", "name", "email", "phone", "extension", "department", "endpoint")
 #: Regions numbers can be read in: ISO 3166-1 alpha-2 codes phonenumbers has metadata for.
 REGIONS: Final = frozenset(phonenumbers.SUPPORTED_REGIONS)
+NUMBER_KINDS = ("phone", "extension")  # held by a user from a date: numbers are recycled
 
 _EXTENSION = re.compile(r"^[0-9]{1,32}$")  # whatever the directory says, from one digit
 _ENDPOINT = re.compile(r"^[^\s,;]{1,128}$")  # a SIP endpoint or device name: one token
@@ -82,6 +84,16 @@ def normalise_email(raw: str) -> str:
     if not _EMAIL.match(text):
         raise InvalidInput("not an e-mail address")  # never the value: it ends up in logs
     return text
+
+
+def prior_form(form: str, since: datetime) -> str:
+    """The index form of whoever held a number (or extension) before the user who holds it ``since``.
+
+    A recycled number is two people (Art. 5(1)(d)): the previous holder, an external caller subject,
+    keeps the calls and voicemail from before ``since`` under this form, so later records from before
+    that date find them and never the user, and a later recycling gets a form of its own.
+    """
+    return f"prior:{since.astimezone(UTC).isoformat()}:{form}"
 
 
 def index_form(kind: str, value: str, region: str = "DK") -> str:

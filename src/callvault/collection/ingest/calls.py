@@ -11,6 +11,11 @@ leaves the vault exactly as before the ingest; a re-run then starts from scratch
 file stores nothing twice: every record carries ``source_key``, the tenant's blind index over
 ``src:<format>:<source id>``, and each batch is checked against what is held with one SELECT (which
 also sees the earlier batches of the same transaction).
+
+A call already past the tenant's period for call records when it arrives is never kept as an event
+(Art. 5(1)(e)): in the same transaction it becomes what retention keeps of it (statistics cells, the
+billing subset; :mod:`callvault.retention.arrival`) and is counted as ``expired_on_arrival``, not as
+``stored``.
 """
 
 from __future__ import annotations
@@ -44,8 +49,11 @@ from callvault.collection.parsers.formats import parse_calls
 from callvault.collection.parsers.records import ParsedCall, RowError
 from callvault.collection.profile import profile, require
 from callvault.policy.taxonomy import CALL_HISTORY, PHONE
+from callvault.retention.arrival import calls_expired_on_arrival
+from callvault.retention.rules import held_from
 from callvault.store.audit_chain import AuditEntry
 from callvault.store.schema.core import calls
+from callvault.tenants import get_tenant
 from callvault.tenants import region as tenant_region
 from callvault.vault import Vault
 
@@ -125,8 +133,10 @@ def _store(
     now = parties.now
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("PRAGMA cache_size=-262144")  # 256 MiB: index pages stay in memory
-    report = IngestReport()
+    report = IngestReport(expired_on_arrival=0)
     unparsed = 0
+    oldest = held_from(parties.vault, get_tenant(conn, tenant_id), now)["call_record"]
+    expired: list[str] = []  # ids of fresh calls already past their period
     dropped: Counter[tuple[str, ...]] = Counter()
     for batch in batched(items, BATCH):
         good: list[ParsedCall] = []
@@ -140,8 +150,11 @@ def _store(
             if record.caller_name is not None:
                 report.dropped_fields[_CALLER_NAME] += 1
         fresh = _new_records(parties, conn, tenant_id, format, good, report)
-        unparsed += _insert(parties, conn, tenant_id, format, fresh, now)
+        unparsed += _insert(parties, conn, tenant_id, format, fresh, now, (oldest, expired))
         report.stored += len(fresh)
+    kept = calls_expired_on_arrival(parties.vault, conn, tenant_id, expired, now)
+    report.expired_on_arrival = kept["anonymised"]
+    report.stored -= kept["anonymised"]  # never an event: only what retention keeps of it
     count_dropped(report.dropped_fields, dropped)
     report.rejected = bad.count
     report.created_subjects = parties.created
@@ -179,11 +192,17 @@ def _insert(
     format: str,
     fresh: list[tuple[ParsedCall, bytes]],
     now: Any,
+    expiry: tuple[Any, list[str]],
 ) -> int:
-    """Insert ``fresh``; the number of parties among them that are unparsed numbers."""
+    """Insert ``fresh``; the ids of those started before ``expiry[0]`` go to ``expiry[1]``.
+    Returns the number of parties among them that are unparsed numbers."""
     if not fresh:
         return 0
-    resolved = parties.resolve({r.caller for r, _ in fresh} | {r.callee for r, _ in fresh})
+    # By number and the call's time: a recycled number's earlier calls stay its previous holder's.
+    moments = {(r.caller, r.started_at) for r, _ in fresh} | {
+        (r.callee, r.started_at) for r, _ in fresh
+    }
+    resolved = parties.resolve_at(moments)
     link, index = f"link:{format}:", parties.index
     linked: dict[str, bytes] = {}
     encode = time_encoder(conn)
@@ -191,12 +210,16 @@ def _insert(
     created = encode(now)
     rows = []
     unparsed = 0
+    oldest, expired = expiry
     for record, key in fresh:
-        caller, caller_user, odd_caller = resolved[record.caller]
-        callee, callee_user, odd_callee = resolved[record.callee]
+        caller, caller_user, odd_caller = resolved[record.caller, record.started_at]
+        callee, callee_user, odd_callee = resolved[record.callee, record.started_at]
         unparsed += odd_caller + odd_callee
         if _swapped(record.user_side, caller_user, callee_user):
             caller, caller_user, callee, callee_user = callee, callee_user, caller, caller_user
+        call_id = next(ids)
+        if record.started_at < oldest:
+            expired.append(call_id)
         linked_key = None
         if record.linked_id is not None:
             linked_key = linked.get(record.linked_id)
@@ -205,7 +228,7 @@ def _insert(
         rows.append(
             (
                 tenant_id,
-                next(ids),
+                call_id,
                 key,
                 linked_key,
                 encode(record.started_at),

@@ -10,14 +10,19 @@ only encrypted under that key, plus the tenant's blind index. When the tenant do
 numbers, no external subject is created and the party is stored as NULL (Art. 5(1)(c)).
 
 Each batch costs one SELECT for its not yet known forms and one INSERT per table for new externals;
-a party resolved once stays cached for the rest of the file.
+a form resolved once stays cached for the rest of the file.
+
+A user holds a number from a date (``subject_identifiers.since``; numbers are recycled). A record
+from before that date is not the user's: :meth:`Parties.resolve_at` gives it to the number's previous
+holder, an external subject found (or created) under the prior form of the number
+(:func:`callvault.subjects.identifiers.prior_form`), so it is never shown to the user (Art. 5(1)(d)).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
-from typing import NamedTuple
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 
@@ -27,13 +32,13 @@ from callvault.crypto.primitives import blind_index
 from callvault.errors import InvalidInput, UsageError
 from callvault.store.schema.core import subject_identifiers, subjects
 from callvault.subjects.directory import new_id
-from callvault.subjects.identifiers import Party, check_region, party
+from callvault.subjects.identifiers import Party, check_region, party, prior_form
 from callvault.vault import Vault
 
 _CHUNK = 5_000
 _SUBJECT_COLUMNS = ("tenant_id", "subject_id", "kind", "wrapped_dek", "created_at", "updated_at")
 _LOOKUP = (
-    "SELECT i.blind_index, i.subject_id, s.kind FROM subject_identifiers i JOIN subjects s"
+    "SELECT i.blind_index, i.subject_id, s.kind, i.since FROM subject_identifiers i JOIN subjects s"
     " ON s.tenant_id = i.tenant_id AND s.subject_id = i.subject_id"
     " WHERE i.tenant_id = {p} AND i.blind_index {in}"
 )
@@ -73,7 +78,8 @@ class Parties:
         self.vault, self.conn, self.tenant_id = vault, conn, tenant_id
         self.create, self.now, self.region = create, now, region
         self._key = vault.keyring.tenant_key(conn, tenant_id, "blind_index")
-        self._found: dict[str, tuple[str, bool]] = {}  # index form -> (subject id, is a user)
+        self._found: dict[str, tuple[str | None, bool]] = {}  # form -> (subject id, is a user)
+        self._since: dict[str, datetime] = {}  # form -> from when its user holds it
         self._looked_up: set[str] = set()
         self._by_raw: dict[str | None, Resolved] = {None: NOBODY}
         self.created = 0
@@ -114,12 +120,54 @@ class Parties:
                 return Resolved(found[0], found[1], p.unparsed and form == p.form)
         return Resolved(None, False, p.unparsed)
 
+    def resolve_at(
+        self, pairs: Iterable[tuple[str | None, datetime]]
+    ) -> dict[tuple[str | None, datetime], Resolved]:
+        """The subject of each (party, moment of the record).
+
+        As :meth:`resolve`, except that a party whose user holds the number only since after the
+        moment resolves to the number's previous holder (found or created in one batch)."""
+        wanted = set(pairs)
+        now = self.resolve({raw for raw, _ in wanted})
+        prior = {pair: self._prior(pair) for pair in wanted}
+        earlier = {p.form: p for p in prior.values() if p is not None and p.form not in self._found}
+        if earlier:
+            self._lookup({self.index(form): form for form in earlier})
+            missing = [p for form, p in earlier.items() if form not in self._found]
+            if missing and self.create:
+                self._create_externals(missing)
+            for p in missing:
+                self._found.setdefault(p.form, (None, False))
+        return {
+            pair: now[pair[0]] if p is None else Resolved(*self._found[p.form], False)
+            for pair, p in prior.items()
+        }
+
+    def _prior(self, pair: tuple[str | None, datetime]) -> Party | None:
+        """The previous holder's party when the record predates its user's ``since``, else None."""
+        raw, moment = pair
+        found = party(raw, self.region) if raw is not None else None
+        if found is None:
+            return None
+        held = next((form for form in found.lookups if form in self._found), None)
+        since = self._since.get(held) if held is not None else None
+        if held is None or since is None or moment >= since:
+            return None
+        kind, value = (
+            ("extension", held[4:]) if held.startswith("ext:") else (found.kind, found.value)
+        )
+        form = prior_form(held, since)
+        return Party((form,), kind, form, value)
+
     def _lookup(self, by_index: dict[bytes, str]) -> None:
         keys = list(by_index)
         for start in range(0, len(keys), _CHUNK):
             rows = fetch_in(self.conn, _LOOKUP, self.tenant_id, keys[start : start + _CHUNK])
-            for index, subject_id, kind in rows:
-                self._found[by_index[bytes(index)]] = (subject_id, kind == "user")
+            for index, subject_id, kind, since in rows:
+                form = by_index[bytes(index)]
+                self._found[form] = (subject_id, kind == "user")
+                if since is not None and kind == "user":
+                    self._since[form] = _aware(since)
 
     def _create_externals(self, missing: list[Party]) -> None:
         keyring, tenant_id = self.vault.keyring, self.tenant_id
@@ -136,3 +184,9 @@ class Parties:
         insert_rows(self.conn, subjects, _SUBJECT_COLUMNS, subject_rows)
         insert_rows(self.conn, subject_identifiers, _IDENTIFIER_COLUMNS, identifier_rows)
         self.created += len(subject_rows)
+
+
+def _aware(moment: Any) -> datetime:
+    """A raw driver timestamp (naive UTC on both databases, text on SQLite) as aware UTC."""
+    value = moment if isinstance(moment, datetime) else datetime.fromisoformat(str(moment))
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

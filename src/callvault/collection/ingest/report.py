@@ -43,10 +43,12 @@ class IngestReport:
     #: as external parties under their digits; None for an ingest without parties (subjects)
     unparsed_numbers: int | None = None
     rejects_path: str | None = None
+    # calls and voicemail only: records already past their period, kept only as retention keeps them
+    expired_on_arrival: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The ``--json`` document (DESIGN: stored, duplicates, rejected, dropped_fields)."""
-        shown = {
+        shown: dict[str, Any] = {
             "stored": self.stored,
             "duplicates": self.duplicates,
             "rejected": self.rejected,
@@ -54,6 +56,8 @@ class IngestReport:
         }
         if self.unparsed_numbers is not None:
             shown["unparsed_numbers"] = self.unparsed_numbers
+        if self.expired_on_arrival is not None:
+            shown["expired_on_arrival"] = self.expired_on_arrival
         return shown
 
     def audit_details(self, **extra: Any) -> dict[str, Any]:

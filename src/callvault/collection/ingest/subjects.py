@@ -16,6 +16,13 @@ the directory says they are. ``endpoints`` lists a user's SIP endpoint or device
 (``telefon-42``, ``client1``), matched when a call record names a party by its endpoint.
 A value with bytes that are not UTF-8 rejects its row when its column is kept, and is dropped like
 the rest of its column otherwise; messages name the line and the column, never the value.
+
+Numbers are recycled: a user holds a phone number or extension from ``number_since`` (a column;
+default the time of the ingest, and on a re-ingest the date already held for an unchanged number).
+Calls and voicemail from before that date stay with the previous holder, the external caller subject,
+which keeps the number under its prior form (:func:`callvault.subjects.identifiers.prior_form`); only
+later records move to the user (:mod:`callvault.collection.ingest.takeover`). Art. 5(1)(d): one
+person's history must not become another's.
 """
 
 from __future__ import annotations
@@ -59,11 +66,13 @@ from callvault.store.audit_chain import AuditEntry
 from callvault.store.schema.core import subject_identifiers, subjects
 from callvault.subjects.directory import identifier_rows, new_id
 from callvault.subjects.identifiers import (
+    NUMBER_KINDS,
     index_form,
     is_endpoint,
     is_extension,
     normalise_email,
     normalise_phone,
+    prior_form,
 )
 from callvault.tenants import get_tenant, region
 from callvault.vault import Vault
@@ -81,6 +90,7 @@ class Entry:
     values: dict[str, str]
     offboarded_at: datetime | None
     subject_id: str | None = None
+    number_since: datetime | None = None  # from when the row's number and extension are the user's
 
 
 def ingest_subjects(
@@ -145,7 +155,8 @@ class _Directory:
         self.region = region
         self.now = utcnow()
         self.seen: dict[str, int] = {}  # index form -> first line (within this file)
-        self.taken: list[tuple[str, Entry]] = []  # (external subject, the user taking its number)
+        # (external subject, the user taking its number, from when)
+        self.taken: list[tuple[str, Entry, datetime]] = []
 
     def index(self, form: str) -> bytes:
         return self.vault.keyring.index(self.conn, self.tenant_id, form)
@@ -165,7 +176,7 @@ class _Directory:
     def entry(self, row: DirectoryRow) -> Entry | RowError:
         values: dict[str, str] = {}
         for column, value in row.values.items():
-            if column in self.kept or column in ("external_id", "offboarded_at"):
+            if column in self.kept or column in ("external_id", "offboarded_at", "number_since"):
                 if undecodable(value):
                     return RowError(row.line, None, f"{column} is not UTF-8 text")
                 values[column] = value
@@ -173,11 +184,14 @@ class _Directory:
                 self.report.dropped_fields[shown(column)] += 1  # never stored (Art. 5(1)(c))
         try:
             offboarded = values.pop("offboarded_at", None)
+            since = values.pop("number_since", None)
             entry = Entry(row.line, self._normalised(values), None)
             if offboarded is not None:
-                entry.offboarded_at = parse_instant(offboarded, field="offboarded_at")
-        except InvalidInput:
-            return RowError(row.line, None, "offboarded_at is not an ISO 8601 date")
+                entry.offboarded_at = _instant(offboarded, "offboarded_at")
+            if since is not None:
+                entry.number_since = _instant(since, "number_since")
+        except InvalidInput as exc:
+            return RowError(row.line, None, exc.reason)
         except ValueError as exc:
             return RowError(row.line, None, str(exc))
         return self._unique(entry, row)
@@ -247,8 +261,8 @@ class _Directory:
         self.report.duplicates += len(entries) - len(changed) - len(new)
         self._update(changed, existing)
         self._create(new)
-        take_over(self.vault, self.conn, self.tenant_id,
-                  {ext: e.subject_id for ext, e in self.taken if e.subject_id})  # fmt: skip
+        moves = {ext: (e.subject_id, since) for ext, e, since in self.taken if e.subject_id}
+        take_over(self.vault, self.conn, self.tenant_id, moves)
         self.taken = []
         self.report.stored += len(changed) + len(new)
         self.report.updated += len(changed)
@@ -269,12 +283,13 @@ class _Directory:
                 "dek": self.vault.keyring.dek(self.tenant_id, row.subject_id, row.wrapped_dek),
                 "offboarded_at": row.offboarded_at,
                 "values": {},
+                "since": {},
             }
             for row in rows
         }
         if found:
             for row in self.conn.execute(
-                select(si.c.subject_id, si.c.kind, si.c.slot, si.c.ciphertext)
+                select(si.c.subject_id, si.c.kind, si.c.slot, si.c.ciphertext, si.c.since)
                 .where(si.c.tenant_id == self.tenant_id, si.c.subject_id.in_(list(found)))
                 .order_by(si.c.subject_id, si.c.kind, si.c.slot)
             ):
@@ -283,6 +298,7 @@ class _Directory:
                 text = self.vault.keyring.decrypt(held["dek"], row.ciphertext, aad).decode("utf-8")
                 earlier = held["values"].get(row.kind)  # several slots: endpoint names
                 held["values"][row.kind] = text if earlier is None else f"{earlier} {text}"
+                held["since"][row.kind] = row.since
         return {held["values"]["external_id"]: held for held in found.values()}
 
     def _without_conflicts(self, entries: list[Entry]) -> list[Entry]:
@@ -316,16 +332,48 @@ class _Directory:
             if h.subject_kind == "external" and id(forms[h.blind_index]) not in refused
         ]  # fmt: skip
         if released:
-            keys = [h.blind_index for h in released]
-            self.conn.execute(
-                delete(si).where(si.c.tenant_id == self.tenant_id, si.c.blind_index.in_(keys))
-            )
-            self.taken += [(h.subject_id, forms[h.blind_index]) for h in released]
+            self._release(released, forms)
         return [e for e in entries if id(e) not in refused]
+
+    def _release(self, released: list[Any], forms: dict[bytes, Entry]) -> None:
+        """The externals' numbers now go to users: each external keeps its number under the prior
+        form of the user's ``since``, so its earlier records stay its own (a recycled number)."""
+        rekeyed = []
+        for holder in released:
+            entry = forms[holder.blind_index]
+            since = entry.number_since or self.now  # a number new to this user
+            form = index_form(holder.kind, entry.values[holder.kind], self.region)
+            rekeyed.append({"b": holder.blind_index, "p": self.index(prior_form(form, since))})
+            self.taken.append((holder.subject_id, entry, since))
+        si = subject_identifiers
+        self.conn.execute(
+            update(si)
+            .where(si.c.tenant_id == self.tenant_id, si.c.blind_index == bindparam("b"))
+            .values(blind_index=bindparam("p")),
+            rekeyed,
+        )
+
+    def _since(self, entry: Entry, held: dict[str, Any] | None) -> dict[str, datetime | None]:
+        """From when the user holds each number kind of ``entry``: the row's ``number_since``,
+        else the date already held for an unchanged value, else now."""
+        since: dict[str, datetime | None] = {}
+        for kind in NUMBER_KINDS:
+            if kind not in entry.values:
+                continue
+            if entry.number_since is not None:
+                since[kind] = entry.number_since
+            elif held is not None and held["values"].get(kind) == entry.values[kind]:
+                since[kind] = held["since"].get(kind)
+            else:
+                since[kind] = self.now
+        return since
 
     def _changed(self, entry: Entry, existing: dict[str, dict[str, Any]]) -> bool:
         held = existing[entry.values["external_id"]]
-        return held["values"] != entry.values or held["offboarded_at"] != entry.offboarded_at
+        moved = any(held["since"].get(k) != v for k, v in self._since(entry, held).items())
+        return (
+            held["values"] != entry.values or held["offboarded_at"] != entry.offboarded_at or moved
+        )
 
     def _update(self, changed: list[Entry], existing: dict[str, dict[str, Any]]) -> None:
         if not changed:
@@ -344,8 +392,10 @@ class _Directory:
         rows = []
         for entry in changed:
             assert entry.subject_id is not None
-            dek = existing[entry.values["external_id"]]["dek"]
-            rows += self._identifiers(entry.subject_id, dek, entry)
+            held = existing[entry.values["external_id"]]
+            rows += self._identifiers(
+                entry.subject_id, held["dek"], entry, self._since(entry, held)
+            )
         self.conn.execute(insert(si), rows)
 
     def _create(self, new: list[Entry]) -> None:
@@ -366,18 +416,29 @@ class _Directory:
                     "offboarded_at": entry.offboarded_at,
                 }
             )
-            rows += self._identifiers(subject_id, dek, entry)
+            rows += self._identifiers(subject_id, dek, entry, self._since(entry, None))
         self.conn.execute(insert(subjects), subject_rows)
         self.conn.execute(insert(subject_identifiers), rows)
 
-    def _identifiers(self, subject_id: str, dek: bytes, entry: Entry) -> list[dict[str, object]]:
+    def _identifiers(
+        self, subject_id: str, dek: bytes, entry: Entry, since: dict[str, datetime | None]
+    ) -> list[dict[str, object]]:
         values = {
             kind: value.split(" ") if kind == "endpoint" else [value]
             for kind, value in entry.values.items()
         }
+        held = {kind: moment for kind, moment in since.items() if moment is not None}
         return identifier_rows(
-            self.vault, self.conn, self.tenant_id, subject_id, dek, values, self.region
+            self.vault, self.conn, self.tenant_id, subject_id, dek, values, self.region, held
         )
+
+
+def _instant(text: str, field: str) -> datetime:
+    """An ISO 8601 instant; the error names the field, never the value."""
+    try:
+        return parse_instant(text, field=field)
+    except InvalidInput:
+        raise ValueError(f"{field} is not an ISO 8601 date") from None
 
 
 __all__ = ["COLUMNS", "ingest_subjects"]

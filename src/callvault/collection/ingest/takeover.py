@@ -1,14 +1,19 @@
 """A directory user taking over a number first seen as an external caller.
 
 Calls and voicemail from before the directory knew the number point to an *external* subject. When
-a user's directory entry claims that number (or extension), the person is the user: their earlier
-records must follow, or access (Art. 15) and erasure (Art. 17) for the user would miss them, and
-the stale external subject would keep a data key for nobody. So, in the ingest's transaction:
-repoint the parties (set-based UPDATEs), recompute the direction of the touched calls, and
-crypto-shred each external subject that has nothing left.
+a user's directory entry claims that number (or extension) from a date (``number_since``), the
+records from that date on are the user's: they follow, or access (Art. 15) and erasure (Art. 17)
+for the user would miss them. Records from *before* that date belong to whoever held the number
+then, a recycled number's previous holder: they stay with the external subject, its caller shares
+are not re-sealed for the user, and the user never sees them (Art. 5(1)(d), Art. 15(4)). So, in the
+ingest's transaction: repoint the parties of the records from the date on (set-based UPDATEs),
+recompute the direction of the touched calls, and crypto-shred each external subject that has
+nothing left.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from sqlalchemy import (
     ColumnElement,
@@ -35,26 +40,33 @@ from callvault.subjects.directory import shred_subjects
 from callvault.vault import Vault
 
 _CHUNK = 1_000
-_PARTIES = ((calls, "caller_subject_id"), (calls, "callee_subject_id"),
-            (voicemails, "caller_subject_id"))  # fmt: skip
+_PARTIES = ((calls, "caller_subject_id", "started_at"), (calls, "callee_subject_id", "started_at"),
+            (voicemails, "caller_subject_id", "received_at"))  # fmt: skip
 _NOT_REFERENCES = {subjects.name, subject_identifiers.name, audit_log.name}
 
 
-def take_over(vault: Vault, conn: Connection, tenant_id: str, moves: dict[str, str]) -> None:
-    """Move the records of external subjects to users: ``moves`` maps external -> user id."""
+def take_over(
+    vault: Vault, conn: Connection, tenant_id: str, moves: dict[str, tuple[str, datetime]]
+) -> None:
+    """Move the records of external subjects to users from a date: ``moves`` maps external ->
+    (user id, since); records before ``since`` stay with the external, the previous holder."""
     if not moves:
         return
     move_caller_shares(vault, conn, tenant_id, moves)  # before the externals' keys are shredded
-    pairs = [{"t": tenant_id, "e": external, "u": user} for external, user in moves.items()]
-    for table, column in _PARTIES:
+    pairs = [
+        {"t": tenant_id, "e": external, "u": user, "s": since}
+        for external, (user, since) in moves.items()
+    ]
+    for table, column, moment in _PARTIES:
         col = table.c[column]
         conn.execute(
             update(table)
             .where(table.c.tenant_id == bindparam("t"), col == bindparam("e"))
+            .where(table.c[moment] >= bindparam("s", type_=table.c[moment].type))
             .values({column: bindparam("u")}),
             pairs,
         )
-    users = sorted(set(moves.values()))
+    users = sorted({user for user, _ in moves.values()})
     for start in range(0, len(users), _CHUNK):
         _redirect(conn, tenant_id, users[start : start + _CHUNK])
     unused = _unreferenced(conn, tenant_id, list(moves))
@@ -99,11 +111,14 @@ def _unreferenced(conn: Connection, tenant_id: str, externals: list[str]) -> lis
                 select(column).where(table.c.tenant_id == tenant_id, column.in_(list(left)))
             )
             left -= set(held)
-    # only subjects still holding no identifier (a user never is an external)
-    held = conn.scalars(
-        select(subject_identifiers.c.subject_id).where(
-            subject_identifiers.c.tenant_id == tenant_id,
-            subject_identifiers.c.subject_id.in_(list(left)),
+    if not left:
+        return []
+    # only external subjects (a user never is one); a previous holder keeps its number until then
+    kept = conn.scalars(
+        select(subjects.c.subject_id).where(
+            subjects.c.tenant_id == tenant_id,
+            subjects.c.subject_id.in_(list(left)),
+            subjects.c.kind != "external",
         )
     )
-    return sorted(left - set(held)) if left else []
+    return sorted(left - set(kept))

@@ -39,10 +39,12 @@ from callvault.collection.parsers.records import ParsedVoicemail, RowError
 from callvault.collection.parsers.voicemail_spool import DEFAULT_CONTEXT, message_name, parse_spool
 from callvault.collection.profile import profile, require
 from callvault.policy.taxonomy import PHONE, VOICEMAIL
+from callvault.retention.rules import held_from
 from callvault.store.audit_chain import AuditEntry
 from callvault.store.schema.core import subject_identifiers, subjects, voicemails
 from callvault.store.schema.voicemail_keys import voicemail_keys
 from callvault.subjects.directory import new_id
+from callvault.tenants import get_tenant
 from callvault.tenants import region as tenant_region
 from callvault.vault import Vault
 
@@ -109,8 +111,10 @@ class _Spool:
         self.progress = progress
         self.now = parties.now
         self.parties = parties
-        self.report = IngestReport()
+        self.report = IngestReport(expired_on_arrival=0)
         self.unparsed = 0  # callers that are digits but no valid number in the region
+        # Voicemail past its period is deleted by retention, so nothing of it is kept (Art. 5(1)(e)).
+        self.oldest = held_from(vault, get_tenant(conn, tenant_id), self.now)["voicemail"]
         self.owners: dict[str, tuple[str, bytes] | None] = {}  # mailbox -> (subject, data key)
 
     def run(self, messages: Iterable[ParsedVoicemail | RowError]) -> IngestReport:
@@ -152,9 +156,14 @@ class _Spool:
         )
         self.report.duplicates += len(held)
         fresh = {key: m for key, m in keyed.items() if key not in held}
+        current = {key: m for key, m in fresh.items() if m.received_at >= self.oldest}
+        expired = len(fresh) - len(current)  # never stored: not even the audio is read
+        self.report.expired_on_arrival = (self.report.expired_on_arrival or 0) + expired
+        fresh = current
         self._owners({m.mailbox for m in fresh.values()})
-        resolved = self.parties.resolve({m.caller for m in fresh.values()})
-        callers = self._keys({resolved[m.caller][0] for m in fresh.values()})
+        # By number and time: a recycled number's earlier messages stay its previous holder's.
+        resolved = self.parties.resolve_at({(m.caller, m.received_at) for m in fresh.values()})
+        callers = self._keys({resolved[m.caller, m.received_at][0] for m in fresh.values()})
         rows: list[dict[str, object]] = []
         keys: list[dict[str, object]] = []
         for key, message in fresh.items():
@@ -164,7 +173,7 @@ class _Spool:
                 reason = f"{name} of a mailbox that is no user's extension in this tenant"
                 self.bad.add(RowError(None, None, reason))
                 continue
-            caller, _, unparsed = resolved[message.caller]
+            caller, _, unparsed = resolved[message.caller, message.received_at]
             try:
                 row, shares = self._row(key, message, owner, caller, callers.get(caller))
             except (OSError, ValueError) as exc:

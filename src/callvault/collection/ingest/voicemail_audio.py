@@ -17,12 +17,13 @@ Opening a recording is a read of personal data: it happens only in
 from __future__ import annotations
 
 import os
+from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, select, update
 
 from callvault.crypto.keyring import field_aad
 from callvault.crypto.primitives import KEY_BYTES, derive_key, open_sealed, seal
-from callvault.store.schema.core import subjects
+from callvault.store.schema.core import subjects, voicemails
 from callvault.store.schema.voicemail_keys import voicemail_keys
 from callvault.vault import Vault
 
@@ -56,14 +57,15 @@ def seal_audio(
 
 
 def move_caller_shares(
-    vault: Vault, conn: Connection, tenant_id: str, moves: dict[str, str]
+    vault: Vault, conn: Connection, tenant_id: str, moves: dict[str, tuple[str, datetime]]
 ) -> None:
-    """Re-seal caller shares of external subjects (``moves``: external -> user) for the user,
-    before the external's data key is shredded (a directory user took over its number)."""
+    """Re-seal caller shares of external subjects (``moves``: external -> (user, since)) for the
+    user, before the external's data key is shredded (a directory user took over its number).
+    Only messages received from ``since`` on: older ones are the previous holder's."""
     if not moves:
         return
-    k, s = voicemail_keys.c, subjects.c
-    ids = sorted(set(moves) | set(moves.values()))
+    k, s, v = voicemail_keys.c, subjects.c, voicemails.c
+    ids = sorted(set(moves) | {user for user, _ in moves.values()})
     wrapped = dict(
         conn.execute(
             select(s.subject_id, s.wrapped_dek).where(
@@ -72,13 +74,15 @@ def move_caller_shares(
         ).all()
     )
     rows = conn.execute(
-        select(k.voicemail_id, k.subject_id, k.share).where(
-            k.tenant_id == tenant_id, k.role == "caller", k.subject_id.in_(list(moves))
-        )
+        select(k.voicemail_id, k.subject_id, k.share, v.received_at)
+        .join(voicemails, (v.tenant_id == k.tenant_id) & (v.voicemail_id == k.voicemail_id))
+        .where(k.tenant_id == tenant_id, k.role == "caller", k.subject_id.in_(list(moves)))
     ).all()
     changes = []
     for row in rows:
-        old, new = row.subject_id, moves[row.subject_id]
+        old, (new, since) = row.subject_id, moves[row.subject_id]
+        if row.received_at < since:
+            continue  # the previous holder's message: its share stays under their key
         old_dek = vault.keyring.dek(tenant_id, old, wrapped[old])
         new_dek = vault.keyring.dek(tenant_id, new, wrapped[new])
         share = open_sealed(

@@ -3,10 +3,11 @@
 Known columns: ``external_id`` (the directory's own key, required), ``name``, ``email``, ``phone``,
 ``extension`` (any number of digits), ``endpoints`` (the user's SIP endpoint or device names, several
 separated by spaces, commas or semicolons; in JSONL also an array of strings), ``department``,
-``offboarded_at``. Any other column is read only to be counted and dropped by the gate (a national id
-number, a private address, ...): it never reaches storage, and its name is counted as ``other``.
-Bytes that are not UTF-8 are read as lone surrogates: the gate rejects the row if they are in a
-column it keeps, and ignores them in one it drops.
+``offboarded_at``, ``number_since`` (from when the user holds the phone number and extension of the
+row; a recycled number had another holder before). Any other column is read only to be counted and
+dropped by the gate (a national id number, a private address, ...): it never reaches storage, and
+its name is counted as ``other``. Bytes that are not UTF-8 are read as lone surrogates: the gate
+rejects the row if they are in a column it keeps, and ignores them in one it drops.
 This module only reads; :mod:`callvault.collection.ingest.subjects` validates and stores.
 """
 
@@ -22,7 +23,7 @@ from callvault.collection.parsers.records import OTHER, RowError
 from callvault.errors import InvalidInput, UsageError
 
 COLUMNS = ("external_id", "name", "email", "phone", "extension", "endpoints", "department",
-           "offboarded_at")  # fmt: skip
+           "offboarded_at", "number_since")  # fmt: skip
 FORMATS = ("csv", "jsonl")
 _MAX_COLUMN = 64  # a longer "column name" is data, not a header: do not echo it into reports
 

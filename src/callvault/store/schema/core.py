@@ -109,6 +109,9 @@ subject_identifiers = Table(
     Column("slot", Integer, primary_key=True, default=0),
     Column("blind_index", LargeBinary(16)),  # NULL for values never looked up (name, department)
     Column("ciphertext", LargeBinary, nullable=False),
+    # A user's number or extension is theirs from this instant (a recycled number): calls and
+    # voicemail before it belong to the previous holder. NULL for every other identifier.
+    Column("since", UTCDateTime),
     ForeignKeyConstraint(
         ["tenant_id", "subject_id"],
         ["subjects.tenant_id", "subjects.subject_id"],

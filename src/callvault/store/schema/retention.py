@@ -4,10 +4,9 @@
 call record itself is anonymised (GDPR Art. 6(1)(c), Art. 17(3)(b)): the day, the billable seconds and
 the paying user's surrogate id; no number, no extension, no call id. It is read only for the purpose
 ``bookkeeping`` (through the processing gate, :mod:`callvault.processing.billing`) and deleted when its own
-period ends. Its statistics counterpart, ``call_statistics`` (store/schema_statistics.py), keeps hour
-cells of k or more subjects only: retention pools smaller cells into day cells with direction and
-outcome ``pooled`` (:mod:`callvault.retention.pooling`), so a billing record joined with the statistics
-of its day learns no hour, direction or outcome of a quiet day's call.
+period ends. Its statistics counterpart, ``call_statistics`` (store/schema/statistics.py), keeps hour
+cells of k or more people only: retention deletes smaller cells once their hour has expired
+(:mod:`callvault.retention.suppression`), so a billing record has no quiet-day cell to be joined with.
 
 ``retention_runs`` has one row per tenant and run: a run that started and never finished (killed) stays
 ``running`` and ``retention status`` says so (Art. 5(2): the operator must be able to show that deletion

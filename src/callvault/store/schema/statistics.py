@@ -1,9 +1,10 @@
 """Anonymous call statistics: what survives of call records after retention (DESIGN, "Anonymisation").
 
-A row is one cell: tenant, hour bucket, direction, outcome. It holds counts and rounded durations only:
-no number, extension, subject id, call id or free text. ``subjects`` is the number of distinct parties
-seen in the cell when it was aggregated; cells are merged with ``max`` (an undercount), so suppression
-of cells under k members errs on the side of suppressing (Recital 26).
+A row is one base cell: tenant, hour bucket, direction, outcome. It holds counts and rounded durations
+only: no number, extension, subject id, call id or free text. ``subjects`` is the cell's population,
+the distinct users of the tenant among its calls' parties (:func:`callvault.store.cells.population`);
+cells are merged with ``max`` (an undercount), so suppression of cells under k people errs on the side
+of suppressing (Recital 26). Cells under k are deleted once their hour has expired.
 """
 
 from __future__ import annotations

@@ -1,0 +1,65 @@
+"""Records that arrive already past their retention period (GDPR Art. 5(1)(e), Recital 26).
+
+An ingest may bring a call older than the tenant's period for call records (a late export, a replayed
+archive). Storing it as an event until the next retention run would serve it in the meantime, so the
+ingest hands such calls here inside its own transaction, and they are kept only as what retention
+would have kept of them: their statistics cells (deleted when small) and the billing subset under the
+legal hold; the event-level rows are deleted before the transaction commits, with ``secure_delete``
+on SQLite so their bytes are not left in a free page, and externals left with nothing are shredded.
+The rules are the tenant's effective ones (:mod:`callvault.retention.rules`), never a period here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+
+from sqlalchemy import Connection, and_
+
+from callvault.retention import anonymise as A
+from callvault.retention import batches as B
+from callvault.retention.rules import held_from
+from callvault.retention.suppression import suppress_small_cells
+from callvault.store.schema.core import calls
+from callvault.tenants import get_tenant
+from callvault.vault import Vault
+
+_CHUNK = 1000  # ids per IN list
+
+
+@contextmanager
+def _secure_delete(conn: Connection) -> Iterator[None]:
+    """SQLite overwrites deleted content while this is on (PostgreSQL's dead tuples are vacuumed)."""
+    sqlite_db = conn.dialect.name == "sqlite"
+    if sqlite_db:
+        conn.exec_driver_sql("PRAGMA secure_delete=ON")
+    try:
+        yield
+    finally:
+        if sqlite_db:
+            conn.exec_driver_sql("PRAGMA secure_delete=OFF")
+
+
+def calls_expired_on_arrival(
+    vault: Vault, conn: Connection, tenant_id: str, call_ids: Sequence[str], at: datetime
+) -> dict[str, int]:
+    """Reduce the just-inserted calls ``call_ids`` (all past their period at ``at``) to what
+    retention keeps of them; counts of what was kept, in the retention run's words."""
+    counts = {"anonymised": 0, "billing_copied": 0, "externals_shredded": 0, "cells_suppressed": 0}
+    if not call_ids:
+        return counts
+    limits = held_from(vault, get_tenant(conn, tenant_id), at)
+    billing_from = limits["billing_record"]
+    with _secure_delete(conn):
+        for start in range(0, len(call_ids), _CHUNK):
+            chunk = list(call_ids[start : start + _CHUNK])
+            batch = and_(calls.c.tenant_id == tenant_id, calls.c.call_id.in_(chunk))
+            candidates = B.external_parties(conn, tenant_id, batch)
+            A.aggregate_calls(conn, batch)
+            counts["billing_copied"] += A.copy_billing(conn, batch, billing_from, at)
+            counts["anonymised"] += B.delete_calls(conn, batch)
+            counts["externals_shredded"] += B.shred_orphans(vault, conn, tenant_id, candidates)
+    k = vault.policy.policy.k_anonymity
+    counts["cells_suppressed"] = suppress_small_cells(conn, tenant_id, limits["call_record"], k)
+    return counts
