@@ -139,17 +139,17 @@ def raw_read(vault: Vault, alice: str) -> int:
             for r in rows
         }
         keys_query = (
-            select(si.subject_id, si.ciphertext, s.wrapped_dek)
+            select(si.subject_id, si.ciphertext)
             .join(subjects, and_(s.tenant_id == si.tenant_id, s.subject_id == si.subject_id))
             .where(si.tenant_id == "acme", si.kind == "phone", si.subject_id.in_(sorted(others)))
         )
-        sealed = {r.subject_id: (r.ciphertext, r.wrapped_dek) for r in conn.execute(keys_query)}
+        sealed = {r.subject_id: r.ciphertext for r in conn.execute(keys_query)}
+        deks = vault.keyring.deks("acme", sealed)  # one key-store query, as the read does
         for row in rows:
             other = (
                 row.callee_subject_id if row.caller_subject_id == alice else row.caller_subject_id
             )
-            ciphertext, wrapped = sealed[other]
-            dek = vault.keyring.dek("acme", other, wrapped)
+            ciphertext, dek = sealed[other], deks[other]
             number = vault.keyring.decrypt(dek, ciphertext, field_aad("acme", other, "phone.0"))
             out.append((row.started_at, row.direction, row.outcome, row.duration_s, number))
     return len(out)

@@ -106,4 +106,5 @@ def test_init_upgrades_a_vault_of_the_first_revision(blank_url, master_key_bytes
     engine.dispose()
     vault = Vault.open(blank_url, master_key=MasterKey(master_key_bytes, source="test"))
     assert vault.keyring.tenant_key(None, "acme", "blind_index") == index_key  # moved, not lost
+    assert vault.keyring.keystore.wrapped_deks("acme", ["s1"]) == {"s1": b"\x01" * 60}
     vault.close()

@@ -60,9 +60,11 @@ def test_identifiers_are_ciphertext_bound_to_their_row(vault):
     _populate(vault)
     with vault.engine.connect() as conn:
         rows = conn.execute(select(subject_identifiers.c.ciphertext)).scalars().all()
-        deks = conn.execute(select(subjects.c.wrapped_dek)).scalars().all()
+        ids = conn.execute(select(subjects.c.subject_id)).scalars().all()
     assert rows and all(len(c) > 28 for c in rows)  # nonce + tag + data
-    assert len(set(deks)) == len(deks)
+    deks = vault.keyring.keystore.wrapped_deks("acme", ids)  # kept apart from the data
+    assert len(deks) == len(ids) and len(set(deks.values())) == len(ids)
+    assert "wrapped_dek" not in subjects.c
 
 
 def test_ci_requires_postgresql(tmp_path):

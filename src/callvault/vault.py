@@ -12,12 +12,13 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, delete, insert, select, tuple_
 from sqlalchemy.exc import DBAPIError
 
 from callvault.crypto.keyring import Keyring
-from callvault.crypto.keystore import KeyStore, legacy_tenant_keys, new_vault_id
+from callvault.crypto.keystore import KeyStore, new_vault_id
 from callvault.crypto.master_key import MasterKey, load_master_key
 from callvault.errors import ConfigError
 from callvault.policy import CompiledPolicy, Policy, default_policy, load_policy
@@ -25,7 +26,7 @@ from callvault.policy.versions import PolicyVersion, list_versions, stored_polic
 from callvault.store import connect, migrate
 from callvault.store.audit_chain import OPERATOR, AuditEntry, chain_started, record
 from callvault.store.database import writing
-from callvault.store.schema.core import tenants, vault_meta
+from callvault.store.schema.core import shred_queue, tenants, vault_meta
 
 DB_ENV = "CALLVAULT_DB"
 POLICY_ENV = "CALLVAULT_POLICY"
@@ -99,6 +100,21 @@ def _bind_keystore(keystore: KeyStore, engine: Engine, key: MasterKey) -> None:
     keystore.bind(vault_id, key)
 
 
+_SHREDS = "callvault_shreds"  # connection info flag: this transaction queued key destructions
+
+
+def queue_shreds(conn: Connection, tenant_id: str, subject_ids: list[str]) -> None:
+    """Queue these subjects' data keys for destruction when ``conn``'s transaction commits."""
+    if not subject_ids:
+        return
+    now = datetime.now(UTC)
+    conn.execute(
+        insert(shred_queue),
+        [{"tenant_id": tenant_id, "subject_id": s, "queued_at": now} for s in subject_ids],
+    )
+    conn.info[_SHREDS] = True
+
+
 @dataclass
 class Vault:
     engine: Engine
@@ -125,14 +141,36 @@ class Vault:
         store = KeyStore.open(keystore)
         if create:
             # Keys move to the key store before the migration that drops their old table.
-            store.adopt(legacy_tenant_keys(engine))
+            store.adopt(engine)
             migrate(engine)
         _bind_keystore(store, engine, key)
         # The newest policy version stored in the vault is in force (callvault.policy.versions).
         compiled = CompiledPolicy.compile(policy or stored_policy(engine) or configured_policy())
         vault = cls(engine=engine, keyring=Keyring(key, store), policy=compiled)
         vault._start_operator_chain()
+        vault.finish_shreds()  # after a crash between a shred's commit and its key destruction
         return vault
+
+    def finish_shreds(self) -> int:
+        """Destroy in the key store the data keys of subjects whose deletion has committed, then
+        forget them in the queue. Idempotent: a crash in between is finished by the next call."""
+        q = shred_queue.c
+        with self.engine.connect() as conn:
+            pending = [
+                (r.tenant_id, r.subject_id) for r in conn.execute(select(q.tenant_id, q.subject_id))
+            ]
+        if not pending:
+            return 0
+        destroyed = self.keyring.keystore.destroy_deks(pending)
+        with writing(self.engine) as conn:
+            for start in range(0, len(pending), 500):
+                chunk = pending[start : start + 500]
+                conn.execute(
+                    delete(shred_queue).where(tuple_(q.tenant_id, q.subject_id).in_(chunk))
+                )
+        for tenant_id, subject_id in pending:
+            self.keyring.forget(tenant_id, [subject_id])
+        return destroyed
 
     def _start_operator_chain(self) -> None:
         """The operator's chain always exists, so that removing it whole is caught by verify."""
@@ -144,7 +182,12 @@ class Vault:
     def transaction(self) -> Iterator[Connection]:
         """One transaction: a change and its audit entry commit together or not at all."""
         with writing(self.engine) as conn:
-            yield conn
+            try:
+                yield conn
+            finally:
+                queued = conn.info.pop(_SHREDS, False)
+        if queued:  # only after the commit: a rolled-back deletion keeps its subjects' keys
+            self.finish_shreds()
 
     def audit(self, conn: Connection, tenant_id: str, entry: AuditEntry) -> int:
         """Append ``entry`` to the tenant's chain in ``conn``'s transaction (HMAC under the audit

@@ -1,22 +1,24 @@
 """The key hierarchy at run time: tenant keys, operator keys and subject data keys, unwrapped on
 demand and cached.
 
-Tenant keys (blind index, pseudonym) and the operator's keys (audit chain, checkpoint signing) live in
-the key store (:mod:`callvault.crypto.keystore`), created on first use; subject data keys in
-``subjects.wrapped_dek``. Unwrapped keys live only in this process's memory. Rotation re-wraps every
-stored key under a new master key and touches no ciphertext of data (DESIGN, "Storage").
+Every wrapped key lives in the key store (:mod:`callvault.crypto.keystore`), apart from the data:
+tenant keys (blind index, pseudonym) and the operator's keys (audit chain, checkpoint signing),
+created on first use, and each subject's data key. Unwrapped keys live only in this process's memory.
+Rotation re-wraps every stored key under a new master key and touches no ciphertext of data (DESIGN,
+"Storage").
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable
 
-from sqlalchemy import Connection, bindparam, select, tuple_, update
+from sqlalchemy import Connection
 
 from callvault.crypto.keystore import KeyStore
 from callvault.crypto.master_key import MasterKey
 from callvault.crypto.primitives import blind_index, new_key, open_sealed, seal
-from callvault.store.schema.core import subjects
+from callvault.errors import IntegrityError
 
 TENANT_KEY_PURPOSES = ("blind_index", "pseudonym")
 OPERATOR_KEYS = "_operator"  # the key store's owner of the operator-wide keys
@@ -73,20 +75,42 @@ class Keyring:
         return blind_index(self.tenant_key(conn, tenant_id, "blind_index"), form)
 
     # --- subject data keys -------------------------------------------------------------------
-    def new_dek(self, tenant_id: str, subject_id: str) -> tuple[bytes, bytes]:
-        """A fresh data key and its wrapped form for storage."""
-        dek = new_key()
-        self._remember(tenant_id, subject_id, dek)
-        return dek, self.master.wrap(dek, _dek_aad(tenant_id, subject_id))
+    def new_deks(self, tenant_id: str, subject_ids: Iterable[str]) -> dict[str, bytes]:
+        """Fresh data keys for new subjects, stored (wrapped) in the key store in one transaction."""
+        deks = {subject_id: new_key() for subject_id in subject_ids}
+        self.keystore.add_deks(
+            tenant_id,
+            {s: self.master.wrap(dek, _dek_aad(tenant_id, s)) for s, dek in deks.items()},
+        )
+        for subject_id, dek in deks.items():
+            self._remember(tenant_id, subject_id, dek)
+        return deks
 
-    def dek(self, tenant_id: str, subject_id: str, wrapped: bytes) -> bytes:
-        cached = self._deks.get((tenant_id, subject_id))
-        if cached is not None:
-            self._deks.move_to_end((tenant_id, subject_id))
-            return cached
-        dek = self.master.unwrap(wrapped, _dek_aad(tenant_id, subject_id))
-        self._remember(tenant_id, subject_id, dek)
-        return dek
+    def new_dek(self, tenant_id: str, subject_id: str) -> bytes:
+        return self.new_deks(tenant_id, [subject_id])[subject_id]
+
+    def deks(self, tenant_id: str, subject_ids: Iterable[str]) -> dict[str, bytes]:
+        """{subject id: data key} of these subjects; a shredded subject has none (absent)."""
+        found: dict[str, bytes] = {}
+        missing = []
+        for subject_id in set(subject_ids):
+            cached = self._deks.get((tenant_id, subject_id))
+            if cached is None:
+                missing.append(subject_id)
+            else:
+                found[subject_id] = cached
+        for subject_id, wrapped in self.keystore.wrapped_deks(tenant_id, missing).items():
+            dek = self.master.unwrap(wrapped, _dek_aad(tenant_id, subject_id))
+            self._remember(tenant_id, subject_id, dek)
+            found[subject_id] = dek
+        return found
+
+    def dek(self, tenant_id: str, subject_id: str) -> bytes:
+        """One subject's data key; IntegrityError when it is gone (the subject was shredded)."""
+        found = self.deks(tenant_id, [subject_id]).get(subject_id)
+        if found is None:
+            raise IntegrityError("a subject's data key is destroyed (crypto-shredded)")
+        return found
 
     def forget(self, tenant_id: str, subject_ids: list[str]) -> None:
         """Drop shredded subjects' keys from memory too."""
@@ -108,36 +132,8 @@ class Keyring:
         return open_sealed(dek, sealed, aad)
 
     # --- rotation -----------------------------------------------------------------------------
-    def rotate(self, conn: Connection, new_master: MasterKey) -> dict[str, int]:
-        """Re-wrap every stored key under ``new_master``: the data keys inside the caller's
-        transaction, the key store's keys in its own."""
-        data_keys = self._rotate_deks(conn, new_master)
-        counts = self.keystore.rewrap(self.master, new_master, _tenant_aad)
+    def rotate(self, new_master: MasterKey) -> dict[str, int]:
+        """Re-wrap every key of the key store under ``new_master`` (one transaction there)."""
+        counts = self.keystore.rewrap(self.master, new_master, _tenant_aad, _dek_aad)
         self.master = new_master
-        return {**counts, "data_keys": data_keys}
-
-    def _rotate_deks(self, conn: Connection, new_master: MasterKey) -> int:
-        statement = (
-            update(subjects)
-            .where(subjects.c.tenant_id == bindparam("t"), subjects.c.subject_id == bindparam("s"))
-            .values(wrapped_dek=bindparam("w"))
-        )
-        total, last = 0, ("", "")
-        while True:  # keyset pages: memory stays flat however many subjects there are
-            rows = conn.execute(
-                select(subjects.c.tenant_id, subjects.c.subject_id, subjects.c.wrapped_dek)
-                .where(tuple_(subjects.c.tenant_id, subjects.c.subject_id) > tuple_(*last))
-                .order_by(subjects.c.tenant_id, subjects.c.subject_id)
-                .limit(_BATCH)
-            ).all()
-            if not rows:
-                break
-            batch = []
-            for row in rows:
-                aad = _dek_aad(row.tenant_id, row.subject_id)
-                rewrapped = new_master.wrap(self.master.unwrap(row.wrapped_dek, aad), aad)
-                batch.append({"t": row.tenant_id, "s": row.subject_id, "w": rewrapped})
-            conn.execute(statement, batch)
-            total += len(batch)
-            last = (rows[-1].tenant_id, rows[-1].subject_id)
-        return total
+        return counts

@@ -35,12 +35,14 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     delete,
     event,
     insert,
     inspect,
     select,
     text,
+    tuple_,
     update,
 )
 from sqlalchemy.exc import IntegrityError as SQLAlchemyIntegrityError
@@ -70,6 +72,19 @@ vault_keys = Table(
     Column("wrapped_key", LargeBinary, nullable=False),
     Column("created_at", DateTime, nullable=False),
 )
+
+
+# Subjects' data keys: destroying one crypto-shreds every copy of the subject's ciphertext (Art. 17).
+subject_keys = Table(
+    "subject_keys",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("subject_id", String(32), primary_key=True),
+    Column("wrapped_dek", LargeBinary, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+_CHUNK = 1000  # ids per IN list
 
 
 def keystore_url(url: str | None = None) -> str:
@@ -187,23 +202,78 @@ class KeyStore:
             )  # fmt: skip
             return wrapped
 
+    # --- subject data keys --------------------------------------------------------------------
+    def add_deks(self, tenant_id: str, wrapped: dict[str, bytes]) -> None:
+        """Store new subjects' wrapped data keys, in one transaction, before their data commits
+        (a data transaction that then rolls back leaves only an unused key behind)."""
+        now = datetime.now(UTC).replace(tzinfo=None)
+        rows = [
+            {"tenant_id": tenant_id, "subject_id": s, "wrapped_dek": w, "created_at": now}
+            for s, w in wrapped.items()
+        ]
+        if rows:
+            with self.transaction() as conn:
+                conn.execute(insert(subject_keys), rows)
+
+    def wrapped_deks(self, tenant_id: str, subject_ids: Iterable[str]) -> dict[str, bytes]:
+        """{subject id: wrapped data key} of those that still have one (shredded ones do not)."""
+        ids, found = sorted(set(subject_ids)), {}
+        k = subject_keys.c
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), _CHUNK):
+                query = select(k.subject_id, k.wrapped_dek).where(
+                    k.tenant_id == tenant_id, k.subject_id.in_(ids[start : start + _CHUNK])
+                )
+                found.update({r.subject_id: bytes(r.wrapped_dek) for r in conn.execute(query)})
+        return found
+
+    def destroy_deks(self, pending: list[tuple[str, str]]) -> int:
+        """Delete these (tenant, subject) data keys for good: crypto-shredding (Art. 17)."""
+        k, destroyed = subject_keys.c, 0
+        with self.transaction() as conn:
+            by_tenant: dict[str, list[str]] = {}
+            for tenant_id, subject_id in pending:
+                by_tenant.setdefault(tenant_id, []).append(subject_id)
+            for tenant_id, ids in by_tenant.items():
+                for start in range(0, len(ids), _CHUNK):
+                    chunk = ids[start : start + _CHUNK]
+                    result = conn.execute(
+                        delete(subject_keys).where(
+                            k.tenant_id == tenant_id, k.subject_id.in_(chunk)
+                        )
+                    )
+                    destroyed += result.rowcount or 0
+        self.vacuum()
+        return destroyed
+
     def holds_keys(self) -> bool:
         with self.engine.connect() as conn:
             return conn.scalar(select(vault_keys.c.purpose).limit(1)) is not None
 
-    def adopt(self, rows: list[tuple[str, str, bytes]]) -> None:
-        """Take over wrapped keys kept in the data database before revision 0002 (same wrapping,
-        same associated data); idempotent, so an upgrade killed half-way is simply run again."""
-        for tenant_id, purpose, wrapped in rows:
+    def adopt(self, engine: Engine) -> None:
+        """Take over the wrapped keys an older data database still holds (tenant keys before
+        revision 0002, subjects' data keys before 0006): same wrapping, same associated data.
+        Idempotent, so an upgrade killed half-way is simply run again."""
+        for tenant_id, purpose, wrapped in legacy_tenant_keys(engine):
             self.add_if_absent(tenant_id, purpose, wrapped)
+        by_tenant: dict[str, dict[str, bytes]] = {}
+        for tenant_id, subject_id, wrapped in legacy_subject_keys(engine):
+            by_tenant.setdefault(tenant_id, {})[subject_id] = wrapped
+        for tenant_id, deks in by_tenant.items():
+            held = self.wrapped_deks(tenant_id, deks)
+            self.add_deks(tenant_id, {s: w for s, w in deks.items() if s not in held})
 
     def forget_tenant(self, conn: Connection, tenant_id: str) -> None:
         conn.execute(delete(vault_keys).where(vault_keys.c.tenant_id == tenant_id))
 
-    def rewrap(self, old: MasterKey, new: MasterKey, aad_of: Any) -> dict[str, int]:
-        """Re-wrap every key under ``new`` and record its fingerprint, in one transaction."""
-        counts = {"tenant_keys": 0}
+    def rewrap(
+        self, old: MasterKey, new: MasterKey, aad_of: Any, dek_aad_of: Any
+    ) -> dict[str, int]:
+        """Re-wrap every key under ``new`` and record its fingerprint, in one transaction: the key
+        store is the only place keys live, so a rotation is all or nothing."""
+        counts = {"tenant_keys": 0, "data_keys": 0}
         with self.transaction() as conn:
+            counts["data_keys"] = self._rewrap_deks(conn, old, new, dek_aad_of)
             for row in conn.execute(select(vault_keys)).all():
                 aad = aad_of(row.tenant_id, row.purpose)
                 conn.execute(
@@ -218,11 +288,37 @@ class KeyStore:
             self._set_meta(conn, "master_fingerprint", new.fingerprint)
         return counts
 
+    def _rewrap_deks(self, conn: Connection, old: MasterKey, new: MasterKey, aad_of: Any) -> int:
+        k = subject_keys.c
+        statement = (
+            update(subject_keys)
+            .where(k.tenant_id == bindparam("t"), k.subject_id == bindparam("s"))
+            .values(wrapped_dek=bindparam("w"))
+        )
+        total, last = 0, ("", "")
+        while True:  # keyset pages: memory stays flat however many subjects there are
+            rows = conn.execute(
+                select(k.tenant_id, k.subject_id, k.wrapped_dek)
+                .where(tuple_(k.tenant_id, k.subject_id) > tuple_(*last))
+                .order_by(k.tenant_id, k.subject_id)
+                .limit(5_000)
+            ).all()
+            if not rows:
+                return total
+            batch = []
+            for row in rows:
+                aad = aad_of(row.tenant_id, row.subject_id)
+                rewrapped = new.wrap(old.unwrap(bytes(row.wrapped_dek), aad), aad)
+                batch.append({"t": row.tenant_id, "s": row.subject_id, "w": rewrapped})
+            conn.execute(statement, batch)
+            total += len(batch)
+            last = (rows[-1].tenant_id, rows[-1].subject_id)
+
     def vacuum(self) -> None:
         """Make deletions physical on PostgreSQL (SQLite overwrites at once: ``secure_delete``)."""
         if self.engine.dialect.name == "postgresql":
             with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.exec_driver_sql("VACUUM vault_keys")
+                conn.exec_driver_sql("VACUUM subject_keys")
 
     def close(self) -> None:
         self.engine.dispose()
@@ -235,6 +331,17 @@ def legacy_tenant_keys(engine: Engine) -> list[tuple[str, str, bytes]]:
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT tenant_id, purpose, wrapped_key FROM tenant_keys"))
         return [(r.tenant_id, r.purpose, bytes(r.wrapped_key)) for r in rows]
+
+
+def legacy_subject_keys(engine: Engine) -> list[tuple[str, str, bytes]]:
+    """Subjects' wrapped data keys still in the data database's ``subjects`` (before 0006)."""
+    if not inspect(engine).has_table("subjects"):
+        return []
+    if "wrapped_dek" not in {c["name"] for c in inspect(engine).get_columns("subjects")}:
+        return []
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT tenant_id, subject_id, wrapped_dek FROM subjects"))
+        return [(r.tenant_id, r.subject_id, bytes(r.wrapped_dek)) for r in rows]
 
 
 def new_vault_id() -> str:

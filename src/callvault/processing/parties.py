@@ -40,18 +40,23 @@ def _decrypt_first(
     found: dict[str, tuple[str, str]] = {}
     for start in range(0, len(ids), _CHUNK):
         query = (
-            select(si.subject_id, si.kind, si.slot, si.ciphertext, s.wrapped_dek)
+            select(si.subject_id, si.kind, si.slot, si.ciphertext)
             .join(subjects, (s.tenant_id == si.tenant_id) & (s.subject_id == si.subject_id))
             .where(si.tenant_id == tenant_id, si.subject_id.in_(ids[start : start + _CHUNK]))
             .where(si.kind.in_(kinds), si.slot == 0)
         )
         if kinds == ("name",):
             query = query.where(s.kind == "user")  # only colleagues are shown by name
-        for row in conn.execute(query):
+        rows = conn.execute(query).all()
+        deks = vault.keyring.deks(tenant_id, [row.subject_id for row in rows])
+        for row in rows:
             held = found.get(row.subject_id)
             if held is not None and kinds.index(held[0]) < kinds.index(row.kind):
                 continue  # a number beats an extension
-            dek = vault.keyring.dek(tenant_id, row.subject_id, row.wrapped_dek)
+            dek = deks.get(row.subject_id)
+            if dek is None:
+                continue  # shredded: nothing of it can be shown
+
             aad = field_aad(tenant_id, row.subject_id, f"{row.kind}.{row.slot}")
             value = vault.keyring.decrypt(dek, row.ciphertext, aad).decode()
             found[row.subject_id] = (row.kind, value)

@@ -29,7 +29,7 @@ from callvault.processing.context import load_context
 from callvault.processing.gate import Decision, decide
 from callvault.processing.reads import audit_decision
 from callvault.retention.rules import tenant_rules
-from callvault.store.schema.core import subjects, voicemails
+from callvault.store.schema.core import voicemails
 from callvault.store.schema.voicemail_keys import voicemail_keys
 from callvault.subjects.actors import check_actor, check_ref
 from callvault.subjects.directory import find_subject
@@ -54,20 +54,21 @@ def decrypt_audio(
     )
     if sealed is None:
         raise NotFound("no such voicemail in this tenant")
-    k, s = voicemail_keys.c, subjects.c
+    k = voicemail_keys.c
     rows = conn.execute(
-        select(k.role, k.subject_id, k.share, s.wrapped_dek)
-        .join(subjects, (s.tenant_id == k.tenant_id) & (s.subject_id == k.subject_id))
-        .where(k.tenant_id == tenant_id, k.voicemail_id == voicemail_id)
+        select(k.role, k.subject_id, k.share).where(
+            k.tenant_id == tenant_id, k.voicemail_id == voicemail_id
+        )
     ).all()
+    deks = vault.keyring.deks(tenant_id, [row.subject_id for row in rows])
     held = {row.role: row for row in rows}
     if "owner" not in held:
         raise IntegrityError("the voicemail's key share is gone: it was erased")
     shares = []
     for role in ROLES:
         row = held.get(role)
-        if row is not None:
-            dek = vault.keyring.dek(tenant_id, row.subject_id, row.wrapped_dek)
+        if row is not None and row.subject_id in deks:
+            dek = deks[row.subject_id]
             aad = share_aad(tenant_id, row.subject_id, voicemail_id, role)
             shares.append(open_sealed(dek, row.share, aad))
     key = content_key(tenant_id, voicemail_id, shares)

@@ -153,6 +153,7 @@ def _batches(vault: Vault, tenant_id: str, kind: str, run_id: str, step: Batch) 
                         details={**counts, "run_id": run_id},
                     )
                     vault.audit(conn, tenant_id, entry)
+            vault.finish_shreds()  # the batch committed: destroy its shredded subjects' keys
             totals.update(counts)
             if done:
                 return {key: totals.get(key, 0) for key in counts}

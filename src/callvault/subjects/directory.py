@@ -17,7 +17,7 @@ from callvault.crypto.keyring import field_aad
 from callvault.errors import NotFound
 from callvault.store.schema.core import subject_identifiers, subjects, tenants
 from callvault.subjects.identifiers import INDEXED_KINDS, index_form, lookup_forms
-from callvault.vault import Vault
+from callvault.vault import Vault, queue_shreds
 
 SUBJECT_KINDS = ("user", "external")
 
@@ -78,7 +78,7 @@ def create_subject(
     if kind not in SUBJECT_KINDS:
         raise ValueError(f"subject kind {kind!r}")
     subject_id = new_id()
-    dek, wrapped = vault.keyring.new_dek(tenant_id, subject_id)
+    dek = vault.keyring.new_dek(tenant_id, subject_id)  # in the key store, apart from the data
     conn.execute(
         insert(subjects),
         [
@@ -86,7 +86,6 @@ def create_subject(
                 "tenant_id": tenant_id,
                 "subject_id": subject_id,
                 "kind": kind,
-                "wrapped_dek": wrapped,
                 "created_at": now,
                 "updated_at": now,
             }
@@ -134,14 +133,14 @@ def find_subject(vault: Vault, conn: Connection, tenant_id: str, text: str) -> s
 
 
 def subject_dek(vault: Vault, conn: Connection, tenant_id: str, subject_id: str) -> bytes:
-    wrapped = conn.scalar(
-        select(subjects.c.wrapped_dek).where(
+    held = conn.scalar(
+        select(subjects.c.subject_id).where(
             subjects.c.tenant_id == tenant_id, subjects.c.subject_id == subject_id
         )
     )
-    if wrapped is None:
+    if held is None:
         raise NotFound(f"no such subject in tenant {tenant_id}")
-    return vault.keyring.dek(tenant_id, subject_id, wrapped)
+    return vault.keyring.dek(tenant_id, subject_id)
 
 
 def subject_identifiers_of(
@@ -167,7 +166,8 @@ def subject_identifiers_of(
 
 
 def shred_subjects(vault: Vault, conn: Connection, tenant_id: str, subject_ids: list[str]) -> int:
-    """Crypto-shred: delete the wrapped data keys and identifiers of these subjects (Art. 17).
+    """Crypto-shred: delete these subjects and their identifiers, and queue their data keys for
+    destruction in the key store once this transaction commits (Art. 17).
 
     Any ciphertext of theirs that survives elsewhere (a backup, a replica, an unvacuumed page) can no
     longer be decrypted once the key is gone. Callers delete the subjects' other rows first.
@@ -187,5 +187,6 @@ def shred_subjects(vault: Vault, conn: Connection, tenant_id: str, subject_ids: 
             )
         )
         total += result.rowcount or 0
+    queue_shreds(conn, tenant_id, subject_ids)
     vault.keyring.forget(tenant_id, subject_ids)
     return total

@@ -36,7 +36,7 @@ from callvault.subjects.identifiers import Party, check_region, party, prior_for
 from callvault.vault import Vault
 
 _CHUNK = 5_000
-_SUBJECT_COLUMNS = ("tenant_id", "subject_id", "kind", "wrapped_dek", "created_at", "updated_at")
+_SUBJECT_COLUMNS = ("tenant_id", "subject_id", "kind", "created_at", "updated_at")
 _LOOKUP = (
     "SELECT i.blind_index, i.subject_id, s.kind, i.since FROM subject_identifiers i JOIN subjects s"
     " ON s.tenant_id = i.tenant_id AND s.subject_id = i.subject_id"
@@ -173,10 +173,11 @@ class Parties:
         keyring, tenant_id = self.vault.keyring, self.tenant_id
         now = time_encoder(self.conn)(self.now)
         subject_rows, identifier_rows = [], []
-        for p in missing:
-            subject_id = new_id()
-            dek, wrapped = keyring.new_dek(tenant_id, subject_id)
-            subject_rows.append((tenant_id, subject_id, "external", wrapped, now, now))
+        ids = [new_id() for _ in missing]
+        deks = keyring.new_deks(tenant_id, ids)  # in the key store, apart from the data
+        for subject_id, p in zip(ids, missing, strict=True):
+            dek = deks[subject_id]
+            subject_rows.append((tenant_id, subject_id, "external", now, now))
             aad = field_aad(tenant_id, subject_id, f"{p.kind}.0")
             sealed = keyring.encrypt(dek, p.value.encode("utf-8"), aad)
             identifier_rows.append((tenant_id, subject_id, p.kind, 0, self.index(p.form), sealed))

@@ -273,14 +273,15 @@ class _Directory:
                     for e in entries}  # fmt: skip
         si, s = subject_identifiers, subjects
         rows = self.conn.execute(
-            select(si.c.blind_index, s.c.subject_id, s.c.wrapped_dek, s.c.offboarded_at)
+            select(si.c.blind_index, s.c.subject_id, s.c.offboarded_at)
             .join(s, (s.c.tenant_id == si.c.tenant_id) & (s.c.subject_id == si.c.subject_id))
             .where(si.c.tenant_id == self.tenant_id, si.c.blind_index.in_(list(by_index)))
         ).all()
+        deks = self.vault.keyring.deks(self.tenant_id, [row.subject_id for row in rows])
         found = {
             row.subject_id: {
                 "subject_id": row.subject_id,
-                "dek": self.vault.keyring.dek(self.tenant_id, row.subject_id, row.wrapped_dek),
+                "dek": deks[row.subject_id],
                 "offboarded_at": row.offboarded_at,
                 "values": {},
                 "since": {},
@@ -403,14 +404,17 @@ class _Directory:
             return
         subject_rows, rows = [], []
         for entry in new:
-            subject_id = entry.subject_id = new_id()
-            dek, wrapped = self.vault.keyring.new_dek(self.tenant_id, subject_id)
+            entry.subject_id = new_id()
+        deks = self.vault.keyring.new_deks(self.tenant_id, [e.subject_id for e in new])  # type: ignore[misc]
+        for entry in new:
+            subject_id = entry.subject_id
+            assert subject_id is not None
+            dek = deks[subject_id]
             subject_rows.append(
                 {
                     "tenant_id": self.tenant_id,
                     "subject_id": subject_id,
                     "kind": "user",
-                    "wrapped_dek": wrapped,
                     "created_at": self.now,
                     "updated_at": self.now,
                     "offboarded_at": entry.offboarded_at,

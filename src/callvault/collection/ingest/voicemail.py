@@ -218,19 +218,8 @@ class _Spool:
         wanted = sorted(i for i in ids if i is not None)
         if not wanted:
             return {}
-        s = subjects.c
-        rows = self.conn.execute(
-            select(s.subject_id, s.wrapped_dek).where(
-                s.tenant_id == self.tenant_id, s.subject_id.in_(wanted)
-            )
-        )
-        return {
-            row.subject_id: (
-                row.subject_id,
-                self.vault.keyring.dek(self.tenant_id, row.subject_id, row.wrapped_dek),
-            )
-            for row in rows
-        }
+        deks = self.vault.keyring.deks(self.tenant_id, wanted)
+        return {subject_id: (subject_id, dek) for subject_id, dek in deks.items()}
 
     def _owners(self, mailboxes: set[str]) -> None:
         """Mailbox owners: users whose extension is the mailbox number, with their data keys."""
@@ -241,17 +230,18 @@ class _Spool:
             return
         si, s = subject_identifiers, subjects
         rows = self.conn.execute(
-            select(si.c.blind_index, s.c.subject_id, s.c.wrapped_dek)
+            select(si.c.blind_index, s.c.subject_id)
             .join(s, (s.c.tenant_id == si.c.tenant_id) & (s.c.subject_id == si.c.subject_id))
             .where(
                 si.c.tenant_id == self.tenant_id,
                 si.c.blind_index.in_(list(wanted)),
                 s.c.kind == "user",
             )
-        )
+        ).all()
+        deks = self.vault.keyring.deks(self.tenant_id, [row.subject_id for row in rows])
         for row in rows:
-            dek = self.vault.keyring.dek(self.tenant_id, row.subject_id, row.wrapped_dek)
-            self.owners[wanted[row.blind_index]] = (row.subject_id, dek)
+            if row.subject_id in deks:
+                self.owners[wanted[row.blind_index]] = (row.subject_id, deks[row.subject_id])
 
 
 def _read_audio(path: Path) -> bytes:

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, bindparam, select, update
 
 from callvault.crypto.keyring import field_aad
 from callvault.crypto.primitives import KEY_BYTES, derive_key, open_sealed, seal
-from callvault.store.schema.core import subjects, voicemails
+from callvault.store.schema.core import voicemails
 from callvault.store.schema.voicemail_keys import voicemail_keys
 from callvault.vault import Vault
 
@@ -64,15 +64,8 @@ def move_caller_shares(
     Only messages received from ``since`` on: older ones are the previous holder's."""
     if not moves:
         return
-    k, s, v = voicemail_keys.c, subjects.c, voicemails.c
-    ids = sorted(set(moves) | {user for user, _ in moves.values()})
-    wrapped = dict(
-        conn.execute(
-            select(s.subject_id, s.wrapped_dek).where(
-                s.tenant_id == tenant_id, s.subject_id.in_(ids)
-            )
-        ).all()
-    )
+    k, v = voicemail_keys.c, voicemails.c
+    deks = vault.keyring.deks(tenant_id, set(moves) | {user for user, _ in moves.values()})
     rows = conn.execute(
         select(k.voicemail_id, k.subject_id, k.share, v.received_at)
         .join(voicemails, (v.tenant_id == k.tenant_id) & (v.voicemail_id == k.voicemail_id))
@@ -83,8 +76,7 @@ def move_caller_shares(
         old, (new, since) = row.subject_id, moves[row.subject_id]
         if row.received_at < since:
             continue  # the previous holder's message: its share stays under their key
-        old_dek = vault.keyring.dek(tenant_id, old, wrapped[old])
-        new_dek = vault.keyring.dek(tenant_id, new, wrapped[new])
+        old_dek, new_dek = deks[old], deks[new]
         share = open_sealed(
             old_dek, row.share, share_aad(tenant_id, old, row.voicemail_id, "caller")
         )

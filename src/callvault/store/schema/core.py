@@ -76,6 +76,17 @@ tenants = Table(
     Column("country", String(2)),
 )
 
+# Subjects deleted whose data keys the key store must still destroy: written in the transaction that
+# deletes them, drained right after it commits (and on the next open after a crash), so a key is
+# never destroyed for a change that rolled back, nor kept for one that committed (Art. 17).
+shred_queue = Table(
+    "shred_queue",
+    metadata,
+    Column("tenant_id", String(TENANT_ID), primary_key=True),
+    Column("subject_id", String(ID), primary_key=True),
+    Column("queued_at", UTCDateTime, nullable=False),
+)
+
 # The vault's own facts, such as its id, which binds it to its key store (crypto/keystore.py).
 # Tenant keys live in the key store, apart from the data (DESIGN, "Storage").
 vault_meta = Table(
@@ -92,7 +103,7 @@ subjects = Table(
     Column("tenant_id", String(TENANT_ID), primary_key=True),
     Column("subject_id", String(ID), primary_key=True),
     Column("kind", String(16), nullable=False),  # "user" (tenant's user) or "external" (a caller)
-    Column("wrapped_dek", LargeBinary, nullable=False),
+    # Its data key lives in the key store (crypto/keystore.py subject_keys), never here.
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("offboarded_at", UTCDateTime),
