@@ -160,3 +160,38 @@ def test_the_newest_explicit_act_decides(vault, acts):
                 assert not valid
             valid = False
         assert _state(vault, subject, at=at).valid is valid
+
+
+def test_a_refused_consent_act_is_audited(vault):
+    """Issue 11: a refusal (exit 3) leaves an audit entry, like every decision."""
+    from callvault.accountability.audit import audit_entries
+
+    make_tenant(vault)
+    alice = make_user(vault)
+    with pytest.raises(PolicyRefusal):
+        give_consent(vault, "acme", alice, "personalisation", actor="tenant-admin:carol")
+    (entry,) = audit_entries(vault, "acme", action="consent.give")
+    assert entry["outcome"] == "deny" and entry["actor"] == "tenant-admin:carol"
+    assert entry["subject_id"] == alice and "data subject" in entry["reason"]
+    assert _count(vault, consent_records) == 0
+
+
+def test_expiry_works_in_bounded_batches(vault, master_key, monkeypatch):
+    from callvault.consent import expiry
+
+    monkeypatch.setattr(expiry, "_BATCH", 2)
+    data = default_policy().model_dump()
+    data["consent"]["valid_for"] = "P1Y"
+    lifetime = Vault.open(vault.engine.url.render_as_string(False), master_key=master_key,
+                          policy=type(default_policy()).model_validate(data))  # fmt: skip
+    make_tenant(lifetime)
+    for n in range(5):
+        person = make_user(lifetime, email=f"e{n}@acme.dk", phone=f"+452233{n:04d}",
+                           extension=f"7{n}")  # fmt: skip
+        give_consent(lifetime, "acme", person, "personalisation", actor=f"subject:{person}", at=AT)
+    assert expire_consents(lifetime, AT + timedelta(days=400)) == {"acme": 5}
+    from callvault.accountability.audit import audit_entries
+
+    batches = audit_entries(lifetime, "acme", action="consent.expire")
+    assert sorted(e["details"]["records"] for e in batches) == [1, 2, 2]
+    lifetime.close()

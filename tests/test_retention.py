@@ -267,3 +267,10 @@ def test_ingested_voicemail_and_its_key_shares_expire(vault, tmp_path):
     assert count(vault, voicemail_keys, voicemail_keys.c.tenant_id == "acme") == 0
     with vault.engine.connect() as conn, pytest.raises(NotFound):
         find_subject(vault, conn, "acme", "+4550515253")
+
+
+def test_a_run_start_commits_with_its_audit_entry(vault, world):
+    run_retention(vault, as_of=AS_OF)
+    with vault.engine.connect() as conn:
+        started = list(audit.entries(conn, OPERATOR, action="retention.start"))
+    assert len(started) == 1 and started[0]["details"]["tenants"] == ["acme"]

@@ -264,15 +264,46 @@ def _act(
     at: datetime | None,
     verb: str,
 ) -> Iterator[_Act]:
-    compiled = _purpose(vault, purpose)
     if method not in METHODS:
         raise InvalidInput(f"method must be one of {', '.join(METHODS)}", pointer="method")
+    refusal: PolicyRefusal | None = None
+    subject_id: str | None = None
     with vault.transaction() as conn:
-        subject_id, kind = _subject(vault, conn, tenant_id, subject)
-        audited_actor = _actor(subject_id, kind, actor, verb)
-        yield _Act(
-            vault, conn, tenant_id, subject_id, compiled, audited_actor, method, at or utcnow()
-        )
+        subject_id, kind = _subject(vault, conn, tenant_id, subject)  # NotFound: nothing audited
+        try:
+            compiled = _purpose(vault, purpose)
+            audited_actor = _actor(subject_id, kind, actor, verb)
+        except PolicyRefusal as exc:
+            refusal = exc
+        else:
+            yield _Act(
+                vault, conn, tenant_id, subject_id, compiled, audited_actor, method, at or utcnow()
+            )
+    if refusal is not None:  # a refused act is audited too, in its own transaction
+        _audit_refusal(vault, tenant_id, subject_id, purpose, actor, verb, refusal)
+        raise refusal
+
+
+def _audit_refusal(
+    vault: Vault,
+    tenant_id: str,
+    subject_id: str | None,
+    purpose: str,
+    actor: str | None,
+    verb: str,
+    refusal: PolicyRefusal,
+) -> None:
+    known = purpose in vault.policy.purposes  # raw input is never recorded
+    entry = AuditEntry(
+        actor=check_actor(actor) if actor else f"subject:{subject_id}",
+        action=f"consent.{verb}",
+        outcome="deny",
+        purpose=purpose if known else None,
+        subject_id=subject_id,
+        reason=refusal.message,
+    )
+    with vault.transaction() as conn:
+        vault.audit(conn, tenant_id, entry)
 
 
 def give_consent(

@@ -274,8 +274,11 @@ def _start(vault: Vault, run_id: str, tenant_ids: list[str], as_of: datetime) ->
         for tenant_id in tenant_ids
     ]
     if rows:
-        with vault.transaction() as conn:
+        with vault.transaction() as conn:  # the run's start commits with its audit entry
             conn.execute(insert(retention_runs), rows)
+            details = {"run_id": run_id, "as_of": as_of.isoformat(), "tenants": sorted(tenant_ids)}
+            vault.audit(conn, OPERATOR, AuditEntry(actor=ACTOR, action="retention.start",
+                                                   details=details))  # fmt: skip
 
 
 def _set_state(conn: Connection, run_id: str, tenant_id: str | None, **values: Any) -> None:
@@ -309,17 +312,24 @@ def _finish_tenant(vault: Vault, report: RetentionReport, tenant_id: str, elapse
 
 def _fail(vault: Vault, report: RetentionReport, error: str) -> None:
     assert report.run_id is not None
-    with vault.transaction() as conn:
-        _set_state(conn, report.run_id, None, state="failed", error=error)
-    _evidence(vault, report, "error", error)
+    _evidence(vault, report, "error", error, failed=True)
 
 
 def _evidence(
-    vault: Vault, report: RetentionReport, outcome: str, error: str | None = None
+    vault: Vault,
+    report: RetentionReport,
+    outcome: str,
+    error: str | None = None,
+    *,
+    failed: bool = False,
 ) -> None:
-    """The operator's record of the run: rules applied, as-of, counts per kind, duration."""
+    """The operator's record of the run: rules applied, as-of, counts per kind, duration; a failed
+    run's state commits with it."""
     totals = {kind: _kind_totals(report, kind) for kind in KINDS}
     with vault.transaction() as conn:
+        if failed:
+            assert report.run_id is not None
+            _set_state(conn, report.run_id, None, state="failed", error=error)
         vault.audit(
             conn,
             OPERATOR,

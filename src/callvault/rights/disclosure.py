@@ -55,20 +55,30 @@ def _check_out(path: Path) -> None:
         raise InvalidInput(f"--out: directory {path.parent} does not exist")
 
 
-def _write_private(path: Path, document: dict[str, Any]) -> None:
-    """Write ``document`` to the new file ``path`` readable by its owner only (0600), atomically."""
-    _check_out(path)
+def _write_temporary(path: Path, document: dict[str, Any]) -> Path:
+    """Write ``document`` beside ``path`` to a temporary file readable by its owner only (0600)."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(document, handle, indent=2, sort_keys=True, ensure_ascii=False)
             handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
         os.chmod(temporary, 0o600)  # whatever the umask
-        try:
-            os.link(temporary, path)  # atomic, and fails rather than overwrite
-        except FileExistsError as exc:
-            raise InvalidInput(f"--out {path} already exists") from exc
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return temporary
+
+
+def _publish(temporary: Path, path: Path) -> None:
+    """Give the export its name, only after its audit entry has committed (no export without its
+    entry): ``link`` is atomic and fails rather than overwrite."""
+    try:
+        os.link(temporary, path)
+    except FileExistsError as exc:
+        raise InvalidInput(f"--out {path} already exists") from exc
     finally:
         temporary.unlink(missing_ok=True)
 
@@ -106,7 +116,7 @@ def disclose(
     path = Path(out_path)
     _check_out(path)  # before anything is decided or audited
     at = at or utcnow()
-    written = False
+    temporary: Path | None = None
     try:
         with vault.transaction() as conn:
             tenant = get_tenant(conn, tenant_id)
@@ -140,12 +150,13 @@ def disclose(
                     "voicemails": len(data.get("voicemails", ())),
                 }
                 vault.audit(conn, tenant_id, _entry(actor, subject_id, decision, kind, **counts))
-                _write_private(path, document)  # last: a failed write rolls the audit entry back
-                written = True
+                temporary = _write_temporary(path, document)  # a failed write rolls back the entry
     except BaseException:
-        if written:
-            path.unlink(missing_ok=True)  # the commit failed: no export without its audit entry
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)  # the commit failed: no export without its entry
         raise
+    if temporary is not None:
+        _publish(temporary, path)
     if not decision.allowed:
         raise PolicyRefusal(decision.reason, decision=decision)
     return {
