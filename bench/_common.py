@@ -33,27 +33,28 @@ def scratch_vault(backend: str, pg_url: str) -> Iterator[Vault]:
     """A migrated, empty vault that is removed afterwards."""
     if backend == "sqlite":
         with tempfile.TemporaryDirectory() as folder:
-            url = f"sqlite:///{folder}/bench.db"
-            yield _open(url)
+            yield _open(f"sqlite:///{folder}/bench.db", f"sqlite:///{folder}/keystore.db")
         return
     name = f"callvault_bench_{secrets.token_hex(4)}"
     admin = create_engine(sqlalchemy_url(pg_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
+    with admin.connect() as conn:  # the key store lives apart from the data, as in production
         conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}_keys"'))
     try:
         base = pg_url.rsplit("/", 1)[0]
-        yield _open(f"{base}/{name}")
+        yield _open(f"{base}/{name}", f"{base}/{name}_keys")
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}_keys" WITH (FORCE)'))
         admin.dispose()
 
 
-def _open(url: str) -> Vault:
+def _open(url: str, keystore: str) -> Vault:
     engine = connect(url)
     migrate(engine)
     engine.dispose()
-    return Vault.open(url, master_key=MasterKey(new_key(), source="bench"))
+    return Vault.open(url, master_key=MasterKey(new_key(), source="bench"), keystore=keystore)
 
 
 def timed(work: Callable[[], object]) -> float:

@@ -184,6 +184,10 @@ class Vault:
         with writing(self.engine) as conn:
             try:
                 yield conn
+                self.keyring.flush()  # new subjects' keys are stored before their data commits
+            except BaseException:
+                self.keyring.discard()  # keys of subjects that never were
+                raise
             finally:
                 queued = conn.info.pop(_SHREDS, False)
         if queued:  # only after the commit: a rolled-back deletion keeps its subjects' keys

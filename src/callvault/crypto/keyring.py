@@ -45,6 +45,7 @@ class Keyring:
         self.keystore = keystore
         self._tenant_keys: dict[tuple[str, str], bytes] = {}
         self._deks: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        self._unsaved: dict[str, dict[str, bytes]] = {}  # tenant -> subject -> wrapped data key
 
     # --- tenant and operator keys ------------------------------------------------------------
     def tenant_key(self, _conn: Connection | None, tenant_id: str, purpose: str) -> bytes:
@@ -76,15 +77,27 @@ class Keyring:
 
     # --- subject data keys -------------------------------------------------------------------
     def new_deks(self, tenant_id: str, subject_ids: Iterable[str]) -> dict[str, bytes]:
-        """Fresh data keys for new subjects, stored (wrapped) in the key store in one transaction."""
+        """Fresh data keys for new subjects. Their wrapped forms wait in :meth:`flush`, which
+        ``Vault.transaction`` calls before its data commits (one key-store transaction for all)."""
         deks = {subject_id: new_key() for subject_id in subject_ids}
-        self.keystore.add_deks(
-            tenant_id,
-            {s: self.master.wrap(dek, _dek_aad(tenant_id, s)) for s, dek in deks.items()},
-        )
+        unsaved = self._unsaved.setdefault(tenant_id, {})
         for subject_id, dek in deks.items():
+            unsaved[subject_id] = self.master.wrap(dek, _dek_aad(tenant_id, subject_id))
             self._remember(tenant_id, subject_id, dek)
         return deks
+
+    def discard(self) -> None:
+        """Drop the unsaved keys of a transaction that rolled back."""
+        for tenant_id, wrapped in self._unsaved.items():
+            self.forget(tenant_id, list(wrapped))
+        self._unsaved = {}
+
+    def flush(self) -> None:
+        """Store the new data keys in the key store, before the data that needs them commits (a
+        data transaction that then rolls back leaves only unused keys behind)."""
+        unsaved, self._unsaved = self._unsaved, {}
+        for tenant_id, wrapped in unsaved.items():
+            self.keystore.add_deks(tenant_id, wrapped)
 
     def new_dek(self, tenant_id: str, subject_id: str) -> bytes:
         return self.new_deks(tenant_id, [subject_id])[subject_id]
