@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, insert, select
 
 from callvault.crypto.keyring import field_aad
 from callvault.errors import NotFound
@@ -109,24 +109,35 @@ def tenant_region(vault: Vault, conn: Connection, tenant_id: str) -> str:
     return country or vault_region(vault)
 
 
+# Built once: a lookup runs for every request that names a subject (only parameters change).
+_FIND = (
+    select(subjects.c.subject_id)
+    .where(subjects.c.tenant_id == bindparam("t"), subjects.c.subject_id == bindparam("id"))
+    .union_all(
+        select(subject_identifiers.c.subject_id).where(
+            subject_identifiers.c.tenant_id == bindparam("t"),
+            subject_identifiers.c.blind_index.in_(bindparam("indexes", expanding=True)),
+        )
+    )
+    .limit(1)
+)
+
+
+def _is_email(text: str) -> bool:
+    return "@" in text and not text.lower().startswith("sip")
+
+
 def find_subject(vault: Vault, conn: Connection, tenant_id: str, text: str) -> str:
     """Resolve a subject id, e-mail, phone number or extension within one tenant only.
 
     A subject of another tenant is "not found": no lookup reveals that it exists elsewhere.
     """
+    text = text.strip()
+    # Numbers are read in the tenant's country; an e-mail address needs no region (one query less).
+    region = vault_region(vault) if _is_email(text) else tenant_region(vault, conn, tenant_id)
+    indexes = [vault.keyring.index(conn, tenant_id, form) for form in lookup_forms(text, region)]
     # One query: the surrogate id itself, or any blind-indexed form of the text.
-    indexes = [
-        vault.keyring.index(conn, tenant_id, form)
-        for form in lookup_forms(text, tenant_region(vault, conn, tenant_id))
-    ]
-    by_id = select(subjects.c.subject_id).where(
-        subjects.c.tenant_id == tenant_id, subjects.c.subject_id == text.strip()
-    )
-    by_index = select(subject_identifiers.c.subject_id).where(
-        subject_identifiers.c.tenant_id == tenant_id,
-        subject_identifiers.c.blind_index.in_(indexes),
-    )
-    found = conn.scalar(by_id.union_all(by_index).limit(1))
+    found = conn.scalar(_FIND, {"t": tenant_id, "id": text, "indexes": indexes})
     if found is None:
         raise NotFound(f"no such subject in tenant {tenant_id}")
     return str(found)
