@@ -217,3 +217,16 @@ def test_removing_a_whole_tenant_chain_is_caught(vault):
 
 def test_verify_of_an_unknown_tenant_is_not_found(vault, cli_env, capsys):
     assert run_cli(capsys, "audit", "verify", "--tenant", "nobody").code == 4
+
+
+def test_deleting_a_tenant_whole_is_caught(vault):
+    """Review finding: removing a tenant's row, chain and head together must not verify."""
+    from callvault.store.schema.core import tenants
+
+    make_tenant(vault, "globex")
+    with vault.transaction() as conn:
+        conn.execute(delete(audit_log).where(audit_log.c.tenant_id == "globex"))
+        conn.execute(delete(audit_heads).where(audit_heads.c.tenant_id == "globex"))
+        conn.execute(delete(tenants).where(tenants.c.tenant_id == "globex"))
+    report = _verify(vault)
+    assert not report.ok and report.problem.tenant_id == "globex"

@@ -108,3 +108,26 @@ def test_init_upgrades_a_vault_of_the_first_revision(blank_url, master_key_bytes
     assert vault.keyring.tenant_key(None, "acme", "blind_index") == index_key  # moved, not lost
     assert vault.keyring.keystore.wrapped_deks("acme", ["s1"]) == {"s1": b"\x01" * 60}
     vault.close()
+
+
+def test_init_refuses_a_master_key_that_does_not_open_the_old_keys(
+    blank_url, master_key_bytes, capsys, monkeypatch, tmp_path
+):  # type: ignore[no-untyped-def]
+    """Review finding: upgrading with the wrong key must not bind the key store to it."""
+    wrapped = MasterKey(master_key_bytes, source="test").wrap(
+        new_key(), b"tenant-key|acme|blind_index"
+    )
+    engine = connect(blank_url)
+    migrate(engine, revisions()[0])
+    with engine.begin() as conn:
+        for statement in FIRST_REVISION_ROWS[:2]:
+            conn.execute(text(statement), {"wrapped": wrapped})
+    engine.dispose()
+    monkeypatch.setenv("CALLVAULT_DB", blank_url)
+    monkeypatch.setenv("CALLVAULT_KEYSTORE", f"sqlite:///{tmp_path / 'keys.db'}")
+    monkeypatch.setenv("CALLVAULT_MASTER_KEY", encode_key(new_key()))  # not the vault's key
+    result = run_cli(capsys, "init")
+    assert result.code == 6 and "does not open" in result.err
+    assert _revision(blank_url) == revisions()[0]  # nothing migrated
+    monkeypatch.setenv("CALLVAULT_MASTER_KEY", encode_key(master_key_bytes))
+    assert run_cli(capsys, "init").code == 0  # the right key still works afterwards

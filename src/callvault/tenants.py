@@ -17,7 +17,7 @@ from sqlalchemy import Connection, func, insert, select
 from callvault.clock import utcnow
 from callvault.errors import InvalidInput, NotFound
 from callvault.policy.taxonomy import CATEGORY_ALIASES
-from callvault.store.audit_chain import AuditEntry
+from callvault.store.audit_chain import OPERATOR, AuditEntry
 from callvault.store.schema.core import calls, subjects, tenants, voicemails
 from callvault.store.schema.statistics import call_statistics
 from callvault.subjects.actors import check_actor
@@ -154,6 +154,10 @@ def add_tenant(
                 },
             ),
         )
+        # The operator's chain names every tenant, so deleting a tenant whole (its row, its chain
+        # and its head) is still caught by audit verify.
+        entry = AuditEntry(actor=actor, action="tenant.add", details={"tenant": tenant_id})
+        vault.audit(conn, OPERATOR, entry)
     return Tenant(tenant_id, name, tuple(chosen), agreement, overrides, now, region)
 
 

@@ -89,6 +89,14 @@ def _vault_id(engine: Engine) -> tuple[str, bool]:
     return found, has_tenants
 
 
+def _holds_tenants(engine: Engine) -> bool:
+    try:
+        with engine.connect() as conn:
+            return conn.scalar(select(tenants.c.tenant_id).limit(1)) is not None
+    except DBAPIError:  # a new database: no tables yet
+        return False
+
+
 def _bind_keystore(keystore: KeyStore, engine: Engine, key: MasterKey) -> None:
     vault_id, has_tenants = _vault_id(engine)
     if has_tenants and keystore.fingerprint() is None and not keystore.holds_keys():
@@ -103,15 +111,16 @@ def _bind_keystore(keystore: KeyStore, engine: Engine, key: MasterKey) -> None:
 _SHREDS = "callvault_shreds"  # connection info flag: this transaction queued key destructions
 
 
-def queue_shreds(conn: Connection, tenant_id: str, subject_ids: list[str]) -> None:
-    """Queue these subjects' data keys for destruction when ``conn``'s transaction commits."""
-    if not subject_ids:
+def queue_shreds(
+    conn: Connection, tenant_id: str, key_ids: list[str], kind: str = "subject"
+) -> None:
+    """Queue the keys of these subjects (their data keys) or voicemails (their message keys) for
+    destruction in the key store when ``conn``'s transaction commits."""
+    if not key_ids:
         return
     now = datetime.now(UTC)
-    conn.execute(
-        insert(shred_queue),
-        [{"tenant_id": tenant_id, "subject_id": s, "queued_at": now} for s in subject_ids],
-    )
+    rows = [{"tenant_id": tenant_id, "kind": kind, "key_id": k, "queued_at": now} for k in key_ids]
+    conn.execute(insert(shred_queue), rows)
     conn.info[_SHREDS] = True
 
 
@@ -137,39 +146,50 @@ class Vault:
         ``CALLVAULT_KEYSTORE``) before anything else is read: another key is IntegrityError.
         """
         engine = connect(database_url(url))
-        key = master_key or load_master_key(create=create)
-        store = KeyStore.open(keystore)
-        if create:
-            # Keys move to the key store before the migration that drops their old table.
-            store.adopt(engine)
-            migrate(engine)
-        _bind_keystore(store, engine, key)
-        # The newest policy version stored in the vault is in force (callvault.policy.versions).
-        compiled = CompiledPolicy.compile(policy or stored_policy(engine) or configured_policy())
-        vault = cls(engine=engine, keyring=Keyring(key, store), policy=compiled)
+        store: KeyStore | None = None
+        try:
+            # A key file is created only for a new vault, never for one that holds tenants.
+            key = master_key or load_master_key(create=create and not _holds_tenants(engine))
+            store = KeyStore.open(keystore)
+            keyring = Keyring(key, store)
+            if create:
+                # Keys move to the key store before the migration that drops their old table,
+                # and only if this master key opens them (else exit 6, nothing migrated).
+                store.adopt(engine)
+                keyring.check_master()
+                migrate(engine)
+            _bind_keystore(store, engine, key)
+            # The newest policy version stored in the vault is in force (policy.versions).
+            compiled = CompiledPolicy.compile(
+                policy or stored_policy(engine) or configured_policy()
+            )
+        except BaseException:
+            engine.dispose()
+            if store is not None:
+                store.close()
+            raise
+        vault = cls(engine=engine, keyring=keyring, policy=compiled)
         vault._start_operator_chain()
         vault.finish_shreds()  # after a crash between a shred's commit and its key destruction
         return vault
 
     def finish_shreds(self) -> int:
-        """Destroy in the key store the data keys of subjects whose deletion has committed, then
-        forget them in the queue. Idempotent: a crash in between is finished by the next call."""
+        """Destroy in the key store the keys of subjects and voicemails whose deletion has
+        committed, then empty the queue. Idempotent: a crash in between is finished by the next
+        call (every open makes one)."""
         q = shred_queue.c
         with self.engine.connect() as conn:
-            pending = [
-                (r.tenant_id, r.subject_id) for r in conn.execute(select(q.tenant_id, q.subject_id))
-            ]
+            pending = [tuple(r) for r in conn.execute(select(q.tenant_id, q.kind, q.key_id))]
         if not pending:
             return 0
-        destroyed = self.keyring.keystore.destroy_deks(pending)
+        destroyed = self.keyring.keystore.destroy(pending)
         with writing(self.engine) as conn:
             for start in range(0, len(pending), 500):
                 chunk = pending[start : start + 500]
-                conn.execute(
-                    delete(shred_queue).where(tuple_(q.tenant_id, q.subject_id).in_(chunk))
-                )
-        for tenant_id, subject_id in pending:
-            self.keyring.forget(tenant_id, [subject_id])
+                queued = tuple_(q.tenant_id, q.kind, q.key_id).in_(chunk)
+                conn.execute(delete(shred_queue).where(queued))
+        for tenant_id, _, key_id in pending:
+            self.keyring.forget(tenant_id, [key_id])
         return destroyed
 
     def _start_operator_chain(self) -> None:

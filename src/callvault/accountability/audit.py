@@ -1,9 +1,10 @@
 """The tamper-evident audit log (GDPR Art. 5(2) accountability, Art. 30, Art. 32(1)(d)).
 
-Each tenant has its own hash chain: entry *n* stores the SHA-256 of its own content and of entry
-*n-1*'s hash. ``audit_heads`` holds each chain's newest (seq, hash), updated in the same transaction, so
-truncating the newest entries is caught too. An entry is written in the transaction of the change it
-records: no change without its entry, no entry for a change that rolled back.
+Verifying and reading the chains that :mod:`callvault.store.audit_chain` appends: each tenant's
+entry *n* stores the HMAC-SHA256, under the key store's audit key, of its own content and of entry
+*n-1*'s hash; ``audit_heads`` holds each chain's newest (seq, hash). The operator's chain always exists
+and names every tenant added, so a chain (or a tenant) removed whole is caught; a clean cut of the
+newest entries is caught against a signed checkpoint (:mod:`callvault.accountability.checkpoint`).
 
 Entries name subjects by surrogate id and categories by key; they never hold an identifier's value.
 Operator-wide events (key rotation, retention runs) go to the chain of :data:`OPERATOR`.
@@ -70,8 +71,13 @@ def _chain_rows(conn: Connection, tenant_id: str) -> Iterator[dict[str, Any]]:
 
 
 def _expected_chains(conn: Connection, tenant_id: str | None) -> set[str]:
-    """Chains that must exist: every tenant's, the operator's (always), and any in the log."""
+    """Chains that must exist: every tenant's (also every tenant the operator's chain names), the
+    operator's (always), and any in the log."""
     found = {OPERATOR} | set(conn.scalars(select(audit_heads.c.tenant_id)))
+    named = select(audit_log.c.details).where(
+        audit_log.c.tenant_id == OPERATOR, audit_log.c.action == "tenant.add"
+    )
+    found |= {details["tenant"] for details in conn.scalars(named) if "tenant" in details}
     found |= set(conn.scalars(select(audit_log.c.tenant_id).distinct()))
     found |= set(conn.scalars(select(tenants.c.tenant_id)))
     if tenant_id is None:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, tuple_, update
 
 from callvault.clock import utcnow
 from callvault.store.audit_chain import AuditEntry
@@ -71,7 +71,11 @@ def _expire(conn: Connection, chunk: Sequence[Any], actor: str) -> None:
                 consent_events.c.record_id,
                 func.max(consent_events.c.seq).label("seq"),
             )
-            .where(consent_events.c.record_id.in_([r.record_id for r in chunk]))
+            .where(
+                tuple_(consent_events.c.tenant_id, consent_events.c.record_id).in_(
+                    [(r.tenant_id, r.record_id) for r in chunk]
+                )
+            )
             .group_by(consent_events.c.tenant_id, consent_events.c.record_id)
         )
     }

@@ -15,10 +15,10 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection
 
-from callvault.crypto.keystore import KeyStore
+from callvault.crypto.keystore import KeyStore, message_aad
 from callvault.crypto.master_key import MasterKey
 from callvault.crypto.primitives import blind_index, new_key, open_sealed, seal
-from callvault.errors import IntegrityError
+from callvault.errors import ConfigError, IntegrityError
 
 TENANT_KEY_PURPOSES = ("blind_index", "pseudonym")
 OPERATOR_KEYS = "_operator"  # the key store's owner of the operator-wide keys
@@ -46,6 +46,7 @@ class Keyring:
         self._tenant_keys: dict[tuple[str, str], bytes] = {}
         self._deks: OrderedDict[tuple[str, str], bytes] = OrderedDict()
         self._unsaved: dict[str, dict[str, bytes]] = {}  # tenant -> subject -> wrapped data key
+        self._unsaved_messages: dict[str, dict[str, bytes]] = {}  # tenant -> voicemail -> key
 
     # --- tenant and operator keys ------------------------------------------------------------
     def tenant_key(self, _conn: Connection | None, tenant_id: str, purpose: str) -> bytes:
@@ -57,11 +58,28 @@ class Keyring:
         wrapped = self.keystore.wrapped(tenant_id, purpose)
         if wrapped is None:
             wrapped = self.keystore.add_if_absent(
-                tenant_id, purpose, self.master.wrap(new_key(), aad)
+                tenant_id, purpose, self.master.wrap(new_key(), aad), self.master.fingerprint
             )
         key = self.master.unwrap(wrapped, aad)
         self._tenant_keys[(tenant_id, purpose)] = key
         return key
+
+    def check_master(self) -> None:
+        """Before a key store records its first master key fingerprint: the key must open a key
+        it already holds (adopted from an older vault), else IntegrityError (exit 6)."""
+        if self.keystore.fingerprint() is not None:
+            return  # bind() compares fingerprints
+        sample = self.keystore.sample()
+        if sample is None:
+            return
+        kind, tenant_id, owner, wrapped = sample
+        aad = _tenant_aad(tenant_id, owner) if kind == "tenant" else _dek_aad(tenant_id, owner)
+        try:
+            self.master.unwrap(wrapped, aad)
+        except ConfigError as exc:
+            raise IntegrityError(
+                f"the master key from {self.master.source} does not open this vault's keys"
+            ) from exc
 
     def audit_key(self) -> bytes:
         """The key of the audit chain's HMAC: write access to the data alone cannot forge it."""
@@ -86,18 +104,51 @@ class Keyring:
             self._remember(tenant_id, subject_id, dek)
         return deks
 
+    def new_message_key(self, tenant_id: str, voicemail_id: str) -> bytes:
+        """A voicemail message's own key, stored with :meth:`flush` like a new data key."""
+        key = new_key()
+        wrapped = self.master.wrap(key, message_aad(tenant_id, voicemail_id))
+        self._unsaved_messages.setdefault(tenant_id, {})[voicemail_id] = wrapped
+        return key
+
+    def new_session_key(self, tenant_id: str, session_id: str) -> None:
+        """A support session's own pseudonym key, stored in the key store at once."""
+        purpose = f"session:{session_id}"
+        wrapped = self.master.wrap(new_key(), _tenant_aad(tenant_id, purpose))
+        self.keystore.add_if_absent(tenant_id, purpose, wrapped, self.master.fingerprint)
+
+    def session_key(self, tenant_id: str, session_id: str) -> bytes | None:
+        """The session's key; None once it is destroyed (the session was closed)."""
+        purpose = f"session:{session_id}"
+        wrapped = self.keystore.wrapped(tenant_id, purpose)
+        return (
+            None
+            if wrapped is None
+            else self.master.unwrap(wrapped, _tenant_aad(tenant_id, purpose))
+        )
+
+    def message_key(self, tenant_id: str, voicemail_id: str) -> bytes:
+        """IntegrityError when the message's key is destroyed (the message was deleted)."""
+        wrapped = self.keystore.wrapped_message_key(tenant_id, voicemail_id)
+        if wrapped is None:
+            raise IntegrityError("the voicemail's key is destroyed: it was deleted")
+        return self.master.unwrap(wrapped, message_aad(tenant_id, voicemail_id))
+
     def discard(self) -> None:
         """Drop the unsaved keys of a transaction that rolled back."""
         for tenant_id, wrapped in self._unsaved.items():
             self.forget(tenant_id, list(wrapped))
-        self._unsaved = {}
+        self._unsaved, self._unsaved_messages = {}, {}
 
     def flush(self) -> None:
         """Store the new data keys in the key store, before the data that needs them commits (a
         data transaction that then rolls back leaves only unused keys behind)."""
         unsaved, self._unsaved = self._unsaved, {}
         for tenant_id, wrapped in unsaved.items():
-            self.keystore.add_deks(tenant_id, wrapped)
+            self.keystore.add_deks(tenant_id, wrapped, self.master.fingerprint)
+        messages, self._unsaved_messages = self._unsaved_messages, {}
+        for tenant_id, wrapped in messages.items():
+            self.keystore.add_message_keys(tenant_id, wrapped, self.master.fingerprint)
 
     def new_dek(self, tenant_id: str, subject_id: str) -> bytes:
         return self.new_deks(tenant_id, [subject_id])[subject_id]

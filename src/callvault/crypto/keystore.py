@@ -68,7 +68,7 @@ vault_keys = Table(
     "vault_keys",
     metadata,
     Column("tenant_id", String(64), primary_key=True),
-    Column("purpose", String(32), primary_key=True),
+    Column("purpose", String(64), primary_key=True),  # blind_index, pseudonym, session:<id>, ...
     Column("wrapped_key", LargeBinary, nullable=False),
     Column("created_at", DateTime, nullable=False),
 )
@@ -84,7 +84,22 @@ subject_keys = Table(
     Column("created_at", DateTime, nullable=False),
 )
 
+# Each voicemail message's own key, part of its content key: destroying it when the message is
+# deleted (retention, erasure) makes the recording unreadable in every backup of the data too.
+message_keys = Table(
+    "message_keys",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("voicemail_id", String(32), primary_key=True),
+    Column("wrapped_key", LargeBinary, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
 _CHUNK = 1000  # ids per IN list
+
+
+def message_aad(tenant_id: str, voicemail_id: str) -> bytes:
+    return f"message-key|{tenant_id}|{voicemail_id}".encode()
 
 
 def keystore_url(url: str | None = None) -> str:
@@ -122,6 +137,26 @@ class KeyStore:
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         with writing(self.engine) as conn:
+            yield conn
+
+    @contextmanager
+    def wrapping(self, fingerprint: str | None) -> Iterator[Connection]:
+        """A transaction that stores keys wrapped by the master key of ``fingerprint``: refused if
+        another process rotated the master key meanwhile (the keys would be wrapped by a dead key).
+        PostgreSQL: the fingerprint row is share-locked, so a rotation waits for this write."""
+        with self.transaction() as conn:
+            if fingerprint is not None:
+                query = select(keystore_meta.c.value).where(
+                    keystore_meta.c.name == "master_fingerprint"
+                )
+                if conn.dialect.name == "postgresql":
+                    query = query.with_for_update(read=True)
+                stored = conn.scalar(query)
+                if stored is not None and stored != fingerprint:
+                    raise ConfigError(
+                        "the master key was rotated by another process: open the vault again "
+                        "with the new key; nothing was stored"
+                    )
             yield conn
 
     # --- binding to one vault and one master key ---------------------------------------------
@@ -166,27 +201,21 @@ class KeyStore:
                 )
             )
 
-    def add(self, rows: Iterable[tuple[str, str, bytes]]) -> None:
-        """Store new wrapped keys (tenant, purpose, wrapped); an existing one is never replaced."""
-        now = datetime.now(UTC).replace(tzinfo=None)
-        values = [
-            {"tenant_id": t, "purpose": p, "wrapped_key": w, "created_at": now} for t, p, w in rows
-        ]
-        if values:
-            with self.transaction() as conn:
-                conn.execute(insert(vault_keys), values)
-
-    def add_if_absent(self, tenant_id: str, purpose: str, wrapped: bytes) -> bytes:
+    def add_if_absent(
+        self, tenant_id: str, purpose: str, wrapped: bytes, fingerprint: str | None
+    ) -> bytes:
         """Store a key unless one exists (two processes may race); return the one that is stored."""
         try:
-            return self._add_if_absent(tenant_id, purpose, wrapped)
+            return self._add_if_absent(tenant_id, purpose, wrapped, fingerprint)
         except SQLAlchemyIntegrityError:  # another process stored one first: use that one
             stored = self.wrapped(tenant_id, purpose)
             assert stored is not None
             return stored
 
-    def _add_if_absent(self, tenant_id: str, purpose: str, wrapped: bytes) -> bytes:
-        with self.transaction() as conn:
+    def _add_if_absent(
+        self, tenant_id: str, purpose: str, wrapped: bytes, fingerprint: str | None
+    ) -> bytes:
+        with self.wrapping(fingerprint) as conn:
             found = conn.scalar(
                 select(vault_keys.c.wrapped_key).where(
                     vault_keys.c.tenant_id == tenant_id, vault_keys.c.purpose == purpose
@@ -203,7 +232,7 @@ class KeyStore:
             return wrapped
 
     # --- subject data keys --------------------------------------------------------------------
-    def add_deks(self, tenant_id: str, wrapped: dict[str, bytes]) -> None:
+    def add_deks(self, tenant_id: str, wrapped: dict[str, bytes], fingerprint: str | None) -> None:
         """Store new subjects' wrapped data keys, in one transaction, before their data commits
         (a data transaction that then rolls back leaves only an unused key behind)."""
         now = datetime.now(UTC).replace(tzinfo=None)
@@ -212,7 +241,7 @@ class KeyStore:
             for s, w in wrapped.items()
         ]
         if rows:
-            with self.transaction() as conn:
+            with self.wrapping(fingerprint) as conn:
                 conn.execute(insert(subject_keys), rows)
 
     def wrapped_deks(self, tenant_id: str, subject_ids: Iterable[str]) -> dict[str, bytes]:
@@ -227,24 +256,62 @@ class KeyStore:
                 found.update({r.subject_id: bytes(r.wrapped_dek) for r in conn.execute(query)})
         return found
 
-    def destroy_deks(self, pending: list[tuple[str, str]]) -> int:
-        """Delete these (tenant, subject) data keys for good: crypto-shredding (Art. 17)."""
-        k, destroyed = subject_keys.c, 0
+    def destroy(self, pending: list[tuple[str, str, str]]) -> int:
+        """Delete these (tenant, kind, id) keys for good, subjects' data keys and voicemails'
+        message keys: crypto-shredding (Art. 17)."""
+        tables = {"subject": (subject_keys, subject_keys.c.subject_id),
+                  "voicemail": (message_keys, message_keys.c.voicemail_id),
+                  "session": (vault_keys, vault_keys.c.purpose)}  # fmt: skip
+        grouped: dict[tuple[str, str], list[str]] = {}
+        for tenant_id, kind, key_id in pending:
+            # A support session's key is a tenant-level key named after the session.
+            named = f"session:{key_id}" if kind == "session" else key_id
+            grouped.setdefault((tenant_id, kind), []).append(named)
+        destroyed = 0
         with self.transaction() as conn:
-            by_tenant: dict[str, list[str]] = {}
-            for tenant_id, subject_id in pending:
-                by_tenant.setdefault(tenant_id, []).append(subject_id)
-            for tenant_id, ids in by_tenant.items():
+            for (tenant_id, kind), ids in grouped.items():
+                table, column = tables[kind]
                 for start in range(0, len(ids), _CHUNK):
                     chunk = ids[start : start + _CHUNK]
                     result = conn.execute(
-                        delete(subject_keys).where(
-                            k.tenant_id == tenant_id, k.subject_id.in_(chunk)
-                        )
+                        delete(table).where(table.c.tenant_id == tenant_id, column.in_(chunk))
                     )
                     destroyed += result.rowcount or 0
         self.vacuum()
         return destroyed
+
+    def add_message_keys(
+        self, tenant_id: str, wrapped: dict[str, bytes], fingerprint: str | None
+    ) -> None:
+        now = datetime.now(UTC).replace(tzinfo=None)
+        rows = [
+            {"tenant_id": tenant_id, "voicemail_id": v, "wrapped_key": w, "created_at": now}
+            for v, w in wrapped.items()
+        ]
+        if rows:
+            with self.wrapping(fingerprint) as conn:
+                conn.execute(insert(message_keys), rows)
+
+    def wrapped_message_key(self, tenant_id: str, voicemail_id: str) -> bytes | None:
+        m = message_keys.c
+        with self.engine.connect() as conn:
+            found = conn.scalar(
+                select(m.wrapped_key).where(
+                    m.tenant_id == tenant_id, m.voicemail_id == voicemail_id
+                )
+            )
+        return bytes(found) if found is not None else None
+
+    def sample(self) -> tuple[str, str, str, bytes] | None:
+        """One stored key, to check a master key against: (kind, tenant, purpose or subject, wrapped)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(vault_keys).limit(1)).first()
+            if row is not None:
+                return "tenant", row.tenant_id, row.purpose, bytes(row.wrapped_key)
+            row = conn.execute(select(subject_keys).limit(1)).first()
+            if row is not None:
+                return "subject", row.tenant_id, row.subject_id, bytes(row.wrapped_dek)
+        return None
 
     def holds_keys(self) -> bool:
         with self.engine.connect() as conn:
@@ -255,13 +322,13 @@ class KeyStore:
         revision 0002, subjects' data keys before 0006): same wrapping, same associated data.
         Idempotent, so an upgrade killed half-way is simply run again."""
         for tenant_id, purpose, wrapped in legacy_tenant_keys(engine):
-            self.add_if_absent(tenant_id, purpose, wrapped)
+            self.add_if_absent(tenant_id, purpose, wrapped, None)  # not yet bound: no fingerprint
         by_tenant: dict[str, dict[str, bytes]] = {}
         for tenant_id, subject_id, wrapped in legacy_subject_keys(engine):
             by_tenant.setdefault(tenant_id, {})[subject_id] = wrapped
         for tenant_id, deks in by_tenant.items():
             held = self.wrapped_deks(tenant_id, deks)
-            self.add_deks(tenant_id, {s: w for s, w in deks.items() if s not in held})
+            self.add_deks(tenant_id, {s: w for s, w in deks.items() if s not in held}, None)
 
     def forget_tenant(self, conn: Connection, tenant_id: str) -> None:
         conn.execute(delete(vault_keys).where(vault_keys.c.tenant_id == tenant_id))
@@ -273,7 +340,15 @@ class KeyStore:
         store is the only place keys live, so a rotation is all or nothing."""
         counts = {"tenant_keys": 0, "data_keys": 0}
         with self.transaction() as conn:
+            stored_query = select(keystore_meta.c.value).where(
+                keystore_meta.c.name == "master_fingerprint"
+            )
+            if conn.dialect.name == "postgresql":
+                stored_query = stored_query.with_for_update()
+            if conn.scalar(stored_query) != old.fingerprint:  # compare-and-set: one rotation wins
+                raise ConfigError("another rotation changed the master key first; nothing changed")
             counts["data_keys"] = self._rewrap_deks(conn, old, new, dek_aad_of)
+            counts["message_keys"] = self._rewrap_messages(conn, old, new)
             for row in conn.execute(select(vault_keys)).all():
                 aad = aad_of(row.tenant_id, row.purpose)
                 conn.execute(
@@ -314,11 +389,32 @@ class KeyStore:
             total += len(batch)
             last = (rows[-1].tenant_id, rows[-1].subject_id)
 
+    def _rewrap_messages(self, conn: Connection, old: MasterKey, new: MasterKey) -> int:
+        m, total = message_keys.c, 0
+        rows = conn.execute(select(m.tenant_id, m.voicemail_id, m.wrapped_key)).all()
+        for row in rows:
+            aad = message_aad(row.tenant_id, row.voicemail_id)
+            rewrapped = new.wrap(old.unwrap(bytes(row.wrapped_key), aad), aad)
+            conn.execute(
+                update(message_keys)
+                .where(m.tenant_id == row.tenant_id, m.voicemail_id == row.voicemail_id)
+                .values(wrapped_key=rewrapped)
+            )
+            total += 1
+        return total
+
     def vacuum(self) -> None:
-        """Make deletions physical on PostgreSQL (SQLite overwrites at once: ``secure_delete``)."""
+        """Make deletions physical: PostgreSQL ``VACUUM``; SQLite overwrites the page at once
+        (``secure_delete``) and its WAL is checkpointed and truncated, so no old page image of a
+        destroyed key stays in the ``-wal`` file."""
+        if self.engine.dialect.name == "sqlite":
+            autocommit = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            with autocommit as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         if self.engine.dialect.name == "postgresql":
             with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.exec_driver_sql("VACUUM subject_keys")
+                conn.exec_driver_sql("VACUUM message_keys")
 
     def close(self) -> None:
         self.engine.dispose()

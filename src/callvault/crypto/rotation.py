@@ -84,16 +84,26 @@ def rotate_master_key(vault: Vault, *, new_key_text: str | None = None) -> dict[
         temporary.unlink(missing_ok=True)
         write_key_file(temporary, key)
         _fault("written")
-        os.replace(temporary, _pending_path(path))
+        try:  # link, not replace: a second rotation at the same time fails here, never overwrites
+            os.link(temporary, _pending_path(path))
+        except FileExistsError as exc:
+            raise ConfigError(
+                f"{_pending_path(path)} appeared: another rotation is running"
+            ) from exc
+        finally:
+            temporary.unlink(missing_ok=True)
         _fsync_dir(path)
         _fault("pending")
     old = vault.keyring.master.fingerprint
+    fingerprints = {"old_key": old, "new_key": new_master.fingerprint}
+    with vault.transaction() as conn:  # recorded before the commit point: a kill after it is seen
+        vault.audit(conn, OPERATOR, AuditEntry(actor="operator", action="keys.rotate.begin",
+                                               details=fingerprints))  # fmt: skip
     counts = vault.keyring.rotate(new_master)  # the commit point
     _fault("rewrapped")
     with vault.transaction() as conn:
-        details = {**counts, "old_key": old, "new_key": new_master.fingerprint}
         vault.audit(conn, OPERATOR, AuditEntry(actor="operator", action="keys.rotate",
-                                               details=details))  # fmt: skip
+                                               details={**counts, **fingerprints}))  # fmt: skip
     _fault("audited")
     if not from_env:
         os.replace(_pending_path(path), path)

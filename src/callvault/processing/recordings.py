@@ -71,7 +71,8 @@ def decrypt_audio(
             dek = deks[row.subject_id]
             aad = share_aad(tenant_id, row.subject_id, voicemail_id, role)
             shares.append(open_sealed(dek, row.share, aad))
-    key = content_key(tenant_id, voicemail_id, shares)
+    key = content_key(tenant_id, voicemail_id, shares,
+                      vault.keyring.message_key(tenant_id, voicemail_id))  # fmt: skip
     # a missing caller share (its subject erased) yields the wrong key: IntegrityError here
     return open_sealed(key, sealed, field_aad(tenant_id, voicemail_id, "audio"))
 

@@ -2,11 +2,12 @@
 
 A support engineer opens a session for one tenant and one ticket, for a few hours; it can never outlive
 the tenant's service and support agreement, which is the legal basis of the work. Each session gets its
-own random pseudonym key, stored only wrapped: under the tenant's pseudonym key, which is itself wrapped
-by the master key, so a master key rotation (which re-wraps tenant keys) keeps open sessions usable. Reads
+own random pseudonym key, kept wrapped by the master key in the key store (a rotation re-wraps it with
+the rest, so open sessions stay usable). Reads
 inside the session turn numbers, names and e-mails into HMAC tokens under that key: stable within the
 session (an engineer can follow one caller through the records) and unlinkable across sessions. Closing
-the session destroys the wrapped key, so its tokens can never be recomputed (Art. 4(5)).
+the session destroys its key in the key store once the close commits, so its tokens can never be
+recomputed, not even from a backup of the data (Art. 4(5)).
 
 The tenant instructs the work (Art. 28(3)(a)): a session is opened only on the instruction of a
 tenant admin (``approved_by="tenant-admin:<name>"``, audited; anything else is refused, exit 3), and
@@ -30,7 +31,6 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from callvault.clock import utcnow
-from callvault.crypto.primitives import derive_key, new_key, open_sealed, seal
 from callvault.errors import InvalidInput, NotFound, PolicyRefusal
 from callvault.policy import CompiledPurpose
 from callvault.policy.model import SUPPORT_SESSION
@@ -39,7 +39,7 @@ from callvault.store.schema.support import support_session_subjects, support_ses
 from callvault.subjects.actors import check_actor, check_ref
 from callvault.subjects.directory import find_subject, new_id
 from callvault.tenants import Tenant, get_tenant
-from callvault.vault import Vault
+from callvault.vault import Vault, queue_shreds
 
 MAX_HOURS = 168  # a week: a session is time-boxed, not a standing permission
 APPROVER_ROLE = (
@@ -74,16 +74,6 @@ class SupportSession:
             "approved_by": self.approved_by,
             "subjects": sorted(self.subjects),
         }
-
-
-def _key_aad(tenant_id: str, session_id: str) -> bytes:
-    return f"support-session|{tenant_id}|{session_id}".encode()
-
-
-def _wrapping_key(vault: Vault, conn: Connection, tenant_id: str) -> bytes:
-    """Derived from the tenant's pseudonym key: one key, one use (HMAC tokens vs AES-GCM wrapping)."""
-    base = vault.keyring.tenant_key(conn, tenant_id, "pseudonym")
-    return derive_key(base, "support-session key wrapping")
 
 
 def _session(conn: Connection, row: object) -> SupportSession:
@@ -227,8 +217,9 @@ def _new_session(
 
 
 def _insert(vault: Vault, conn: Connection, session: SupportSession) -> None:
-    wrapping = _wrapping_key(vault, conn, session.tenant_id)
-    wrapped = seal(wrapping, new_key(), _key_aad(session.tenant_id, session.session_id))
+    # The session's own key lives in the key store: closing destroys it there, so no backup of the
+    # data can bring back the tokens it made (Art. 4(5)).
+    vault.keyring.new_session_key(session.tenant_id, session.session_id)
     row = {
         "tenant_id": session.tenant_id,
         "session_id": session.session_id,
@@ -237,7 +228,6 @@ def _insert(vault: Vault, conn: Connection, session: SupportSession) -> None:
         "opened_at": session.opened_at,
         "expires_at": session.expires_at,
         "closed_at": None,
-        "wrapped_key": wrapped,
         "reads": 0,
         "approved_by": session.approved_by,
     }
@@ -266,8 +256,9 @@ def close_session(
         conn.execute(
             update(support_sessions)
             .where(t.tenant_id == tenant_id, t.session_id == session.session_id)
-            .values(closed_at=now, wrapped_key=None)
+            .values(closed_at=now)
         )
+        queue_shreds(conn, tenant_id, [session.session_id], kind="session")  # after the commit
         audited = _audited_purpose(_session_purposes(vault))
         details = {"session": session.session_id, "ticket": session.ticket}
         audited["details"] = {**audited.get("details", {}), **details}
@@ -294,16 +285,11 @@ def get_session(
 
 def session_key(vault: Vault, conn: Connection, session: SupportSession) -> bytes:
     """The session's pseudonym key; a closed session has none any more (NotFound)."""
-    t = support_sessions.c
-    wrapped = conn.scalar(
-        select(t.wrapped_key).where(
-            t.tenant_id == session.tenant_id, t.session_id == session.session_id
-        )
-    )
-    if wrapped is None:
+    key = None if session.closed_at else vault.keyring.session_key(session.tenant_id,
+                                                                   session.session_id)  # fmt: skip
+    if key is None:
         raise NotFound(f"support session {session.session_id} is closed; its key is destroyed")
-    wrapping = _wrapping_key(vault, conn, session.tenant_id)
-    return open_sealed(wrapping, wrapped, _key_aad(session.tenant_id, session.session_id))
+    return key
 
 
 def count_read(conn: Connection, session: SupportSession) -> None:

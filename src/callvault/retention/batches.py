@@ -27,7 +27,7 @@ from callvault.store.schema.core import audit_heads, calls, subjects, voicemails
 from callvault.store.schema.restrictions import subject_objections, subject_restrictions
 from callvault.store.schema.retention import billing_records
 from callvault.subjects.directory import shred_subjects
-from callvault.vault import Vault
+from callvault.vault import Vault, queue_shreds
 
 _CHUNK = 1000  # ids per IN list: well under every driver's parameter limit
 
@@ -159,8 +159,21 @@ def voicemail_callers(conn: Connection, tenant_id: str, batch: ColumnElement[boo
 
 
 def delete_voicemails(conn: Connection, batch: ColumnElement[bool]) -> int:
-    """The audio lives in the row: deleting the row deletes the recording and its metadata."""
-    return conn.execute(delete(voicemails).where(batch)).rowcount or 0
+    """The audio lives in the row: deleting the row deletes the recording and its metadata, and
+    its message key is destroyed once this commits (older backups of the row are unreadable)."""
+    deleted = conn.execute(
+        delete(voicemails).where(batch).returning(voicemails.c.tenant_id, voicemails.c.voicemail_id)
+    ).all()
+    _queue_messages(conn, deleted)
+    return len(deleted)
+
+
+def _queue_messages(conn: Connection, deleted: Sequence[Any]) -> None:
+    by_tenant: dict[str, list[str]] = {}
+    for tenant_id, voicemail_id in deleted:
+        by_tenant.setdefault(tenant_id, []).append(voicemail_id)
+    for tenant_id, ids in by_tenant.items():
+        queue_shreds(conn, tenant_id, ids, kind="voicemail")
 
 
 # --- externals left with nothing ----------------------------------------------------------
@@ -221,15 +234,13 @@ def detach_users(conn: Connection, tenant_id: str, user_ids: list[str]) -> dict[
     counts = {"voicemails_deleted": 0, "calls_unlinked": 0}
     for start in range(0, len(user_ids), _CHUNK):
         chunk = user_ids[start : start + _CHUNK]
-        counts["voicemails_deleted"] += (
-            conn.execute(
-                delete(voicemails).where(
-                    voicemails.c.tenant_id == tenant_id,
-                    voicemails.c.mailbox_subject_id.in_(chunk),
-                )
-            ).rowcount
-            or 0
-        )
+        deleted = conn.execute(
+            delete(voicemails)
+            .where(voicemails.c.tenant_id == tenant_id, voicemails.c.mailbox_subject_id.in_(chunk))
+            .returning(voicemails.c.tenant_id, voicemails.c.voicemail_id)
+        ).all()
+        _queue_messages(conn, deleted)
+        counts["voicemails_deleted"] += len(deleted)
         # The legal hold keeps the record, not the link to a person whose profile has ended.
         conn.execute(
             update(billing_records)

@@ -198,7 +198,8 @@ class _Spool:
     ) -> tuple[dict[str, object], list[dict[str, object]]]:
         voicemail_id = new_id()
         audio = _read_audio(message.audio_path)
-        sealed, shares = seal_audio(self.tenant_id, voicemail_id, audio, owner, caller_key)
+        own_key = self.vault.keyring.new_message_key(self.tenant_id, voicemail_id)
+        sealed, shares = seal_audio(self.tenant_id, voicemail_id, audio, owner, caller_key, own_key)
         return {
             "tenant_id": self.tenant_id,
             "voicemail_id": voicemail_id,

@@ -31,8 +31,10 @@ ROLES = ("owner", "caller")  # the order the shares are concatenated in
 Party = tuple[str, bytes]  # (subject id, data key)
 
 
-def content_key(tenant_id: str, voicemail_id: str, shares: list[bytes]) -> bytes:
-    return derive_key(b"".join(shares), f"voicemail|{tenant_id}|{voicemail_id}")
+def content_key(tenant_id: str, voicemail_id: str, shares: list[bytes], message: bytes) -> bytes:
+    """K from the parties' shares and the message's own key (kept in the key store): destroying
+    either party's data key, or the message key when the message is deleted, loses K."""
+    return derive_key(b"".join([*shares, message]), f"voicemail|{tenant_id}|{voicemail_id}")
 
 
 def share_aad(tenant_id: str, subject_id: str, voicemail_id: str, role: str) -> bytes:
@@ -40,7 +42,12 @@ def share_aad(tenant_id: str, subject_id: str, voicemail_id: str, role: str) -> 
 
 
 def seal_audio(
-    tenant_id: str, voicemail_id: str, audio: bytes, owner: Party, caller: Party | None
+    tenant_id: str,
+    voicemail_id: str,
+    audio: bytes,
+    owner: Party,
+    caller: Party | None,
+    message: bytes,
 ) -> tuple[bytes, list[dict[str, object]]]:
     """The sealed recording and its ``voicemail_keys`` rows."""
     parties = [("owner", owner)] + ([("caller", caller)] if caller is not None else [])
@@ -52,7 +59,7 @@ def seal_audio(
         sealed = seal(dek, share, share_aad(tenant_id, subject_id, voicemail_id, role))
         rows.append({"tenant_id": tenant_id, "voicemail_id": voicemail_id, "role": role,
                      "subject_id": subject_id, "share": sealed})  # fmt: skip
-    key = content_key(tenant_id, voicemail_id, shares)
+    key = content_key(tenant_id, voicemail_id, shares, message)
     return seal(key, audio, field_aad(tenant_id, voicemail_id, "audio")), rows
 
 

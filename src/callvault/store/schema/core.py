@@ -76,14 +76,17 @@ tenants = Table(
     Column("country", String(2)),
 )
 
-# Subjects deleted whose data keys the key store must still destroy: written in the transaction that
+# Subjects and voicemails deleted whose keys the key store must still destroy: written in the transaction that
 # deletes them, drained right after it commits (and on the next open after a crash), so a key is
 # never destroyed for a change that rolled back, nor kept for one that committed (Art. 17).
 shred_queue = Table(
     "shred_queue",
     metadata,
     Column("tenant_id", String(TENANT_ID), primary_key=True),
-    Column("subject_id", String(ID), primary_key=True),
+    Column(
+        "kind", String(16), primary_key=True
+    ),  # "subject" (data key) or "voicemail" (message key)
+    Column("key_id", String(ID), primary_key=True),  # the subject's or the voicemail's id
     Column("queued_at", UTCDateTime, nullable=False),
 )
 

@@ -1,9 +1,8 @@
 """Support sessions: the time-boxed window in which error diagnosis may read (GDPR Art. 6(1)(b)).
 
-Each session has its own pseudonym key, stored only wrapped (under the tenant's pseudonym key, itself
-wrapped by the master key). Closing the session
-destroys the wrapped key (``wrapped_key`` set to NULL), so tokens handed out inside it can never be
-recomputed or linked to tokens of another session (Art. 4(5), Art. 25(1)).
+Each session has its own pseudonym key, kept wrapped in the key store (never here). Closing the session
+destroys it there, so tokens handed out inside it can never be recomputed or linked to tokens of
+another session, not even from a backup of the data (Art. 4(5), Art. 25(1)).
 
 A session is opened on the instruction of a tenant admin (``approved_by``, the controller's
 instruction: Art. 28(3)(a)) and covers only the subjects of its ticket (``support_session_subjects``):
@@ -12,7 +11,7 @@ reads of anyone else in the session are refused (Art. 5(1)(c), Art. 25(2)).
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKeyConstraint, Index, Integer, LargeBinary, String, Table
+from sqlalchemy import Column, ForeignKeyConstraint, Index, Integer, String, Table
 
 from callvault.store.schema.core import ID, TENANT_ID, UTCDateTime, metadata
 
@@ -26,7 +25,6 @@ support_sessions = Table(
     Column("opened_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
     Column("closed_at", UTCDateTime),
-    Column("wrapped_key", LargeBinary),  # NULL once closed: the key is destroyed
     Column("reads", Integer, nullable=False),
     Column("approved_by", String(200)),  # tenant-admin:<name>; NULL only for sessions before 0002
     ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),

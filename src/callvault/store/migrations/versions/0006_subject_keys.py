@@ -1,4 +1,5 @@
-"""Subjects' data keys move to the key store; a queue of keys to destroy after a shred commits.
+"""Subjects' data keys move to the key store; a queue of keys (subjects', voicemail messages') to
+destroy after the deletion that ends them commits.
 
 Revision ID: 0006_subject_keys
 Revises: 0005_number_since
@@ -21,14 +22,20 @@ def upgrade() -> None:
     op.create_table(
         "shred_queue",
         sa.Column("tenant_id", sa.String(64), primary_key=True),
-        sa.Column("subject_id", sa.String(32), primary_key=True),
+        sa.Column("kind", sa.String(16), primary_key=True),
+        sa.Column("key_id", sa.String(32), primary_key=True),
         sa.Column("queued_at", sa.DateTime, nullable=False),
     )
     with op.batch_alter_table("subjects") as batch:
         batch.drop_column("wrapped_dek")
+    # Support sessions' keys live in the key store too (destroyed there when a session closes).
+    with op.batch_alter_table("support_sessions") as batch:
+        batch.drop_column("wrapped_key")
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("support_sessions") as batch:
+        batch.add_column(sa.Column("wrapped_key", sa.LargeBinary, nullable=True))
     with op.batch_alter_table("subjects") as batch:
         batch.add_column(sa.Column("wrapped_dek", sa.LargeBinary, nullable=True))
     op.drop_table("shred_queue")
