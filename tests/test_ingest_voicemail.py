@@ -23,6 +23,7 @@ from callvault.processing.gate import Decision
 from callvault.processing.recordings import decrypt_audio
 from callvault.store.schema.core import voicemails
 from callvault.subjects.directory import shred_subjects, subject_dek
+from callvault.vault import Vault
 from clihelp import run_cli
 from ingesthelp import count, dump, externals, setup_acme, stream
 from spool import write_message
@@ -219,3 +220,30 @@ def test_decrypting_needs_an_allowed_decision(vault, spool):
         for decision in (denied, calls_only):
             with pytest.raises(PolicyRefusal):
                 decrypt_audio(vault, conn, "acme", inbox.voicemail_id, decision)
+
+
+def test_a_backup_holds_no_readable_recording_once_retention_deleted_it(vault, spool, tmp_path):
+    """Review finding (issue 11): every message has its own key in the key store, destroyed when
+    retention deletes the message, so a copy of the data taken before cannot play it back."""
+    from datetime import UTC, datetime, timedelta
+
+    from callvault.retention.run import run_retention
+    from test_keystore import _backup, _drop, _restore
+
+    setup_acme(vault)
+    ingest_voicemail(vault, "acme", spool)
+    rows = _rows(vault)
+    url = vault.engine.url.render_as_string(hide_password=False)
+    backup = _backup(url, tmp_path)
+    run_retention(vault, as_of=datetime.now(UTC) + timedelta(days=60))
+    assert _rows(vault) == []
+    restored_url = _restore(backup, url, tmp_path)
+    restored = Vault.open(restored_url, master_key=vault.keyring.master)
+    try:
+        with restored.engine.connect() as conn:
+            for row in rows:  # the unknown caller's and a colleague's messages too
+                with pytest.raises(IntegrityError):
+                    decrypt_audio(restored, conn, "acme", row.voicemail_id, ALLOWED)
+    finally:
+        restored.close()
+        _drop(restored_url)
