@@ -135,3 +135,16 @@ def test_follow_cli_reads_database_and_skips_bad_rows(vault, kamailio_url, cli_e
         "line": None, "pointer": "/missed_calls/2",
         "reason": "sip_code is not a three-digit SIP status code",
     }  # fmt: skip
+
+
+def test_db_sqlite_julian_days_are_utc_instants(vault):
+    """db_sqlite binds DATETIME as a Julian day number: a UTC instant whatever --tz says."""
+    setup_acme(vault)
+    text = (
+        "id,start_time,end_time,duration,src_user,dst_user,callid\n"
+        "1,2461346.91666088,2461346.91779977,98.402,201,+4540404040,x@h\n"
+    )  # 2026-11-02 10:00:00Z .. 10:01:38Z
+    ingest_calls(vault, "acme", stream(text), format="kamailio-acc", tz="America/New_York")
+    [row] = _rows(vault)
+    assert row.started_at.isoformat() == "2026-11-02T10:00:00+00:00"
+    assert (row.ended_at - row.started_at).total_seconds() == 98 and row.duration_s == 98

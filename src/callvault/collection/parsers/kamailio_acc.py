@@ -8,8 +8,10 @@ Tables, from Kamailio's ``utils/kamctl/db_sqlite/acc-create.sql`` (the same for 
 - ``acc_cdrs`` (``cdr_enable=1``, needs the ``dialog`` module): ``id, start_time, end_time,
   duration`` plus ``cdr_extra`` columns (we read ``src_user``/``dst_user`` and ``callid`` there too).
 
-``time``, ``start_time`` and ``end_time`` are ``TIMESTAMP WITHOUT TIME ZONE`` in the server's local
-time (``db_sqlite``/``db_postgres`` format them with ``localtime``): ``--tz``, or ``--utc``.
+``time``, ``start_time`` and ``end_time`` are ``TIMESTAMP WITHOUT TIME ZONE``. ``db_postgres`` writes
+them as text in the server's local time (``--tz``, or ``--utc``); ``db_sqlite`` binds them as a
+Julian day number (``timet_to_sqlite``: ``(t - 0.5) / 86400 + 2440587.5``, a REAL), which is a UTC
+instant whatever the zone. Both are read.
 
 What is a call: a dialog CDR is an answered call (start = answer = ``start_time``, duration and
 billsec = ``duration``, rounded); an ``INVITE`` with a final reply of 300 or more is an unanswered
@@ -28,7 +30,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import IO, Final
 
 from callvault.clock import utcnow
@@ -54,6 +56,8 @@ FIELDS: Final = frozenset(
     {*TRANSACTION, *CDR, *CALLERS, *CALLEES, "id", "src_domain", "src_ip", "dst_domain",
      "dst_ip", "ua", "user_agent", "contact", "from_uri", "to_uri", "ruri"}
 )  # fmt: skip
+UNIX_EPOCH_JD: Final = 2440587.5  # the Julian day of 1970-01-01T00:00Z
+JULIAN_RANGE: Final = (UNIX_EPOCH_JD, 2488069.5)  # 1970 .. 2100
 BUSY: Final = frozenset({"486", "600", "603"})
 NO_ANSWER: Final = frozenset({"408", "480", "487"})
 
@@ -154,8 +158,8 @@ def _cdr(
     at: Callable[[str, str], datetime], line: int | None, row: Row, caller: str | None,
     callees: list[str], dropped: tuple[str, ...],
 ) -> ParsedCall:  # fmt: skip
-    start = at(_stamp(row["start_time"]), "start_time")
-    end = at(_stamp(row["end_time"]), "end_time")
+    start = _moment(at, row["start_time"], "start_time")
+    end = _moment(at, row["end_time"], "end_time")
     seconds = _seconds(row["duration"])
     return new_call(
         line or 0, _identity(row), None, start, start, end, seconds, seconds,
@@ -170,7 +174,7 @@ def _transaction(
     code = row["sip_code"].strip()
     if row["method"].strip().upper() != "INVITE" or not _final_failure(code):
         return None  # a BYE, an ACK, an answered INVITE: the dialog CDR is that call's record
-    moment = at(_stamp(row["time"]), "time")
+    moment = _moment(at, row["time"], "time")
     outcome = "busy" if code in BUSY else "no_answer" if code in NO_ANSWER else "failed"
     return new_call(
         line or 0, _identity(row), None, moment, None, moment, 0, 0,
@@ -182,6 +186,21 @@ def _final_failure(code: str) -> bool:
     if not (len(code) == 3 and code.isdigit() and code.isascii()):
         raise ValueError("sip_code is not a three-digit SIP status code")
     return code >= "300"
+
+
+def _moment(at: Callable[[str, str], datetime], text: str, name: str) -> datetime:
+    """A local wall-clock stamp through ``at``, or db_sqlite's Julian day number (UTC)."""
+    text = text.strip()
+    if text[:1].isdigit() and "-" not in text:
+        try:
+            day = float(text)
+        except ValueError:
+            raise ValueError(f"{name} is neither a date-time nor a Julian day") from None
+        if not JULIAN_RANGE[0] <= day <= JULIAN_RANGE[1]:
+            raise ValueError(f"{name} is a Julian day out of range")
+        # sqlite_to_timet() in db_sqlite: whole seconds, rounded as Kamailio reads them back
+        return datetime.fromtimestamp(int(86400.0 * (day - UNIX_EPOCH_JD) + 0.5), UTC)
+    return at(_stamp(text), name)
 
 
 def _stamp(text: str) -> str:
