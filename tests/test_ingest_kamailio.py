@@ -148,3 +148,21 @@ def test_db_sqlite_julian_days_are_utc_instants(vault):
     [row] = _rows(vault)
     assert row.started_at.isoformat() == "2026-11-02T10:00:00+00:00"
     assert (row.ended_at - row.started_at).total_seconds() == 98 and row.duration_s == 98
+
+
+def test_a_missing_row_id_is_waited_for(vault, kamailio_url, monkeypatch):
+    """PostgreSQL ids are taken at insert, not commit: row 3 may show before row 2 does."""
+    from callvault.collection.ingest import follow
+
+    setup_acme(vault)
+    rows = [missed(n, "486") | {"id": n} for n in (1, 3)]
+    insert(kamailio_url, "missed_calls", rows)
+    first = follow_calls(vault, "acme", kamailio_url, format="kamailio-acc", until_idle=0)
+    assert first.stored == 1  # row 3 waits for row 2
+    insert(kamailio_url, "missed_calls", [missed(2, "486") | {"id": 2}])
+    second = follow_calls(vault, "acme", kamailio_url, format="kamailio-acc", until_idle=0)
+    assert second.stored == 2
+    insert(kamailio_url, "missed_calls", [missed(5, "486") | {"id": 5}])  # 4 rolled back
+    monkeypatch.setattr(follow, "GAP_WAIT", 0.0)
+    third = follow_calls(vault, "acme", kamailio_url, format="kamailio-acc", until_idle=0)
+    assert third.stored == 1 and count(vault) == 4

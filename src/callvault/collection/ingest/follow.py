@@ -37,6 +37,7 @@ from callvault.vault import Vault
 
 HEADER_FORMATS = frozenset({"kamailio-acc"})  # CSV exports that start with a header row
 ROWS = 5_000  # database rows per table and batch
+GAP_WAIT = 10.0  # seconds a missing row id is waited for (see _waits)
 Items = list[ParsedCall | RowError]
 #: one read: its records, the checkpoint after them (None: nothing new), what to do once stored
 Read = tuple[Items, dict[str, Any] | None, Callable[[], None]]
@@ -157,11 +158,15 @@ def _moved(item: ParsedCall | RowError, shift: int) -> ParsedCall | RowError:
 def _rows(url: str, start: dict[str, Any], *, utc: bool, tz: str) -> Generator[Read]:
     engine = kamailio_db.connect(url)
     after: dict[str, int] = {table: int(start.get(table, 0)) for table in kamailio_db.TABLES}
+    gaps: dict[tuple[str, int], float] = {}  # (table, missing id) -> when first seen
     try:
         while True:
             items: Items = []
-            seen = dict(after)
+            seen, stopped = dict(after), set()
             for table, row_id, item in kamailio_db.read(engine, after, limit=ROWS, tz=tz, utc=utc):
+                if table in stopped or _waits(gaps, table, seen[table] + 1, row_id):
+                    stopped.add(table)
+                    continue
                 seen[table] = row_id
                 if item is not None:
                     items.append(item)
@@ -171,6 +176,19 @@ def _rows(url: str, start: dict[str, Any], *, utc: bool, tz: str) -> Generator[R
             yield items, dict(seen), lambda s=seen: after.update(s)  # type: ignore[misc]
     finally:
         engine.dispose()
+
+
+def _waits(gaps: dict[tuple[str, int], float], table: str, expected: int, row_id: int) -> bool:
+    """True while a missing id before ``row_id`` may still be committed.
+
+    PostgreSQL hands out ``SERIAL`` ids at insert, not at commit: with several Kamailio workers,
+    row 11 may be visible before row 10 is. Moving the checkpoint past 11 would lose 10 for good,
+    so a gap is waited for, up to :data:`GAP_WAIT` seconds (a rolled-back insert never fills it).
+    """
+    if row_id == expected:
+        return False
+    first = gaps.setdefault((table, expected), time.monotonic())
+    return time.monotonic() - first < GAP_WAIT
 
 
 __all__ = ["follow_calls"]
