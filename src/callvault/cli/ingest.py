@@ -38,6 +38,7 @@ IDLE_HELP = "With --follow: stop once nothing new has come for SECONDS (default:
 REJECTS_HELP = (
     "Where --on-error skip lists the rejected rows' lines and reasons (default <FILE>.rejects)."
 )
+CALL_REJECTS_HELP = REJECTS_HELP[:-2] + "; for a database URL, none unless given)."
 COUNTRY_HELP = (
     "ISO 3166-1 alpha-2 country national numbers in this source are dialled in "
     "(default: the tenant's)."
@@ -125,15 +126,14 @@ def calls(
     on_error: str = typer.Option(
         None, "--on-error", help=ON_ERROR_HELP + " Default: fail; with --follow, skip."
     ),
-    rejects: Path = typer.Option(None, "--rejects", help=REJECTS_HELP),
+    rejects: Path = typer.Option(None, "--rejects", help=CALL_REJECTS_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
 ) -> None:
     """Store call records (times, outcome, direction, parties as subjects; no free text).
 
-    With --follow SOURCE it runs until stopped (SIGTERM or Ctrl-C end it after the current batch),
-    storing new records as they appear: a CSV file it tails across rotation and truncation, or
-    Kamailio's accounting database (kamailio-acc). Each batch is stored with its checkpoint, so a
-    restart resumes where the last one stopped and stores nothing twice.
+    With --follow SOURCE it stores new records as they appear, until SIGTERM or Ctrl-C.
+    SOURCE: a CSV file (tailed across rotation and truncation) or Kamailio's database URL.
+    Each batch is stored with its checkpoint: a restart resumes and stores nothing twice.
     """
     if (file is None) == (follow is None):
         raise UsageError("give either FILE or --follow SOURCE")
