@@ -62,15 +62,24 @@ JSONL = (
     ' "caller_name": "Alice Andersen", "outcome": "answered", "note": "call Bob re invoice"}\n'
 )
 
+# Kamailio acc_cdrs exported with a header (sqlite3 -header -csv): an answered call from Alice,
+# with the cdr_extra columns src_user, dst_user, callid and src_ip.
+KAMAILIO_ACC = (
+    "id,start_time,end_time,duration,src_user,dst_user,callid,src_ip\n"
+    "17,2026-11-02 10:00:08,2026-11-02 10:03:29,201.250,201,+4540404040,"
+    "a84b4c76e66710@pc33.atlanta.example.com,192.0.2.101\n"
+)
+
 SAMPLES = {
     "asterisk-csv": (ASTERISK_CSV, 3),
     "asterisk-custom": (ASTERISK_CUSTOM, 1),
     "freeswitch-csv": (FREESWITCH_CSV, 1),
     "graph-pstn": (GRAPH_PSTN, 1),
     "jsonl": (JSONL, 1),
+    "kamailio-acc": (KAMAILIO_ACC, 1),
 }
 
-SECRETS = ["Alice Andersen", "alice@acme.dk", "4522334455", "4540404040", "4550505050",
+SECRETS = ["a84b4c76e66710", "192.0.2.101", "Alice Andersen", "alice@acme.dk", "4522334455", "4540404040", "4550505050",
            "Carl Caller", "Bob Berg", "bob@acme.dk"]  # fmt: skip
 
 

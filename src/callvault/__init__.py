@@ -15,6 +15,7 @@ from callvault.accountability.ropa import ropa_markdown as records_as_markdown
 from callvault.accountability.ropa_jsonld import ropa_jsonld as records_as_jsonld
 from callvault.clock import parse_instant
 from callvault.collection.ingest.calls import ingest_calls
+from callvault.collection.ingest.follow import follow_calls
 from callvault.collection.ingest.report import IngestReport
 from callvault.collection.ingest.subjects import ingest_subjects
 from callvault.collection.ingest.voicemail import ingest_voicemail
@@ -109,6 +110,7 @@ __all__ = [
     "describe_tenant",
     "disclose",
     "expire_consents",
+    "follow_calls",
     "give_consent",
     "ingest_calls",
     "ingest_subjects",

@@ -14,14 +14,21 @@ from callvault.errors import UsageError
 
 
 def test_registry_names() -> None:
-    names = {"asterisk-csv", "asterisk-custom", "freeswitch-csv", "graph-pstn", "jsonl"}
+    names = {
+        "asterisk-csv",
+        "asterisk-custom",
+        "freeswitch-csv",
+        "graph-pstn",
+        "jsonl",
+        "kamailio-acc",
+    }
     assert set(PARSERS) == names
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("kamailio-acc", io.BytesIO()), "unknown call format"),
+        (("opensips-acc", io.BytesIO()), "unknown call format"),
         (("jsonl", io.StringIO()), "binary mode"),
     ],
 )

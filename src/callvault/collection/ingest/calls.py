@@ -20,11 +20,12 @@ billing subset; :mod:`callvault.retention.arrival`) and is counted as ``expired_
 
 from __future__ import annotations
 
+import io
 import itertools
 import os
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any
@@ -44,10 +45,13 @@ from callvault.collection.ingest.report import (
     counting,
     default_rejects,
 )
+from callvault.collection.parsers import kamailio_db
 from callvault.collection.parsers.asterisk_csv import DEFAULT_TZ
 from callvault.collection.parsers.formats import parse_calls
+from callvault.collection.parsers.kamailio_db import is_database
 from callvault.collection.parsers.records import ParsedCall, RowError
 from callvault.collection.profile import profile, require
+from callvault.errors import UsageError
 from callvault.policy.taxonomy import CALL_HISTORY, PHONE
 from callvault.retention.arrival import calls_expired_on_arrival
 from callvault.retention.rules import held_from
@@ -82,6 +86,8 @@ def ingest_calls(
 ) -> IngestReport:
     """Store the call records of ``stream`` (binary, or a path) for ``tenant_id``.
 
+    For ``kamailio-acc``, ``stream`` may also be the URL of Kamailio's database (a string).
+
     Refused (PolicyRefusal) when the tenant does not collect call history. With ``on_error="fail"``
     any bad row raises InvalidInput naming its line and nothing is stored; with ``"skip"`` bad rows
     go to ``rejects`` (default ``<input>.rejects``). National numbers are read in ``country`` (ISO
@@ -93,32 +99,59 @@ def ingest_calls(
     region = chosen or tenant_region(vault, tenant)
     with ExitStack() as stack:
         source: Any = stream
-        if isinstance(stream, str | Path):
-            source = stack.enter_context(open(stream, "rb"))
-        items = parse_calls(format, counting(source, progress), utc=utc, tz=tz)
+        if is_database(stream):
+            items = _database(format, str(stream), utc=utc, tz=tz)
+        else:
+            if isinstance(stream, str | Path):
+                source = stack.enter_context(open(stream, "rb"))
+            items = parse_calls(format, counting(source, progress), utc=utc, tz=tz)
         if on_error == "skip" and rejects is None:
             rejects = default_rejects(stream if isinstance(stream, str | Path) else source)
         bad = Rejects(on_error, rejects)
         stack.callback(bad.close)
         keep_parties = PHONE in profile(vault, tenant)
         with vault.transaction() as conn:
-            parties = Parties(vault, conn, tenant_id, create=keep_parties, now=utcnow(),
-                              region=region)  # fmt: skip
-            report = _store(conn, tenant_id, format, items, bad, parties)
-            categories = [CALL_HISTORY, *([PHONE] if keep_parties else [])]
-            vault.audit(
-                conn,
-                tenant_id,
-                AuditEntry(
-                    actor=actor,
-                    action="collect.calls",
-                    categories=categories,
-                    details=report.audit_details(format=format, country=region),
-                ),
-            )
+            report = store_calls(
+                vault, conn, tenant_id, format, items, bad, region=region,
+                keep_parties=keep_parties, actor=actor,
+            )  # fmt: skip
         if bad.count and bad.path is not None:
             report.rejects_path = str(bad.path)
         return report
+
+
+def _database(format: str, url: str, *, utc: bool, tz: str) -> Iterator[ParsedCall | RowError]:
+    if format != "kamailio-acc":
+        raise UsageError(f"a database URL is a source only for kamailio-acc, not {format!r}")
+    parse_calls(format, io.BytesIO(), utc=utc, tz=tz)  # checks the time zone before reading
+    return kamailio_db.records(url, tz=tz, utc=utc)
+
+
+def store_calls(
+    vault: Vault,
+    conn: Connection,
+    tenant_id: str,
+    format: str,
+    items: Iterable[ParsedCall | RowError],
+    bad: Rejects,
+    *,
+    region: str,
+    keep_parties: bool,
+    actor: str,
+    details: dict[str, Any] | None = None,
+) -> IngestReport:
+    """Store ``items`` in ``conn``'s transaction, with its audit entry (``details`` added to it)."""
+    parties = Parties(vault, conn, tenant_id, create=keep_parties, now=utcnow(), region=region)
+    report = _store(conn, tenant_id, format, iter(items), bad, parties)
+    categories = [CALL_HISTORY, *([PHONE] if keep_parties else [])]
+    entry = AuditEntry(
+        actor=actor,
+        action="collect.calls",
+        categories=categories,
+        details=report.audit_details(format=format, country=region, **(details or {})),
+    )
+    vault.audit(conn, tenant_id, entry)
+    return report
 
 
 def _store(
@@ -287,4 +320,4 @@ def direction(caller_is_user: bool, callee_is_user: bool) -> str:
 
 _DIRECTIONS = {(a, b): direction(a, b) for a in (False, True) for b in (False, True)}
 
-__all__ = ["BATCH", "direction", "ingest_calls"]
+__all__ = ["BATCH", "direction", "ingest_calls", "store_calls"]

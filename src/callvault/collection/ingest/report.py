@@ -101,8 +101,11 @@ class Rejects:
     of a source were bad), only when there is something to write, and never inside the vault.
     """
 
-    def __init__(self, on_error: str, path: str | os.PathLike[str] | None) -> None:
+    def __init__(
+        self, on_error: str, path: str | os.PathLike[str] | None, *, append: bool = False
+    ) -> None:
         self.on_error = check_on_error(on_error)
+        self._append = append  # a follow adds to the rejects of its earlier runs
         self.path = Path(path) if path is not None else None
         self._handle: IO[str] | None = None
         self.count = 0
@@ -121,10 +124,15 @@ class Rejects:
             # O_TRUNC keeps the mode of an existing file (it may be 0644): set 0600, then truncate
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
             os.fchmod(fd, 0o600)
-            os.ftruncate(fd, 0)
+            if self._append:
+                os.lseek(fd, 0, os.SEEK_END)
+            else:
+                os.ftruncate(fd, 0)
             self._handle = os.fdopen(fd, "w", encoding="utf-8")
         record = {"line": error.line, "pointer": error.pointer, "reason": error.reason}
         self._handle.write(json.dumps(record) + "\n")
+        if self._append:
+            self._handle.flush()
 
     def close(self) -> None:
         if self._handle is not None:

@@ -18,6 +18,7 @@ from callvault.collection.parsers import (
     freeswitch_csv,
     graph_pstn,
     jsonl,
+    kamailio_acc,
 )
 from callvault.collection.parsers.asterisk_csv import DEFAULT_TZ
 from callvault.collection.parsers.records import ParsedCall, RowError
@@ -36,6 +37,7 @@ PARSERS: Final[dict[str, Parser]] = {
     "freeswitch-csv": freeswitch_csv.parse,
     "graph-pstn": graph_pstn.parse,
     "jsonl": jsonl.parse,
+    "kamailio-acc": kamailio_acc.parse,
 }
 
 

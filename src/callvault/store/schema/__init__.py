@@ -4,6 +4,7 @@ that ``metadata`` is always complete wherever a table is used (migrations compar
 from callvault.store.schema import (
     consent,
     core,
+    follow,
     restrictions,
     retention,
     statistics,
@@ -15,6 +16,7 @@ from callvault.store.schema.core import metadata
 __all__ = [
     "consent",
     "core",
+    "follow",
     "metadata",
     "restrictions",
     "retention",
