@@ -23,9 +23,11 @@ from callvault.cli import (
     read,
     retention,
     ropa,
+    serve,
     stats,
     support,
     tenant,
+    token,
     vault,
 )
 from callvault.cli.common import app
@@ -46,6 +48,8 @@ def _register() -> None:
     app.add_typer(consent.app, name="consent")
     ropa.register(app)
     ingest.register(app)
+    token.register(app)
+    serve.register(app)
 
 
 _register()

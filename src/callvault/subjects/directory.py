@@ -99,6 +99,12 @@ def create_subject(
     return subject_id
 
 
+def no_subject(tenant_id: str) -> NotFound:
+    """The one answer for a subject that does not exist, is of another tenant or is not the
+    asker's own: nobody learns from it whether a subject exists (Art. 5(1)(f))."""
+    return NotFound(f"no such subject in tenant {tenant_id}")
+
+
 def vault_region(vault: Vault) -> str:
     """The default region for numbers without a country code: the operator's country."""
     return vault.policy.policy.operator.country
@@ -129,7 +135,7 @@ def find_subject(vault: Vault, conn: Connection, tenant_id: str, text: str) -> s
     )
     found = conn.scalar(by_id.union_all(by_index).limit(1))
     if found is None:
-        raise NotFound(f"no such subject in tenant {tenant_id}")
+        raise no_subject(tenant_id)
     return str(found)
 
 
@@ -140,7 +146,7 @@ def subject_dek(vault: Vault, conn: Connection, tenant_id: str, subject_id: str)
         )
     )
     if wrapped is None:
-        raise NotFound(f"no such subject in tenant {tenant_id}")
+        raise no_subject(tenant_id)
     return vault.keyring.dek(tenant_id, subject_id, wrapped)
 
 

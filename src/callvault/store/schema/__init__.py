@@ -8,6 +8,7 @@ from callvault.store.schema import (
     retention,
     statistics,
     support,
+    tokens,
     voicemail_keys,
 )
 from callvault.store.schema.core import metadata
@@ -20,5 +21,6 @@ __all__ = [
     "retention",
     "statistics",
     "support",
+    "tokens",
     "voicemail_keys",
 ]
