@@ -7,9 +7,14 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from apihelp import AUDIO, World, assert_problem, make_world
-from callvault import audit_entries, revoke_token
+from callvault import Vault, audit_entries, revoke_token
+from callvault.api import create_app
+from callvault.store import connect
+from callvault.store.schema.core import audit_log
 
 A = "/api/v1/tenants/acme"
 
@@ -240,3 +245,21 @@ def test_json_body_limit_and_unknown_route(world: World) -> None:
 def test_health_probes(world: World) -> None:
     assert world.client.get("/healthz").json() == {"status": "ok"}
     assert world.client.get("/readyz").json() == {"status": "ready"}
+
+
+def test_tampered_audit_log_is_409(world: World) -> None:
+    with world.vault.transaction() as conn:
+        conn.execute(update(audit_log).where(audit_log.c.tenant_id == "acme", audit_log.c.seq == 1)
+                     .values(action="forged"))  # fmt: skip
+    body = assert_problem(world.call("GET", f"{A}/audit/verify", "admin"), 409)
+    assert body["title"] == "Integrity check failed"
+
+
+def test_unreachable_database_is_a_500_problem_without_its_text(world: World, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    broken = Vault(connect(f"sqlite:///{tmp_path}/missing/x.db"), world.vault.keyring,
+                   world.vault.policy)  # fmt: skip
+    client = TestClient(create_app(broken), raise_server_exceptions=False)
+    body = assert_problem(client.get("/readyz"), 500)
+    assert str(tmp_path) not in body["detail"]
+    whoami = client.get("/api/v1/whoami", headers={"Authorization": "Bearer cv_x"})
+    assert str(tmp_path) not in assert_problem(whoami, 500)["detail"]

@@ -103,6 +103,7 @@ def install(app: FastAPI) -> None:
         log.error("internal error: %s", type(exc).__name__)
         return problem_response(CallvaultError(f"internal error ({type(exc).__name__})"))
 
+    _document(app)
     app.add_exception_handler(CallvaultError, on_callvault)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(HTTPException, on_http)
@@ -115,3 +116,24 @@ def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
         status: {"model": Problem, "content": {MEDIA_TYPE: {}}, "description": _reason(status)}
         for status in statuses
     }
+
+
+def _document(app: FastAPI) -> None:
+    """Error responses are documented as ``application/problem+json`` with the Problem schema
+    (FastAPI would file a response model under ``application/json``)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        document = build()
+        for methods in document.get("paths", {}).values():
+            for operation in methods.values():
+                for response in operation.get("responses", {}).values():
+                    content = response.get("content", {})
+                    if MEDIA_TYPE in content and "application/json" in content:
+                        content[MEDIA_TYPE] = content.pop("application/json")
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
