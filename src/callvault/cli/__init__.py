@@ -15,6 +15,7 @@ from callvault import CallvaultError
 from callvault.cli import (
     audit,
     consent,
+    demo,
     disclose,
     dsr,
     ingest,
@@ -50,6 +51,7 @@ def _register() -> None:
     ingest.register(app)
     token.register(app)
     serve.register(app)
+    demo.register(app)
 
 
 _register()
