@@ -263,3 +263,42 @@ def test_unreachable_database_is_a_500_problem_without_its_text(world: World, tm
     assert str(tmp_path) not in body["detail"]
     whoami = client.get("/api/v1/whoami", headers={"Authorization": "Bearer cv_x"})
     assert str(tmp_path) not in assert_problem(whoami, 500)["detail"]
+
+
+def _routes(world: World) -> list[tuple[str, str, dict]]:  # type: ignore[type-arg]
+    """Every /api/v1 operation of the OpenAPI document, with acme's ids filled in and a valid body."""
+    bodies = {
+        "/restriction": {},
+        "/objections/{purpose}": {},
+        "/support-sessions": {
+            "ticket": "T-1",
+            "engineer": "e",
+            "hours": 1,
+            "subjects": [world.alice],
+        },
+    }
+    fill = {"{tenant}": "acme", "{subject}": world.alice, "{voicemail}": world.voicemail,
+            "{purpose}": "personalisation", "{act}": "give", "{record}": "0" * 32,
+            "{session}": "0" * 32}  # fmt: skip
+    routes = []
+    for path, methods in world.client.get("/openapi.json").json()["paths"].items():
+        if not path.startswith("/api/v1/"):
+            continue
+        body = next((b for end, b in bodies.items() if path.endswith(end)), None)
+        for key, value in fill.items():
+            path = path.replace(key, value)
+        for method in methods:
+            routes.append((method.upper(), path, {"json": body} if body is not None else {}))
+    return routes
+
+
+def test_every_route_refuses_no_token_and_answers_other_tenants_as_unknown(world: World) -> None:
+    routes = _routes(world)
+    assert len(routes) >= 23
+    revoke_token(world.vault, world.token_ids["service"])
+    for method, path, body in routes:
+        assert_problem(world.call(method, path, **body), 401)
+        assert_problem(world.call(method, path, "service", **body), 401)  # revoked
+        if "/tenants/acme" in path:
+            other = assert_problem(world.call(method, path, "globex", **body), 404)
+            assert other["detail"] == "no tenant 'acme'", (method, path)
