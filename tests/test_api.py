@@ -3,7 +3,10 @@ tenant, other subject), with the actor taken from the token, on SQLite and Postg
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,6 +18,7 @@ from callvault import Vault, audit_entries, revoke_token
 from callvault.api import create_app
 from callvault.store import connect
 from callvault.store.schema.core import audit_log
+from spool import write_message
 
 A = "/api/v1/tenants/acme"
 
@@ -302,3 +306,29 @@ def test_every_route_refuses_no_token_and_answers_other_tenants_as_unknown(world
         if "/tenants/acme" in path:
             other = assert_problem(world.call(method, path, "globex", **body), 404)
             assert other["detail"] == "no tenant 'acme'", (method, path)
+
+
+def _tar(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def test_voicemail_spool_upload(world: World, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "spool" / "default" / "202" / "INBOX"
+    write_message(folder, mailbox="202", callerid="<+4550505051>",
+                  origtime=int(time.time()) - 600, msg_id="9-9", audio=b"RIFF-up")  # fmt: skip
+    files = {str(p.relative_to(tmp_path / "spool")): p.read_bytes()
+             for p in (tmp_path / "spool").rglob("*") if p.is_file()}  # fmt: skip
+    stored = world.call("POST", f"{A}/ingest/voicemail", "admin", content=_tar(files))
+    assert stored.status_code == 200, stored.text
+    assert stored.json()["stored"] == 1
+    escaping = world.call("POST", f"{A}/ingest/voicemail", "admin",
+                          content=_tar({"../../evil.txt": b"x"}))  # fmt: skip
+    assert_problem(escaping, 422)
+    assert_problem(world.call("POST", f"{A}/ingest/voicemail", "admin", content=b"not a tar"), 422)
+    assert_problem(world.call("POST", f"{A}/ingest/voicemail", "alice", content=b""), 403)
