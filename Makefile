@@ -5,6 +5,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
+DEMO := .demo
+DEMO_ENV := CALLVAULT_DB=sqlite:///$(DEMO)/callvault.db CALLVAULT_KEY_FILE=$(DEMO)/callvault.key \
+	CALLVAULT_KEYSTORE=sqlite:///$(DEMO)/callvault.keystore.db
+
 .PHONY: run test lint bench clean
 
 $(BIN)/python:
@@ -23,9 +27,12 @@ $(VENV)/.installed-lint: $(VENV)/.installed
 	$(BIN)/pip install -q -e '.[lint]'
 	touch $@
 
+# A fresh demo vault in .demo/ (two tenants, ~100,000 calls), then the server on 127.0.0.1:8000;
+# the demo prints tokens and curl lines to try while it runs.
 run: $(VENV)/.installed
-	$(BIN)/callvault init
-	$(BIN)/callvault policy summary
+	rm -rf $(DEMO) && mkdir -p $(DEMO)
+	$(DEMO_ENV) $(BIN)/callvault demo --url http://127.0.0.1:8000
+	$(DEMO_ENV) $(BIN)/callvault serve --host 127.0.0.1 --port 8000
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
@@ -40,4 +47,4 @@ bench: $(VENV)/.installed-test
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info
+	rm -rf $(VENV) $(DEMO) build *.egg-info src/*.egg-info

@@ -43,6 +43,8 @@ from callvault.errors import (
     NotFound,
     PolicyInvalid,
     PolicyRefusal,
+    TooLarge,
+    Unauthenticated,
     UsageError,
 )
 from callvault.policy import CompiledPolicy, Policy, default_policy, load_policy, parse_policy
@@ -56,11 +58,20 @@ from callvault.processing.statistics import statistics
 from callvault.processing.support import SupportSession, close_session, open_session
 from callvault.retention.rules import KINDS as RETENTION_KINDS
 from callvault.retention.run import RetentionReport, run_retention
+from callvault.retention.schedule import run_scheduled
 from callvault.retention.status import RetentionStatus, retention_status
 from callvault.rights.disclosure import disclose
 from callvault.rights.recipients import decide_disclosure
 from callvault.rights.restriction import object_to, restrict
 from callvault.subjects.actors import check_actor
+from callvault.subjects.tokens import ROLES as TOKEN_ROLES
+from callvault.subjects.tokens import (
+    Principal,
+    authenticate,
+    create_token,
+    refuse_role,
+    revoke_token,
+)
 from callvault.tenants import Tenant, add_tenant, describe_tenant, tenant_profile
 from callvault.vault import Vault, policy_history, policy_in_force
 
@@ -74,6 +85,7 @@ __all__ = [
     "DEFAULT_TZ",
     "NOTICE_FORMATS",
     "RETENTION_KINDS",
+    "TOKEN_ROLES",
     "Busy",
     "CallvaultError",
     "CompiledPolicy",
@@ -90,20 +102,25 @@ __all__ = [
     "PolicyInvalid",
     "PolicyRefusal",
     "PolicyVersion",
+    "Principal",
     "RetentionReport",
     "RetentionStatus",
     "SupportSession",
     "Tenant",
+    "TooLarge",
+    "Unauthenticated",
     "UsageError",
     "Vault",
     "VerifyReport",
     "add_tenant",
     "audit_entries",
+    "authenticate",
     "changed_purposes",
     "check_actor",
     "close_session",
     "consent_receipt",
     "consent_state",
+    "create_token",
     "decide",
     "decide_disclosure",
     "default_policy",
@@ -133,11 +150,14 @@ __all__ = [
     "records_as_markdown",
     "records_of_processing",
     "refuse_consent",
+    "refuse_role",
     "render_notice",
     "restrict",
     "retention_status",
+    "revoke_token",
     "rotate_master_key",
     "run_retention",
+    "run_scheduled",
     "statistics",
     "subject_consents",
     "tenant_profile",

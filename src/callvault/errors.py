@@ -8,10 +8,12 @@ API answers an RFC 9457 problem document with :attr:`CallvaultError.http_status`
 
     CallvaultError                 exit 1   HTTP 500
      ├── UsageError                exit 2   HTTP 400   the call itself is malformed
+     ├── Unauthenticated           exit 3   HTTP 401   no bearer token, or an unknown or revoked one
      ├── PolicyRefusal             exit 3   HTTP 403   a gate said no (carries the Decision)
      ├── NotFound                  exit 4   HTTP 404   no such tenant/subject (never "exists elsewhere")
      ├── InvalidInput              exit 5   HTTP 422   bad data; nothing was stored
-     │    └── PolicyInvalid        exit 5   HTTP 422   a policy document fails validation or lint
+     │    ├── PolicyInvalid        exit 5   HTTP 422   a policy document fails validation or lint
+     │    └── TooLarge             exit 5   HTTP 413   a request body or upload past its size limit
      ├── IntegrityError            exit 6   HTTP 409   the audit chain or a stored record was tampered
      │                                                with, or the master key is not this vault's
      ├── ConfigError               exit 1   HTTP 500   missing key, unreachable database, ...
@@ -46,6 +48,14 @@ class UsageError(CallvaultError):
     exit_code = 2
     http_status = 400
     title = "Bad request"
+
+
+class Unauthenticated(CallvaultError):
+    """The adapter could not authenticate the actor (no token, an unknown or a revoked one)."""
+
+    exit_code = 3
+    http_status = 401
+    title = "Not authenticated"
 
 
 class PolicyRefusal(CallvaultError):
@@ -90,6 +100,13 @@ class InvalidInput(CallvaultError):
 
 class PolicyInvalid(InvalidInput):
     """A policy document does not validate, or its lint reports errors."""
+
+
+class TooLarge(InvalidInput):
+    """A request body or upload is larger than its limit; nothing was read past it or stored."""
+
+    http_status = 413
+    title = "Content too large"
 
 
 class IntegrityError(CallvaultError):

@@ -161,10 +161,16 @@ def add_tenant(
     return Tenant(tenant_id, name, tuple(chosen), agreement, overrides, now, region)
 
 
+def no_tenant(tenant_id: str) -> NotFound:
+    """The one answer for a tenant that does not exist *or is not the asker's*: an adapter gives a
+    token of another tenant exactly this, so it learns nothing about that tenant."""
+    return NotFound(f"no tenant {tenant_id!r}")
+
+
 def get_tenant(conn: Connection, tenant_id: str) -> Tenant:
     row = conn.execute(select(tenants).where(tenants.c.tenant_id == tenant_id)).first()
     if row is None:
-        raise NotFound(f"no tenant {tenant_id!r}")
+        raise no_tenant(tenant_id)
     agreement = (
         Agreement(row.agreement_id, row.agreement_from, row.agreement_to)
         if row.agreement_id

@@ -218,6 +218,17 @@ class Vault:
         key from the key store)."""
         return record(conn, tenant_id, entry, self.keyring.audit_key())
 
+    def ready(self) -> bool:
+        """Whether the database answers and is this vault's (its id is readable): for
+        ``/readyz``. Never raises; a driver's message could name the host or a path."""
+        try:
+            with self.engine.connect() as conn:
+                return conn.scalar(select(vault_meta.c.value).where(
+                    vault_meta.c.tenant_id == OPERATOR, vault_meta.c.name == "vault_id"
+                )) is not None  # fmt: skip
+        except Exception:
+            return False
+
     def close(self) -> None:
         self.engine.dispose()
         self.keyring.keystore.close()

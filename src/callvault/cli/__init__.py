@@ -15,6 +15,7 @@ from callvault import CallvaultError
 from callvault.cli import (
     audit,
     consent,
+    demo,
     disclose,
     dsr,
     ingest,
@@ -23,9 +24,11 @@ from callvault.cli import (
     read,
     retention,
     ropa,
+    serve,
     stats,
     support,
     tenant,
+    token,
     vault,
 )
 from callvault.cli.common import app
@@ -46,6 +49,9 @@ def _register() -> None:
     app.add_typer(consent.app, name="consent")
     ropa.register(app)
     ingest.register(app)
+    token.register(app)
+    serve.register(app)
+    demo.register(app)
 
 
 _register()

@@ -98,6 +98,12 @@ def create_subject(
     return subject_id
 
 
+def no_subject(tenant_id: str) -> NotFound:
+    """The one answer for a subject that does not exist, is of another tenant or is not the
+    asker's own: nobody learns from it whether a subject exists (Art. 5(1)(f))."""
+    return NotFound(f"no such subject in tenant {tenant_id}")
+
+
 def vault_region(vault: Vault) -> str:
     """The default region for numbers without a country code: the operator's country."""
     return vault.policy.policy.operator.country
@@ -139,7 +145,7 @@ def find_subject(vault: Vault, conn: Connection, tenant_id: str, text: str) -> s
     # One query: the surrogate id itself, or any blind-indexed form of the text.
     found = conn.scalar(_FIND, {"t": tenant_id, "id": text, "indexes": indexes})
     if found is None:
-        raise NotFound(f"no such subject in tenant {tenant_id}")
+        raise no_subject(tenant_id)
     return str(found)
 
 
@@ -150,7 +156,7 @@ def subject_dek(vault: Vault, conn: Connection, tenant_id: str, subject_id: str)
         )
     )
     if held is None:
-        raise NotFound(f"no such subject in tenant {tenant_id}")
+        raise no_subject(tenant_id)
     return vault.keyring.dek(tenant_id, subject_id)
 
 

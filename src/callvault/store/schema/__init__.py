@@ -9,6 +9,7 @@ from callvault.store.schema import (
     retention,
     statistics,
     support,
+    tokens,
     voicemail_keys,
 )
 from callvault.store.schema.core import metadata
@@ -22,5 +23,6 @@ __all__ = [
     "retention",
     "statistics",
     "support",
+    "tokens",
     "voicemail_keys",
 ]
