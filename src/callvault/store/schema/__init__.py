@@ -4,6 +4,7 @@ that ``metadata`` is always complete wherever a table is used (migrations compar
 from callvault.store.schema import (
     consent,
     core,
+    requests,
     restrictions,
     retention,
     statistics,
@@ -16,6 +17,7 @@ __all__ = [
     "consent",
     "core",
     "metadata",
+    "requests",
     "restrictions",
     "retention",
     "statistics",
