@@ -57,6 +57,7 @@ from callvault.retention.rules import KINDS as RETENTION_KINDS
 from callvault.retention.run import RetentionReport, run_retention
 from callvault.retention.status import RetentionStatus, retention_status
 from callvault.rights.disclosure import disclose
+from callvault.rights.erasure import Erasure, erase
 from callvault.rights.identity import Verification
 from callvault.rights.recipients import decide_disclosure
 from callvault.rights.requests import (
@@ -72,6 +73,7 @@ from callvault.rights.requests import (
     refuse_request,
     start_request,
 )
+from callvault.rights.restore import Reapplied, reapply_erasures
 from callvault.rights.restriction import object_to, restrict
 from callvault.subjects.actors import check_actor
 from callvault.tenants import Tenant, add_tenant, describe_tenant, tenant_profile
@@ -96,6 +98,7 @@ __all__ = [
     "ConsentRecord",
     "ConsentState",
     "Decision",
+    "Erasure",
     "IngestReport",
     "IntegrityError",
     "InvalidInput",
@@ -105,6 +108,7 @@ __all__ = [
     "PolicyInvalid",
     "PolicyRefusal",
     "PolicyVersion",
+    "Reapplied",
     "RetentionReport",
     "RetentionStatus",
     "SubjectRequest",
@@ -129,6 +133,7 @@ __all__ = [
     "default_policy",
     "describe_tenant",
     "disclose",
+    "erase",
     "expire_consents",
     "extend_request",
     "get_request",
@@ -151,6 +156,7 @@ __all__ = [
     "read_billing",
     "read_subject",
     "read_voicemail",
+    "reapply_erasures",
     "records_as_jsonld",
     "records_as_markdown",
     "records_of_processing",

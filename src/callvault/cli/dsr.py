@@ -12,9 +12,11 @@ from callvault import (
     IntegrityError,
     SubjectRequest,
     Verification,
+    erase,
     list_requests,
     object_to,
     parse_instant,
+    reapply_erasures,
     restrict,
 )
 from callvault.cli.common import ACTOR_HELP, console, open_vault, print_json
@@ -129,3 +131,46 @@ def _print_requests(found: list[SubjectRequest], moment: object) -> None:
         table.add_row(item.tenant_id, item.request_id, item.type, item.subject_id or "-",
                       f"{item.received_at:%Y-%m-%d}", due, item.state)  # fmt: skip
     console.print(table)
+
+
+@app.command("erase")
+def erase_(
+    ctx: typer.Context,
+    tenant: str = typer.Option(..., "--tenant"),
+    subject: str = typer.Option(..., "--subject", help="Subject id, e-mail or phone number."),
+    request: str = typer.Option(None, "--request", help="Answer this recorded request (a UUID)."),
+    actor: str = typer.Option("operator", "--actor", help=f"Who acts: {ACTOR_HELP}."),
+    verified_by: str = typer.Option(None, "--verified-by", help=VERIFIED_HELP),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Erase a subject (GDPR Art. 17): shred its key, delete its data; legal holds kept and named."""
+    done = erase(
+        open_vault(ctx),
+        tenant,
+        subject,
+        verification=verified(verified_by, actor),
+        actor=actor,
+        request_id=request,
+    )
+    if as_json:
+        print_json(done.as_dict())
+        return
+    console.print(f"subject {done.subject_id} erased (request {done.request_id})")
+    for kind, count in done.counts.items():
+        console.print(f"  {kind}: {count}")
+    for hold in done.legal_hold:
+        console.print(f"  kept: {hold['kept']} {hold['kind']} under {hold['law']} ({hold['for']})")
+
+
+@app.command("reapply-erasures")
+def reapply_(
+    ctx: typer.Context,
+    actor: str = typer.Option("operator", "--actor", help=f"Who acts: {ACTOR_HELP}."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """After restoring a backup of the data database: erase again every subject erased since."""
+    done = reapply_erasures(open_vault(ctx), actor=actor)
+    if as_json:
+        print_json(done.as_dict())
+    else:
+        console.print(f"{done.total} subjects erased again")

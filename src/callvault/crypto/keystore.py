@@ -71,6 +71,18 @@ vault_keys = Table(
     Column("created_at", DateTime, nullable=False),
 )
 
+# Erasure tombstones (Art. 17): per erased subject, a keyed hash of each blind index it had. Kept here,
+# apart from the data, so that a restored backup of the data database can be erased again from them
+# (``dsr reapply-erasures``); they hold no identifier and no blind index.
+erasure_tombstones = Table(
+    "erasure_tombstones",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("marker", LargeBinary(32), primary_key=True),
+    Column("request_id", String(36), nullable=False),
+    Column("erased_at", DateTime, nullable=False),
+)
+
 
 def keystore_url(url: str | None = None) -> str:
     """The key store's URL: given, else ``CALLVAULT_KEYSTORE``, else a file beside the key file."""
@@ -217,6 +229,28 @@ class KeyStore:
                 counts["tenant_keys"] += 1
             self._set_meta(conn, "master_fingerprint", new.fingerprint)
         return counts
+
+    # --- erasure tombstones ---------------------------------------------------------------------
+    def add_tombstones(self, tenant_id: str, request_id: str, markers: Iterable[bytes]) -> None:
+        """Record an erasure's markers, committed before the data is erased (so a failure in
+        between is finished by ``reapply-erasures``); a marker already held is kept as it is."""
+        now = datetime.now(UTC).replace(tzinfo=None)
+        with self.transaction() as conn:
+            held = set(self.tombstones(tenant_id, conn))
+            rows = [{"tenant_id": tenant_id, "marker": m, "request_id": request_id,
+                     "erased_at": now} for m in set(markers) - held]  # fmt: skip
+            if rows:
+                conn.execute(insert(erasure_tombstones), rows)
+
+    def tombstones(self, tenant_id: str, conn: Connection | None = None) -> dict[bytes, str]:
+        """{marker: request id} of the tenant's erasures."""
+        query = select(erasure_tombstones.c.marker, erasure_tombstones.c.request_id).where(
+            erasure_tombstones.c.tenant_id == tenant_id
+        )
+        if conn is not None:
+            return {bytes(r.marker): r.request_id for r in conn.execute(query)}
+        with self.engine.connect() as own:
+            return {bytes(r.marker): r.request_id for r in own.execute(query)}
 
     def vacuum(self) -> None:
         """Make deletions physical on PostgreSQL (SQLite overwrites at once: ``secure_delete``)."""

@@ -143,6 +143,43 @@ def open_request(
     return rid
 
 
+def request_for(
+    vault: Vault,
+    conn: Connection,
+    tenant_id: str,
+    subject_id: str,
+    type_: str,
+    *,
+    actor: str,
+    verification: Verification | None,
+    channel: str = "cli",
+    request_id: str | None = None,
+    reuse: bool = False,
+) -> str:
+    """The open request an action answers, moved to ``in_progress``: ``request_id`` when given
+    (it must be an open request of this type for this subject), else a new one. With ``reuse``, a
+    ``request_id`` this database does not hold (a restored backup) is recorded anew under it."""
+    if request_id is not None:
+        found = conn.scalar(select(subject_requests.c.state).where(
+            subject_requests.c.tenant_id == tenant_id,
+            subject_requests.c.request_id == _request_id(request_id)))  # fmt: skip
+        if found is None and reuse:
+            request_id = open_request(vault, conn, tenant_id, subject_id, type_, actor=actor,
+                                      channel=channel, verification=verification,
+                                      request_id=request_id)  # fmt: skip
+        current = _load(conn, tenant_id, _request_id(request_id))
+        if current.type != type_ or current.subject_id != subject_id:
+            raise InvalidInput(f"the request is not a {type_} request of this subject",
+                               pointer="request_id")  # fmt: skip
+        rid = current.request_id
+    else:
+        rid = open_request(vault, conn, tenant_id, subject_id, type_, actor=actor,
+                           channel=channel, verification=verification)  # fmt: skip
+    if _load(conn, tenant_id, rid).state == "pending":
+        finish_request(vault, conn, tenant_id, rid, "in_progress", actor=actor)
+    return rid
+
+
 def _load(conn: Connection, tenant_id: str, request_id: str) -> SubjectRequest:
     t = subject_requests.c
     row = conn.execute(
