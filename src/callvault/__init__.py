@@ -56,6 +56,7 @@ from callvault.processing.support import SupportSession, close_session, open_ses
 from callvault.retention.rules import KINDS as RETENTION_KINDS
 from callvault.retention.run import RetentionReport, run_retention
 from callvault.retention.status import RetentionStatus, retention_status
+from callvault.rights.access import export_subject
 from callvault.rights.disclosure import disclose
 from callvault.rights.erasure import Erasure, erase
 from callvault.rights.identity import Verification
@@ -135,6 +136,7 @@ __all__ = [
     "disclose",
     "erase",
     "expire_consents",
+    "export_subject",
     "extend_request",
     "get_request",
     "give_consent",

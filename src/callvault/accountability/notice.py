@@ -134,6 +134,7 @@ def notice_context(compiled: CompiledPolicy, tenant: Tenant | None = None) -> di
         "categories": [_category(k) for k in policy.categories if k in collected],
         "purposes": _purposes(compiled, collected),
         "recipients": [RECIPIENTS.get(r, r) for r in policy.recipients],
+        "sub_processors": policy.sub_processors,
         "retention": _retention(compiled, tenant),
         "rights": RIGHTS,
         "tenant_arg": tenant.id if tenant else "T",

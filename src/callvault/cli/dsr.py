@@ -13,6 +13,7 @@ from callvault import (
     SubjectRequest,
     Verification,
     erase,
+    export_subject,
     list_requests,
     object_to,
     parse_instant,
@@ -131,6 +132,41 @@ def _print_requests(found: list[SubjectRequest], moment: object) -> None:
         table.add_row(item.tenant_id, item.request_id, item.type, item.subject_id or "-",
                       f"{item.received_at:%Y-%m-%d}", due, item.state)  # fmt: skip
     console.print(table)
+
+
+@app.command("access")
+def access_(
+    ctx: typer.Context,
+    tenant: str = typer.Option(..., "--tenant"),
+    subject: str = typer.Option(..., "--subject", help="Subject id, e-mail or phone number."),
+    out: str = typer.Option(..., "--out", help="A new .zip file (mode 0600)."),
+    portability: bool = typer.Option(
+        False, "--portability", help="Record it as a portability request (Art. 20)."
+    ),
+    request: str = typer.Option(None, "--request", help="Answer this recorded request (a UUID)."),
+    actor: str = typer.Option("operator", "--actor", help=f"Who acts: {ACTOR_HELP}."),
+    verified_by: str = typer.Option(None, "--verified-by", help=VERIFIED_HELP),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Everything held on a subject, in one zip (GDPR Art. 15 and 20): subject.json, calls.csv and
+    the voicemail audio."""
+    done = export_subject(
+        open_vault(ctx),
+        tenant,
+        subject,
+        out,
+        verification=verified(verified_by, actor),
+        actor=actor,
+        portability=portability,
+        request_id=request,
+    )
+    if as_json:
+        print_json(done)
+    else:
+        console.print(
+            f"wrote {done['out']}: {done['calls']} calls, {done['voicemails']} voicemails "
+            f"(request {done['request']})"
+        )
 
 
 @app.command("erase")
