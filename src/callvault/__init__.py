@@ -61,6 +61,7 @@ from callvault.rights.disclosure import disclose
 from callvault.rights.erasure import Erasure, erase
 from callvault.rights.identity import Verification
 from callvault.rights.recipients import decide_disclosure
+from callvault.rights.rectification import rectify
 from callvault.rights.requests import (
     REQUEST_STATES,
     REQUEST_TYPES,
@@ -162,6 +163,7 @@ __all__ = [
     "records_as_jsonld",
     "records_as_markdown",
     "records_of_processing",
+    "rectify",
     "refuse_consent",
     "refuse_request",
     "render_notice",

@@ -18,6 +18,7 @@ from callvault import (
     object_to,
     parse_instant,
     reapply_erasures,
+    rectify,
     restrict,
 )
 from callvault.cli.common import ACTOR_HELP, console, open_vault, print_json
@@ -167,6 +168,35 @@ def access_(
             f"wrote {done['out']}: {done['calls']} calls, {done['voicemails']} voicemails "
             f"(request {done['request']})"
         )
+
+
+@app.command("rectify")
+def rectify_(
+    ctx: typer.Context,
+    tenant: str = typer.Option(..., "--tenant"),
+    subject: str = typer.Option(..., "--subject", help="Subject id, e-mail or phone number."),
+    field: str = typer.Option(..., "--field", help="name, email or phone."),
+    value: str = typer.Option(..., "--value", help="The correct value (replaces every old one)."),
+    request: str = typer.Option(None, "--request", help="Answer this recorded request (a UUID)."),
+    actor: str = typer.Option("operator", "--actor", help=f"Who acts: {ACTOR_HELP}."),
+    verified_by: str = typer.Option(None, "--verified-by", help=VERIFIED_HELP),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Correct a subject's name, e-mail or number (GDPR Art. 16); the old value is not kept."""
+    done = rectify(
+        open_vault(ctx),
+        tenant,
+        subject,
+        field,
+        value,
+        verification=verified(verified_by, actor),
+        actor=actor,
+        request_id=request,
+    )
+    if as_json:
+        print_json(done)
+    else:
+        console.print(f"subject {done['subject']}: {field} rectified (request {done['request']})")
 
 
 @app.command("erase")
