@@ -112,3 +112,17 @@ def test_sub_processors_in_notice_record_and_lint(vault):
     codes = [f.code for f in lint(abroad).warnings]
     assert codes.count("sub-processor-transfer") == 1
     assert "sub-processor-transfer" not in [f.code for f in lint(policy).warnings]
+
+
+def test_the_notices_commands_exist(capsys):
+    """The notice tells subjects to run `callvault dsr ...`: every command and option it names."""
+    import re
+
+    text = render_notice(CompiledPolicy.compile(default_policy()))
+    commands = re.findall(r"`callvault (dsr [^`]+)`", text)
+    assert {c.split()[1] for c in commands} >= {"access", "erase", "rectify", "restrict", "object"}
+    for command in commands:
+        words = command.split()
+        help_text = run_cli(capsys, *words[:2], "--help").out
+        for option in (w for w in words[2:] if w.startswith("--")):
+            assert option in help_text, (command, option)

@@ -118,3 +118,19 @@ def test_overdue_request_is_flagged_and_exits_6(vault, alice, cli_env, capsys):
     assert late.code == 6 and "past their due date" in late.err
     assert late.json()["requests"][0]["overdue"] is True
     assert "overdue" in run_cli(capsys, "dsr", "list", "--at", "2026-03-01").out
+
+
+def test_verification_recorded_later_and_refused_for_another_subject(vault, alice):
+    from callvault import verify_request
+
+    bob = make_user(vault, name="Bob", email="bob@acme.dk", phone="+4522334466", extension="202")
+    req = create_request(vault, "acme", alice, "access", channel="opendsr")
+    assert req.verification_method is None
+    with pytest.raises(PolicyRefusal):
+        verify_request(vault, "acme", req.request_id,
+                       Verification("one_time_code", by="service:otp", subject_id=bob))  # fmt: skip
+    assert get_request(vault, "acme", req.request_id).verification_method is None
+    done = verify_request(vault, "acme", req.request_id,
+                          Verification("one_time_code", by="service:otp", subject_id=alice))  # fmt: skip
+    assert (done.verification_method, done.verified_by) == ("one_time_code", "service:otp")
+    assert _actions(vault)[:2] == ["request.verify", "request.verify"]

@@ -74,6 +74,7 @@ from callvault.rights.requests import (
     list_requests,
     refuse_request,
     start_request,
+    verify_request,
 )
 from callvault.rights.restore import Reapplied, reapply_erasures
 from callvault.rights.restriction import object_to, restrict
@@ -176,5 +177,6 @@ __all__ = [
     "subject_consents",
     "tenant_profile",
     "verify_audit",
+    "verify_request",
     "withdraw_consent",
 ]

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, insert, or_, select, update
 from callvault.clock import utcnow
 from callvault.errors import InvalidInput, NotFound
 from callvault.policy.periods import Period
-from callvault.rights.identity import Verification
+from callvault.rights.identity import Verification, identity_refusal
 from callvault.store.audit_chain import AuditEntry
 from callvault.store.schema.requests import subject_requests
 from callvault.subjects.actors import check_actor
@@ -343,3 +343,39 @@ def extend_request(
                                                 subject_id=current.subject_id,
                                                 details=details))  # fmt: skip
         return _load(conn, tenant_id, request_id)
+
+
+def verify_request(
+    vault: Vault,
+    tenant_id: str,
+    request_id: str,
+    verification: Verification,
+    *,
+    actor: str = "operator",
+) -> SubjectRequest:
+    """Record the identity check of an open request received unverified (an OpenDSR request, a
+    privacy-centre form); one that does not hold for the request's subject is refused (exit 3) and
+    audited, and the request stays unverified (Art. 12(6))."""
+    check_actor(actor)
+    t = subject_requests.c
+    with vault.transaction() as conn:
+        current = _load(conn, tenant_id, request_id)
+        if current.state not in OPEN_STATES or current.subject_id is None:
+            raise InvalidInput("only an open request of a known subject can be verified",
+                               pointer="request_id")  # fmt: skip
+        refusal = identity_refusal(vault, conn, tenant_id, current.subject_id, verification,
+                                   action="request.verify", actor=actor)  # fmt: skip
+        if refusal is None:
+            conn.execute(update(subject_requests)
+                         .where(t.tenant_id == tenant_id, t.request_id == request_id)
+                         .values(verification_method=verification.method,
+                                 verified_at=verification.at or utcnow(),
+                                 verified_by=check_actor(verification.by)))  # fmt: skip
+            details = {"request_id": request_id, "method": verification.method}
+            vault.audit(conn, tenant_id, AuditEntry(actor=actor, action="request.verify",
+                                                    subject_id=current.subject_id,
+                                                    details=details))  # fmt: skip
+            found = _load(conn, tenant_id, request_id)
+    if refusal is not None:
+        raise refusal
+    return found
