@@ -19,7 +19,7 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, text, update
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import DEFAULT_PG, backends, scratch_vault, timed
@@ -27,6 +27,8 @@ from _common import DEFAULT_PG, backends, scratch_vault, timed
 from callvault import Verification, erase, export_subject
 from callvault.collection.ingest.voicemail_audio import seal_audio
 from callvault.store.schema.core import calls, subject_identifiers, subjects, voicemails
+from callvault.store.schema.retention import billing_records
+from callvault.store.schema.statistics import call_statistics
 from callvault.store.schema.voicemail_keys import voicemail_keys
 from callvault.subjects.directory import create_subject, new_id, subject_dek
 from callvault.tenants import add_tenant
@@ -105,7 +107,8 @@ def populate(vault: Vault, n: int, t: int, v: int) -> dict[str, list[str]]:
 
 def reset(vault: Vault) -> None:
     with vault.transaction() as conn:
-        for table in (voicemail_keys, voicemails, calls, subject_identifiers, subjects):
+        for table in (voicemail_keys, voicemails, calls, subject_identifiers, subjects,
+                      call_statistics, billing_records):  # fmt: skip
             conn.execute(delete(table))
 
 
@@ -113,12 +116,48 @@ def _mine(subject: str):  # type: ignore[no-untyped-def]
     return or_(calls.c.caller_subject_id == subject, calls.c.callee_subject_id == subject)
 
 
-def raw_erase(vault: Vault, who: dict[str, list[str]]) -> None:
-    """The same rows changed by hand: one statement per kind, one transaction."""
+ALONE = """FROM calls WHERE tenant_id = 'acme' AND (caller_subject_id = :s OR callee_subject_id = :s)
+AND NOT (COALESCE(caller_subject_id, '') IN (SELECT subject_id FROM subjects WHERE tenant_id = 'acme'
+AND kind = 'user' AND subject_id <> :s) OR COALESCE(callee_subject_id, '') IN (SELECT subject_id
+FROM subjects WHERE tenant_id = 'acme' AND kind = 'user' AND subject_id <> :s))"""
+RAW_STATS = (
+    """INSERT INTO call_statistics
+    (tenant_id, bucket_start, direction, outcome, calls, subjects, duration_s, billsec_s)
+SELECT tenant_id, {bucket}, direction, outcome, count(*), 1, sum((duration_s + 5) / 10 * 10),
+    sum((billsec_s + 5) / 10 * 10) """
+    + ALONE
+    + """ GROUP BY tenant_id, {bucket}, direction, outcome
+ON CONFLICT (tenant_id, bucket_start, direction, outcome) DO UPDATE SET
+    calls = call_statistics.calls + excluded.calls"""
+)
+RAW_BILLING = (
+    """INSERT INTO billing_records
+    (tenant_id, record_id, call_date, billsec_s, payer_subject_id, created_at)
+SELECT tenant_id, {surrogate}, {day}, billsec_s, NULL, started_at """
+    + ALONE
+    + """
+    AND direction = 'outbound' AND outcome = 'answered' AND billsec_s > 0"""
+)
+SQL = {
+    "sqlite": {"bucket": "strftime('%Y-%m-%d %H:00:00.000000', started_at)",
+               "surrogate": "lower(hex(randomblob(16)))", "day": "date(started_at)"},
+    "postgresql": {"bucket": "date_trunc('hour', started_at)",
+                   "surrogate": "replace(CAST(gen_random_uuid() AS TEXT), '-', '')",
+                   "day": "CAST(started_at AS DATE)"},
+}  # fmt: skip
+
+
+def raw_erase(vault: Vault, who: dict[str, list[str]], same_work: bool = False) -> None:
+    """The same rows changed by hand: one statement per kind, one transaction; with ``same_work``
+    also the statistics and billing rows erasure writes for the calls no other user holds."""
     subject, users = who["subject"][0], who["users"]
     c, v = calls.c, voicemails.c
     shared = or_(c.caller_subject_id.in_(users), c.callee_subject_id.in_(users))
     with vault.engine.begin() as conn:
+        if same_work:
+            dialect = SQL[conn.dialect.name]
+            for sql in (RAW_STATS, RAW_BILLING):
+                conn.execute(text(sql.format(**dialect)), {"s": subject})
         conn.execute(delete(calls).where(c.tenant_id == "acme", _mine(subject), ~shared))
         for column in ("caller_subject_id", "callee_subject_id"):
             conn.execute(update(calls).where(c.tenant_id == "acme", c[column] == subject)
@@ -188,7 +227,11 @@ def _bench(vault: Vault, backend: str, n: int, t: int, v: int, folder: Path) -> 
     reset(vault)
     who = populate(vault, n, t, v)
     raw = timed(lambda: raw_erase(vault, who))
-    line("erase", backend, ours, raw, "raw SQL   ")
+    line("erase vs raw deletes", backend, ours, raw, "raw SQL   ")
+    reset(vault)
+    who = populate(vault, n, t, v)
+    raw = timed(lambda: raw_erase(vault, who, same_work=True))
+    line("erase vs raw same work", backend, ours, raw, "raw SQL   ")
     reset(vault)
     who = populate(vault, n, t, v)
     per_row = timed(lambda: per_row_erase(vault, who))
