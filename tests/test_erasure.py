@@ -2,6 +2,7 @@
 
 import sqlite3
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -151,3 +152,17 @@ def test_restored_backup_is_erased_again(vault, people, cli_env, capsys, tmp_pat
         assert bytes(index) not in _dump(vault)
     assert run_cli(capsys, "dsr", "reapply-erasures", "--json").json()["erased_again"] == 0
     assert run_cli(capsys, "audit", "verify").code == 0
+
+
+def test_a_subject_known_only_by_name_is_erased_again(vault, cli_env, capsys, tmp_path):
+    from callvault.subjects.directory import create_subject
+
+    make_tenant(vault)
+    with vault.transaction() as conn:
+        nameless = create_subject(vault, conn, "acme", kind="user", values={"name": ["Dora"]},
+                                  now=datetime.now(UTC))  # fmt: skip
+    _backup(vault, tmp_path / "backup")
+    erase(vault, "acme", nameless, verification=Verification.operator())
+    _restore(vault, tmp_path / "backup")
+    assert run_cli(capsys, "dsr", "reapply-erasures", "--json").json()["erased_again"] == 1
+    assert run_cli(capsys, "dsr", "restrict", "--tenant", "acme", "--subject", nameless).code == 4

@@ -14,7 +14,7 @@ import hmac
 from sqlalchemy import Connection, select, tuple_
 
 from callvault.crypto.primitives import derive_key
-from callvault.store.schema.core import subject_identifiers
+from callvault.store.schema.core import subject_identifiers, subjects
 from callvault.vault import Vault
 
 _PAGE = 5_000
@@ -29,23 +29,31 @@ def marker(key: bytes, blind_index: bytes) -> bytes:
 
 
 def subject_markers(vault: Vault, conn: Connection, tenant_id: str, subject_id: str) -> list[bytes]:
-    """The tombstone markers of one subject: one per blind index it has."""
+    """The tombstone markers of one subject: one per blind index it has, and one of its surrogate
+    id (a subject with no looked-up identifier, only a name, is found again by it)."""
     key = _marker_key(vault, conn, tenant_id)
     i = subject_identifiers.c
     rows = conn.scalars(select(i.blind_index).where(
         i.tenant_id == tenant_id, i.subject_id == subject_id, i.blind_index.is_not(None)))  # fmt: skip
-    return [marker(key, index) for index in rows]
+    return [marker(key, _id_form(subject_id)), *(marker(key, index) for index in rows)]
+
+
+def _id_form(subject_id: str) -> bytes:
+    return f"subject:{subject_id}".encode()
 
 
 def marked_subjects(
     vault: Vault, conn: Connection, tenant_id: str, held: dict[bytes, str]
 ) -> dict[str, str]:
-    """{subject id: request id} of the tenant's subjects one of whose blind indexes is marked.
-
-    Keyset pages over the tenant's blind indexes: memory stays flat however many there are."""
+    """{subject id: request id} of the tenant's subjects whose id or one of whose blind indexes is
+    marked. Keyset pages over the blind indexes: memory stays flat however many there are."""
     key = _marker_key(vault, conn, tenant_id)
     i = subject_identifiers.c
     found: dict[str, str] = {}
+    for sid in conn.scalars(select(subjects.c.subject_id).where(subjects.c.tenant_id == tenant_id)):
+        request = held.get(marker(key, _id_form(sid)))
+        if request is not None:
+            found[sid] = request
     last: tuple[str, str, int] = ("", "", -1)
     while True:
         rows = conn.execute(
