@@ -40,12 +40,27 @@ KINDS = {
 RECIPIENTS = {"subject": "you", "controller": "the company you work for (the controller)"}
 
 RIGHTS = [
-    ("access", "Art. 15", "see the data held about you", "dsr access"),
-    ("rectification", "Art. 16", "have wrong data corrected", "dsr rectify"),
+    ("access", "Art. 15", "see the data held about you", "dsr access --out you.zip"),
+    (
+        "rectification",
+        "Art. 16",
+        "have wrong data corrected",
+        "dsr rectify --field name|email|phone --value <correct value>",
+    ),
     ("erasure", "Art. 17", "have your data erased", "dsr erase"),
     ("restriction", "Art. 18", "have processing restricted", "dsr restrict"),
-    ("portability", "Art. 20", "receive your data in a machine-readable format", "dsr access"),
-    ("objection", "Art. 21", "object to processing based on legitimate interest", "dsr object"),
+    (
+        "portability",
+        "Art. 20",
+        "receive your data in a machine-readable format",
+        "dsr access --portability --out you.zip",
+    ),
+    (
+        "objection",
+        "Art. 21",
+        "object to processing based on legitimate interest",
+        "dsr object --purpose <purpose>",
+    ),
 ]
 
 
@@ -134,6 +149,7 @@ def notice_context(compiled: CompiledPolicy, tenant: Tenant | None = None) -> di
         "categories": [_category(k) for k in policy.categories if k in collected],
         "purposes": _purposes(compiled, collected),
         "recipients": [RECIPIENTS.get(r, r) for r in policy.recipients],
+        "sub_processors": policy.sub_processors,
         "retention": _retention(compiled, tenant),
         "rights": RIGHTS,
         "tenant_arg": tenant.id if tenant else "T",

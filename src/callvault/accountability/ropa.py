@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 from callvault.accountability.audit import entries
 from callvault.accountability.notice import BASES, KINDS, human_period
 from callvault.clock import utcnow
-from callvault.policy.lint import RETENTION_KIND
+from callvault.policy.lint import EEA, RETENTION_KIND
 from callvault.policy.taxonomy import KNOWN_CATEGORIES, PSEUDONYMOUS_ID
 from callvault.store.audit_chain import OPERATOR
 from callvault.tenants import Tenant, effective_retention, get_tenant, list_tenants, tenant_counts
@@ -136,7 +136,8 @@ def processor_record(vault: Vault, conn: Connection, tenant: Tenant) -> dict[str
         "purposes": _purposes(vault, collected),
         "categories": _categories(collected, counts),
         "recipients": sorted(vault.policy.recipients),
-        "transfers_to_third_countries": [],
+        "sub_processors": sub_processors(vault),
+        "transfers_to_third_countries": third_country_transfers(vault),
         "retention": _retention(vault, tenant, collected),
         "security_measures": SECURITY_MEASURES,
         "records_held": counts,
@@ -208,6 +209,16 @@ def ropa(vault: Vault, tenant_id: str | None = None) -> dict[str, Any]:
         }
 
 
+def sub_processors(vault: Vault) -> list[dict[str, Any]]:
+    """The policy's sub-processors (Art. 28(2)), as the record, the notice and exports name them."""
+    return [sub.model_dump() for sub in vault.policy.policy.sub_processors]
+
+
+def third_country_transfers(vault: Vault) -> list[dict[str, Any]]:
+    """Sub-processors outside the EU/EEA, with their safeguard (Art. 30(1)(e), Art. 46)."""
+    return [sub for sub in sub_processors(vault) if sub["country"].upper() not in EEA]
+
+
 def _md_record(record: dict[str, Any], lines: list[str]) -> None:
     for purpose in record["purposes"]:
         lines.append(
@@ -218,7 +229,13 @@ def _md_record(record: dict[str, Any], lines: list[str]) -> None:
     lines.append("")
     lines.append("Data subjects: " + "; ".join(record["data_subjects"]) + ".")
     lines.append("Recipients: " + ", ".join(record["recipients"]) + ".")
-    lines.append("Transfers to third countries: none.")
+    subs = record.get("sub_processors", [])
+    if subs:
+        lines.append("Sub-processors: " + "; ".join(
+            f"{s['name']} ({s['country']}, {s['service']})" for s in subs) + ".")  # fmt: skip
+    transfers = record.get("transfers_to_third_countries", [])
+    shown = "; ".join(f"{t['name']} ({t['country']}): {t['safeguard']}" for t in transfers)
+    lines.append(f"Transfers to third countries: {shown or 'none'}.")
     lines.append("")
     for rule in record["retention"]:
         period = rule["period"]

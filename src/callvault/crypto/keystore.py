@@ -73,6 +73,18 @@ vault_keys = Table(
     Column("created_at", DateTime, nullable=False),
 )
 
+# Erasure tombstones (Art. 17): per erased subject, a keyed hash of each blind index it had. Kept here,
+# apart from the data, so that a restored backup of the data database can be erased again from them
+# (``dsr reapply-erasures``); they hold no identifier and no blind index.
+erasure_tombstones = Table(
+    "erasure_tombstones",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("marker", LargeBinary(32), primary_key=True),
+    Column("request_id", String(36), nullable=False),
+    Column("erased_at", DateTime, nullable=False),
+)
+
 
 # Subjects' data keys: destroying one crypto-shreds every copy of the subject's ciphertext (Art. 17).
 subject_keys = Table(
@@ -402,6 +414,28 @@ class KeyStore:
             )
             total += 1
         return total
+
+    # --- erasure tombstones ---------------------------------------------------------------------
+    def add_tombstones(self, tenant_id: str, request_id: str, markers: Iterable[bytes]) -> None:
+        """Record an erasure's markers, committed before the data is erased (so a failure in
+        between is finished by ``reapply-erasures``); a marker already held is kept as it is."""
+        now = datetime.now(UTC).replace(tzinfo=None)
+        with self.transaction() as conn:
+            held = set(self.tombstones(tenant_id, conn))
+            rows = [{"tenant_id": tenant_id, "marker": m, "request_id": request_id,
+                     "erased_at": now} for m in set(markers) - held]  # fmt: skip
+            if rows:
+                conn.execute(insert(erasure_tombstones), rows)
+
+    def tombstones(self, tenant_id: str, conn: Connection | None = None) -> dict[bytes, str]:
+        """{marker: request id} of the tenant's erasures."""
+        query = select(erasure_tombstones.c.marker, erasure_tombstones.c.request_id).where(
+            erasure_tombstones.c.tenant_id == tenant_id
+        )
+        if conn is not None:
+            return {bytes(r.marker): r.request_id for r in conn.execute(query)}
+        with self.engine.connect() as own:
+            return {bytes(r.marker): r.request_id for r in own.execute(query)}
 
     def vacuum(self) -> None:
         """Make deletions physical: PostgreSQL ``VACUUM``; SQLite overwrites the page at once

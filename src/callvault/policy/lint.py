@@ -246,6 +246,55 @@ def third_party_recipients(policy: Policy) -> Iterator[Finding]:
             )
 
 
+# The EU member states and the other EEA states (Iceland, Liechtenstein, Norway): no Chapter V transfer.
+EEA = frozenset(
+    [
+        "AT",
+        "BE",
+        "BG",
+        "HR",
+        "CY",
+        "CZ",
+        "DK",
+        "EE",
+        "FI",
+        "FR",
+        "DE",
+        "GR",
+        "HU",
+        "IE",
+        "IT",
+        "LV",
+        "LT",
+        "LU",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SK",
+        "SI",
+        "ES",
+        "SE",
+        "IS",
+        "LI",
+        "NO",
+    ]
+)
+
+
+def sub_processors_outside_eea(policy: Policy) -> Iterator[Finding]:
+    for index, sub in enumerate(policy.sub_processors):
+        if sub.country.upper() not in EEA and not (sub.safeguard or "").strip():
+            yield _warning(
+                "sub-processor-transfer",
+                "Art. 44, Art. 46",
+                f"sub-processor {sub.name!r} is in {sub.country}, outside the EU/EEA, and names no "
+                "safeguard (adequacy decision, standard contractual clauses, BCRs)",
+                f"sub_processors.{index}",
+            )
+
+
 def retention_beyond_legal_maximum(policy: Policy) -> Iterator[Finding]:
     for kind, rule in policy.retention.items():
         period, limit = rule.period, rule.legal_maximum
@@ -267,6 +316,7 @@ RULES: tuple[Callable[[Policy], Iterator[Finding]], ...] = (
     categories_without_retention,
     anonymisation_keeps_identifiers,
     third_party_recipients,
+    sub_processors_outside_eea,
     retention_beyond_legal_maximum,
 )
 

@@ -90,6 +90,17 @@ class RetentionRule(_Strict):
         return self.keep_for if self.keep_for is not None else self.identifiable_for
 
 
+class SubProcessorSpec(_Strict):
+    """A processor the operator engages (Art. 28(2), (4)): named in the notice (Art. 13(1)(e)), the
+    Art. 30 record and every access export (Art. 15(1)(c)). ``safeguard`` is the data processing
+    agreement, and for a country outside the EU/EEA the Art. 46 transfer safeguard."""
+
+    name: str
+    country: str  # ISO 3166-1 alpha-2
+    service: str
+    safeguard: str | None = None
+
+
 class ConsentSpec(_Strict):
     # "By using our software ... you give your consent": not consent (Art. 4(11), Art. 7).
     implied_by_use: bool = False
@@ -108,6 +119,7 @@ class Policy(_Strict):
     categories: dict[str, CategorySpec]
     purposes: dict[str, PurposeSpec]
     recipients: list[str]
+    sub_processors: list[SubProcessorSpec] = Field(default_factory=list)
     retention: dict[str, RetentionRule]
     consent: ConsentSpec = Field(default_factory=ConsentSpec)
     # Statistics cells with fewer members than this are suppressed (k-anonymity).

@@ -19,6 +19,8 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, insert, or_, sel
 
 from callvault.clock import utcnow
 from callvault.errors import InvalidInput
+from callvault.rights.identity import Verification, identity_refusal
+from callvault.rights.requests import finish_request, open_request
 from callvault.store.audit_chain import AuditEntry
 from callvault.store.schema.restrictions import subject_objections, subject_restrictions
 from callvault.subjects.actors import check_actor
@@ -36,6 +38,7 @@ class Change:
     subject_id: str
     changed: bool
     state: str
+    request_id: str | None = None
 
 
 def _active(
@@ -87,35 +90,76 @@ def objecting_subjects(tenant_id: str, purpose: str, at: datetime) -> Select[tup
 
 
 def restrict(
-    vault: Vault, tenant_id: str, subject: str, *, actor: str = "operator", lift: bool = False
+    vault: Vault,
+    tenant_id: str,
+    subject: str,
+    *,
+    actor: str = "operator",
+    lift: bool = False,
+    verification: Verification | None = None,
 ) -> Change:
-    """Restrict processing of the subject's data (or, with ``lift``, end the restriction)."""
+    """Restrict processing of the subject's data (or, with ``lift``, end the restriction).
+
+    Recorded as a ``restriction`` request (answered at once); ``verification`` defaults to the
+    local operator vouching for it (``actor``)."""
     check_actor(actor)
-    now = utcnow()
-    t = subject_restrictions.c
+    verified = verification or Verification.operator(actor)
     with vault.transaction() as conn:
         get_tenant(conn, tenant_id)
         subject_id = find_subject(vault, conn, tenant_id, subject)
-        active = is_restricted(conn, tenant_id, subject_id, now)
-        if active == (not lift):
-            return Change(subject_id, False, "restricted" if active else "not restricted")
-        if lift:
-            conn.execute(
-                update(subject_restrictions)
-                .where(t.tenant_id == tenant_id, t.subject_id == subject_id, t.lifted_at.is_(None))
-                .values(lifted_at=now)
-            )
-        else:
-            row = {
-                "tenant_id": tenant_id,
-                "restriction_id": new_id(),
-                "subject_id": subject_id,
-                "restricted_at": now,
-                "lifted_at": None,
-            }
-            conn.execute(insert(subject_restrictions), [row])
-        action = "restriction.lift" if lift else "restriction.add"
-        vault.audit(conn, tenant_id, AuditEntry(actor=actor, action=action, subject_id=subject_id))
+        refusal = identity_refusal(vault, conn, tenant_id, subject_id, verified,
+                                   action="restriction.add", actor=actor)  # fmt: skip
+        if refusal is None:
+            change = _restrict(vault, conn, tenant_id, subject_id, actor, lift)
+            change = _answered(vault, conn, tenant_id, change, "restriction", actor, verified)
+    if refusal is not None:
+        raise refusal
+    return change
+
+
+def _answered(
+    vault: Vault,
+    conn: Connection,
+    tenant_id: str,
+    change: Change,
+    type_: str,
+    actor: str,
+    verification: Verification,
+) -> Change:
+    """Record the request that ``change`` answered, completed, in the same transaction."""
+    rid = open_request(vault, conn, tenant_id, change.subject_id, type_, actor=actor,
+                       verification=verification)  # fmt: skip
+    outcome = f"{change.state}" if change.changed else f"no change: already {change.state}"
+    finish_request(vault, conn, tenant_id, rid, "completed", actor=actor, outcome=outcome,
+                   evidence={"state": change.state, "changed": change.changed})  # fmt: skip
+    return Change(change.subject_id, change.changed, change.state, rid)
+
+
+def _restrict(
+    vault: Vault, conn: Connection, tenant_id: str, subject_id: str, actor: str, lift: bool
+) -> Change:
+    now = utcnow()
+    t = subject_restrictions.c
+    active = is_restricted(conn, tenant_id, subject_id, now)
+    if active == (not lift):
+        return Change(subject_id, False, "restricted" if active else "not restricted")
+    if lift:
+        conn.execute(
+            update(subject_restrictions)
+            .where(t.tenant_id == tenant_id, t.subject_id == subject_id, t.lifted_at.is_(None))
+            .values(lifted_at=now)
+        )
+    else:
+        row = {
+            "tenant_id": tenant_id,
+            "restriction_id": new_id(),
+            "subject_id": subject_id,
+            "restricted_at": now,
+            "lifted_at": None,
+        }
+        conn.execute(insert(subject_restrictions), [row])
+    action = "restriction.lift" if lift else "restriction.add"
+    vault.audit(conn, tenant_id, AuditEntry(actor=actor, action=action, subject_id=subject_id))
     return Change(subject_id, True, "not restricted" if lift else "restricted")
 
 
@@ -147,42 +191,64 @@ def object_to(
     *,
     actor: str = "operator",
     withdraw: bool = False,
+    verification: Verification | None = None,
 ) -> Change:
-    """Record the subject's objection to ``purpose`` (or, with ``withdraw``, withdraw it)."""
+    """Record the subject's objection to ``purpose`` (or, with ``withdraw``, withdraw it), as an
+    ``objection`` request answered at once; ``verification`` as for :func:`restrict`."""
     check_actor(actor)
     _objectable(vault, purpose)
-    now = utcnow()
-    t = subject_objections.c
+    verified = verification or Verification.operator(actor)
     with vault.transaction() as conn:
         get_tenant(conn, tenant_id)
         subject_id = find_subject(vault, conn, tenant_id, subject)
-        active = purpose in objections_of(conn, tenant_id, subject_id, now)
-        if active == (not withdraw):
-            return Change(subject_id, False, "objected" if active else "not objected")
-        if withdraw:
-            conn.execute(
-                update(subject_objections)
-                .where(t.tenant_id == tenant_id, t.subject_id == subject_id)
-                .where(t.purpose == purpose, t.withdrawn_at.is_(None))
-                .values(withdrawn_at=now)
-            )
-        else:
-            row = {
-                "tenant_id": tenant_id,
-                "objection_id": new_id(),
-                "subject_id": subject_id,
-                "purpose": purpose,
-                "objected_at": now,
-                "withdrawn_at": None,
-            }
-            conn.execute(insert(subject_objections), [row])
-        basis = vault.policy.purposes[purpose].legal_basis
-        entry = AuditEntry(
-            actor=actor,
-            action="objection.withdraw" if withdraw else "objection.add",
-            purpose=purpose,
-            legal_basis=basis,
-            subject_id=subject_id,
+        refusal = identity_refusal(vault, conn, tenant_id, subject_id, verified,
+                                   action="objection.add", actor=actor)  # fmt: skip
+        if refusal is None:
+            change = _object(vault, conn, tenant_id, subject_id, purpose, actor, withdraw)
+            change = _answered(vault, conn, tenant_id, change, "objection", actor, verified)
+    if refusal is not None:
+        raise refusal
+    return change
+
+
+def _object(
+    vault: Vault,
+    conn: Connection,
+    tenant_id: str,
+    subject_id: str,
+    purpose: str,
+    actor: str,
+    withdraw: bool,
+) -> Change:
+    now = utcnow()
+    t = subject_objections.c
+    active = purpose in objections_of(conn, tenant_id, subject_id, now)
+    if active == (not withdraw):
+        return Change(subject_id, False, "objected" if active else "not objected")
+    if withdraw:
+        conn.execute(
+            update(subject_objections)
+            .where(t.tenant_id == tenant_id, t.subject_id == subject_id)
+            .where(t.purpose == purpose, t.withdrawn_at.is_(None))
+            .values(withdrawn_at=now)
         )
-        vault.audit(conn, tenant_id, entry)
+    else:
+        row = {
+            "tenant_id": tenant_id,
+            "objection_id": new_id(),
+            "subject_id": subject_id,
+            "purpose": purpose,
+            "objected_at": now,
+            "withdrawn_at": None,
+        }
+        conn.execute(insert(subject_objections), [row])
+    basis = vault.policy.purposes[purpose].legal_basis
+    entry = AuditEntry(
+        actor=actor,
+        action="objection.withdraw" if withdraw else "objection.add",
+        purpose=purpose,
+        legal_basis=basis,
+        subject_id=subject_id,
+    )
+    vault.audit(conn, tenant_id, entry)
     return Change(subject_id, True, "not objected" if withdraw else "objected")

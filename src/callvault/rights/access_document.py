@@ -1,0 +1,109 @@
+"""What an access export holds (GDPR Art. 15(1)-(3), Art. 20): ``subject.json`` and ``calls.csv``.
+
+``subject.json`` is machine-readable: the profile, identifiers, call history, voicemail metadata,
+consents with their receipts' fields and events, restrictions and objections, the subject's requests,
+and per category the information Art. 15(1) lists: (a) purposes, (b) the category, (c) recipients and
+sub-processors, (d) retention, (e) the rights to rectification, erasure, restriction and objection,
+(f) the right to complain to the supervisory authority, (g) the source of the data, (h) automated
+decision-making (none). Other people appear as reads show them (Art. 15(4)).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from callvault.consent.records import records_of
+from callvault.policy.taxonomy import CALL_HISTORY, VOICEMAIL
+from callvault.retention.rules import tenant_rules
+from callvault.store.schema.core import voicemails
+from callvault.store.schema.requests import subject_requests
+from callvault.store.schema.restrictions import subject_objections, subject_restrictions
+from callvault.tenants import Tenant
+from callvault.vault import Vault
+
+EXPORT_FORMAT = "callvault-access/1"
+CALL_COLUMNS = ["started_at", "role", "direction", "outcome", "duration_s", "billsec_s",
+                "other_party"]  # fmt: skip
+# Which retention rule governs a category; the rest is the subject's profile.
+CATEGORY_KIND = {CALL_HISTORY: "call_record", VOICEMAIL: "voicemail"}
+# Art. 15(1)(g): where the data came from.
+SOURCES = {
+    CALL_HISTORY: "call records of your company's telephone system, received from your company",
+    VOICEMAIL: "your voicemail box on your company's telephone system",
+}
+PROFILE_SOURCE = "your company's user directory, received from your company (the controller)"
+RIGHTS = {
+    "rectification": "Art. 16: callvault dsr rectify",
+    "erasure": "Art. 17: callvault dsr erase",
+    "restriction": "Art. 18: callvault dsr restrict",
+    "objection": "Art. 21: callvault dsr object (processing based on legitimate interest)",
+}
+
+
+def categories_info(
+    vault: Vault, tenant: Tenant, collected: frozenset[str]
+) -> list[dict[str, Any]]:
+    """Art. 15(1)(a)-(h), per category the tenant collects."""
+    rules = tenant_rules(vault, tenant)
+    spec = vault.policy.policy
+    subs = [sub.model_dump() for sub in spec.sub_processors]
+    out: list[dict[str, Any]] = []
+    for category in sorted(collected):
+        rule = rules[CATEGORY_KIND.get(category, "subject_profile")]
+        purposes = [
+            {"purpose": name, "text": spec.purposes[name].text, "legal_basis": p.legal_basis,
+             "output": p.output}
+            for name, p in sorted(vault.policy.purposes.items()) if category in p.categories
+        ]  # fmt: skip
+        item: dict[str, Any] = {
+            "category": category,
+            "purposes": purposes,
+            "recipients": sorted(vault.policy.recipients),
+            "sub_processors": subs,
+            "retention": {"kind": rule.kind, **rule.as_dict()},
+            "rights": RIGHTS,
+            "complaint": spec.operator.supervisory_authority,
+            "source": SOURCES.get(category, PROFILE_SOURCE),
+            "automated_decision_making": "none",
+        }
+        out.append(item)
+    return out
+
+
+def held_records(conn: Connection, tenant_id: str, subject_id: str) -> dict[str, Any]:
+    """Consents (with events), restrictions, objections, requests and messages left as caller."""
+    r, o, q = subject_restrictions.c, subject_objections.c, subject_requests.c
+    restrictions = conn.execute(select(r.restricted_at, r.lifted_at).where(
+        r.tenant_id == tenant_id, r.subject_id == subject_id).order_by(r.restricted_at)).all()  # fmt: skip
+    objections = conn.execute(select(o.purpose, o.objected_at, o.withdrawn_at).where(
+        o.tenant_id == tenant_id, o.subject_id == subject_id).order_by(o.objected_at)).all()  # fmt: skip
+    requests = conn.execute(select(q.request_id, q.type, q.received_at, q.due_at, q.state).where(
+        q.tenant_id == tenant_id, q.subject_id == subject_id).order_by(q.received_at)).all()  # fmt: skip
+    v = voicemails.c
+    left = conn.execute(select(v.received_at, v.duration_s).where(
+        v.tenant_id == tenant_id, v.caller_subject_id == subject_id).order_by(v.received_at)).all()  # fmt: skip
+    return {
+        "consents": [rec.as_dict() for rec in records_of(conn, tenant_id, subject_id)],
+        "restrictions": [_row(x) for x in restrictions],
+        "objections": [_row(x) for x in objections],
+        "requests": [_row(x) for x in requests],
+        "voicemails_left": [_row(x) for x in left],
+    }
+
+
+def _row(row: Any) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row._mapping.items()}
+
+
+def calls_csv(history: list[dict[str, Any]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, CALL_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for call in history:
+        writer.writerow({k: call.get(k) for k in CALL_COLUMNS})
+    return buffer.getvalue().encode("utf-8")
