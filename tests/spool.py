@@ -5,25 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-TXT = """;
-; Message Information file
-;
-[message]
-origmailbox={mailbox}
-context=from-external
-macrocontext=
-exten=s
-rdnis=unknown
-priority=2
-callerchan=PJSIP/trunk-00000002
-callerid={callerid}
-origdate={origdate}
-origtime={origtime}
-category=
-msg_id={msg_id}
-flag=
-duration=12
-"""
+from callvault.cli.demo_data import MESSAGE_TXT
 
 
 def write_message(
@@ -48,6 +30,6 @@ def write_message(
         "origtime": origtime,
         "msg_id": f"{origtime}-00000001" if msg_id is None else msg_id,
     }
-    (folder / f"{stem}.txt").write_text(TXT.format(**values))
+    (folder / f"{stem}.txt").write_text(MESSAGE_TXT.format(**values, duration=12))
     if audio_ext:
         (folder / f"{stem}.{audio_ext}").write_bytes(audio)

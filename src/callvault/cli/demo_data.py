@@ -18,6 +18,29 @@ OUTCOMES = (("answered", 0.78), ("no_answer", 0.15), ("busy", 0.05), ("failed", 
 EXTERNALS = 2000
 
 
+# A message information file as app_voicemail writes it (msgNNNN.txt): what the demo generates
+# (the tests write the same), in the format the voicemail parser reads.
+MESSAGE_TXT = """;
+; Message Information file
+;
+[message]
+origmailbox={mailbox}
+context=from-external
+macrocontext=
+exten=s
+rdnis=unknown
+priority=2
+callerchan=PJSIP/trunk-00000002
+callerid={callerid}
+origdate={origdate}
+origtime={origtime}
+category=
+msg_id={msg_id}
+flag=
+duration={duration}
+"""
+
+
 @dataclass(frozen=True)
 class DemoUser:
     external_id: str
@@ -88,27 +111,6 @@ def write_calls(path: Path, people: list[DemoUser], count: int, now: datetime,
             out.write(json.dumps(record) + "\n")
 
 
-VOICEMAIL_TXT = """;
-; Message Information file
-;
-[message]
-origmailbox={mailbox}
-context=from-external
-macrocontext=
-exten=s
-rdnis=unknown
-priority=2
-callerchan=PJSIP/trunk-00000002
-callerid=<{caller}>
-origdate={origdate}
-origtime={origtime}
-category=
-msg_id={origtime}-{n:08d}
-flag=
-duration={duration}
-"""
-
-
 def write_spool(root: Path, people: list[DemoUser], count: int, now: datetime,
                 rng: random.Random) -> None:  # fmt: skip
     """``count`` messages in the users' INBOX folders over the 20 days before ``now`` (a voicemail
@@ -123,8 +125,9 @@ def write_spool(root: Path, people: list[DemoUser], count: int, now: datetime,
         stem = f"msg{per_box.get(user.extension, 0):04d}"
         per_box[user.extension] = per_box.get(user.extension, 0) + 1
         origdate = datetime.fromtimestamp(origtime, UTC).strftime("%a %b %e %I:%M:%S %p UTC %Y")
-        text = VOICEMAIL_TXT.format(mailbox=user.extension, caller=f"+45{30000000 + n * 7:08d}",
-                                    origdate=origdate, origtime=origtime, n=n,
-                                    duration=rng.randint(5, 60))  # fmt: skip
+        text = MESSAGE_TXT.format(mailbox=user.extension,
+                                  callerid=f"<+45{30000000 + n * 7:08d}>", origdate=origdate,
+                                  origtime=origtime, msg_id=f"{origtime}-{n:08d}",
+                                  duration=rng.randint(5, 60))  # fmt: skip
         (folder / f"{stem}.txt").write_text(text, encoding="utf-8")
         (folder / f"{stem}.wav").write_bytes(b"RIFF" + rng.randbytes(256))
