@@ -108,6 +108,8 @@ def test_bad_requests_are_problems_naming_the_field(world: World) -> None:
                                         "identity_value": "bob@globex.dk"}])  # fmt: skip
     assert_problem(world.call("POST", url, "admin", json=unknown), 404)  # globex's subject
     assert_problem(world.call("POST", url, "admin", json=body(subject_request_type="x")), 422)
+    v1 = body(subject_request_id=str(uuid.uuid1()))
+    assert_problem(world.call("POST", url, "admin", json=v1), 422)
 
 
 @pytest.mark.parametrize(

@@ -137,6 +137,8 @@ def discovery(vault: VaultDep, request: Request, who: Controller) -> Response:
 async def receive(vault: VaultDep, request: Request, body: OpenDsrRequest,
                   who: Controller) -> Response:  # fmt: skip
     raw = await request.body()
+    if body.subject_request_id.version != 4:  # OpenDSR 7.1.1; the status route takes v4 only
+        raise InvalidInput("must be a UUID v4", pointer="subject_request_id")
     submitted = _submitted(body.submitted_time)
     # The identity's value goes to the lookup only: it is never logged nor audited.
     identity = body.subject_identities[0]
