@@ -61,6 +61,13 @@ from callvault.retention.run import RetentionReport, run_retention
 from callvault.retention.schedule import run_scheduled
 from callvault.retention.status import RetentionStatus, retention_status
 from callvault.rights.access import export_subject
+from callvault.rights.callbacks import (
+    callback_verifying_key,
+    changed_requests,
+    opendsr_status,
+    send_callbacks,
+    sign_body,
+)
 from callvault.rights.disclosure import disclose
 from callvault.rights.erasure import Erasure, erase
 from callvault.rights.identity import Verification
@@ -140,8 +147,10 @@ __all__ = [
     "add_tenant",
     "audit_entries",
     "authenticate",
+    "callback_verifying_key",
     "cancel_request",
     "changed_purposes",
+    "changed_requests",
     "check_actor",
     "close_session",
     "complete_request",
@@ -172,6 +181,7 @@ __all__ = [
     "make_checkpoint",
     "object_to",
     "open_session",
+    "opendsr_status",
     "parse_instant",
     "parse_policy",
     "policy_history",
@@ -194,6 +204,8 @@ __all__ = [
     "rotate_master_key",
     "run_retention",
     "run_scheduled",
+    "send_callbacks",
+    "sign_body",
     "start_request",
     "statistics",
     "subject_consents",

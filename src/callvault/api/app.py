@@ -12,7 +12,17 @@ from fastapi import FastAPI
 from callvault import Vault, __version__
 from callvault.api import problems
 from callvault.api.limits import JSON_LIMIT, UPLOAD_LIMIT, BodyLimit
-from callvault.api.routes import consent, health, ingest, operator, subjects, support, tenants
+from callvault.api.notifier import Notifier
+from callvault.api.routes import (
+    consent,
+    health,
+    ingest,
+    opendsr,
+    operator,
+    subjects,
+    support,
+    tenants,
+)
 from callvault.api.schedule import Scheduler
 
 DESCRIPTION = """callvault's HTTP API. Every route takes a bearer token made by
@@ -27,28 +37,37 @@ def create_app(
     schedule_every: timedelta | None = None,
     upload_limit: int = UPLOAD_LIMIT,
     json_limit: int = JSON_LIMIT,
+    notify_every: float | None = None,
+    domain: str = "localhost",
 ) -> FastAPI:
     """The app serving ``vault``; with ``schedule_every``, retention and consent expiry run on that
-    schedule while it serves."""
+    schedule while it serves; with ``notify_every`` (seconds), OpenDSR status callbacks are sent
+    (signed, for ``domain``) that often for the requests whose status changed."""
+    notifier = Notifier(vault, domain=domain, every=notify_every or 5.0)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         scheduler = Scheduler(vault, schedule_every) if schedule_every else None
         if scheduler:
             scheduler.start()
+        if notify_every:
+            notifier.start()
         try:
             yield
         finally:
             if scheduler:
                 scheduler.stop()
+            if notify_every:
+                notifier.stop()
 
     app = FastAPI(title="callvault", version=__version__, description=DESCRIPTION,
                   lifespan=lifespan)  # fmt: skip
     app.state.vault = vault
     app.state.upload_limit = upload_limit
+    app.state.notifier = notifier
     problems.install(app)
     app.add_middleware(BodyLimit, json_limit=json_limit)
-    for module in (health, operator, tenants, subjects, consent, support, ingest):
+    for module in (health, operator, tenants, subjects, consent, support, ingest, opendsr):
         app.include_router(module.router)
     from callvault.web import mount  # the web pages (issue 15) plug in here
 

@@ -36,13 +36,18 @@ def serve(
         "off. A lock keeps two servers from running them twice.",
     ),
     upload_mb: int = typer.Option(512, "--upload-limit", help="Largest upload, in MiB."),
+    domain: str = typer.Option(
+        "localhost", "--domain", help="The domain named in OpenDSR's X-OpenDSR-Processor-Domain."
+    ),
 ) -> None:
-    """Serve the API under /api/v1 (OpenAPI at /openapi.json, docs at /docs), /healthz and /readyz,
-    and run retention and consent expiry on a schedule."""
+    """Serve the API under /api/v1 (OpenAPI at /openapi.json, docs at /docs), OpenDSR under
+    /opendsr/v1 (status callbacks checked every 5 seconds), /healthz and /readyz, and run retention
+    and consent expiry on a schedule."""
     import uvicorn
 
     every = _every(schedule)
-    app = create_app(open_vault(ctx), schedule_every=every, upload_limit=upload_mb * 1024 * 1024)
+    app = create_app(open_vault(ctx), schedule_every=every, upload_limit=upload_mb * 1024 * 1024,
+                     notify_every=5.0, domain=domain)  # fmt: skip
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 

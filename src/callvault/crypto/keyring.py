@@ -89,6 +89,11 @@ class Keyring:
         """32 random bytes, the Ed25519 private key that signs audit checkpoints."""
         return self.tenant_key(None, OPERATOR_KEYS, "signing")
 
+    def callback_seed(self) -> bytes:
+        """32 random bytes from which the ECDSA P-256 key signing OpenDSR callbacks is derived
+        (kept apart from the checkpoint key: a leaked callback key forges no checkpoint)."""
+        return self.tenant_key(None, OPERATOR_KEYS, "callback_signing")
+
     def index(self, conn: Connection, tenant_id: str, form: str) -> bytes:
         """The tenant's blind index of an already-normalised value (see identifiers.index_form)."""
         return blind_index(self.tenant_key(conn, tenant_id, "blind_index"), form)

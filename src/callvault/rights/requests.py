@@ -125,6 +125,11 @@ def open_request(
     _check_choice(channel, CHANNELS, "channel")
     received = received_at or utcnow()
     rid = _request_id(request_id)
+    t = subject_requests.c
+    if request_id is not None and conn.scalar(
+        select(t.state).where(t.tenant_id == tenant_id, t.request_id == rid)
+    ):
+        raise InvalidInput("a request with this id was already received", pointer="request_id")
     due = ANSWER_WITHIN.after(received)
     row: dict[str, Any] = {
         "tenant_id": tenant_id, "request_id": rid, "type": type_, "subject_id": subject_id,

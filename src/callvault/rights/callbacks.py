@@ -1,0 +1,141 @@
+"""OpenDSR status callbacks: the processor tells the controller when a request's status changes.
+
+OpenDSR (section 8.5) has the processor call every ``status_callback_urls`` entry of a request on
+each status change, signed so the controller can check who sent it (section 8.6: the
+``X-OpenDSR-Signature`` header, the Base64 signature of the raw body). The signature is ECDSA P-256
+over SHA-256 (FIPS 186-4, as the specification asks), by a key derived from a random seed in the key
+store (never in the data database); its public half is published by the discovery endpoint. Each
+attempt is audited (Art. 5(2), Art. 28(3)(e): the processor shows it assisted the controller), with
+the URL's position in the request, never the URL or any identifier.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import select
+
+from callvault.rights.requests import SubjectRequest, _from_row
+from callvault.store.audit_chain import AuditEntry
+from callvault.store.schema.requests import subject_requests
+from callvault.vault import Vault
+
+API_VERSION = "2.0"
+SIGNATURE_ALGORITHM = "ecdsa-p256-sha256"
+# OpenDSR has no "refused": a refused request is over without being fulfilled, which a controller
+# reads as cancelled; the reason is told to the subject through the controller (Art. 12(4)).
+_STATUS = {"pending": "pending", "in_progress": "in_progress", "completed": "completed",
+           "cancelled": "cancelled", "refused": "cancelled"}  # fmt: skip
+ACTOR = "operator"  # the processor itself sends callbacks
+
+
+def _private_key(vault: Vault) -> ec.EllipticCurvePrivateKey:
+    seed = int.from_bytes(vault.keyring.callback_seed(), "big")
+    order = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551  # P-256's n
+    return ec.derive_private_key(seed % (order - 1) + 1, ec.SECP256R1())
+
+
+def callback_verifying_key(vault: Vault) -> str:
+    """The PEM public key that verifies the vault's OpenDSR signatures (published in discovery)."""
+    public = _private_key(vault).public_key()
+    pem = public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return pem.decode("ascii")
+
+
+def sign_body(vault: Vault, body: bytes) -> str:
+    """The Base64 ECDSA P-256/SHA-256 signature of ``body`` (the ``X-OpenDSR-Signature`` header)."""
+    signature = _private_key(vault).sign(body, ec.ECDSA(hashes.SHA256()))
+    return base64.b64encode(signature).decode("ascii")
+
+
+def opendsr_status(request: SubjectRequest) -> dict[str, Any]:
+    """The OpenDSR status document of a request (section 8.3)."""
+    return {
+        "controller_id": request.tenant_id,
+        "subject_request_id": request.request_id,
+        "subject_request_type": request.type,
+        "request_status": _STATUS[request.state],
+        "expected_completion_time": request.due_at.isoformat(),
+        "received_time": request.received_at.isoformat(),
+        "api_version": API_VERSION,
+    }
+
+
+def changed_requests(vault: Vault, since: datetime) -> list[SubjectRequest]:
+    """OpenDSR requests with callback URLs whose status changed after ``since``, oldest first."""
+    t = subject_requests.c
+    query = (
+        select(subject_requests)
+        .where(t.channel == "opendsr", t.state_at > since)
+        .order_by(t.state_at, t.request_id)
+    )
+    with vault.engine.connect() as conn:
+        found = [_from_row(row) for row in conn.execute(query)]
+    return [request for request in found if request.callbacks]
+
+
+def send_callbacks(
+    vault: Vault,
+    request: SubjectRequest,
+    *,
+    domain: str,
+    attempts: int = 4,
+    backoff: float = 0.5,
+    timeout: float = 5.0,
+) -> list[bool]:
+    """POST the request's status to each of its callback URLs, signed; a failed attempt is retried
+    after ``backoff`` seconds, doubling, at most ``attempts`` times. Every attempt is audited.
+    Returns, per URL, whether it was delivered."""
+    status = opendsr_status(request)
+    delivered = []
+    for index, url in enumerate(request.callbacks):
+        body = json.dumps({**status, "status_callback_url": url}, sort_keys=True).encode()
+        headers = {"Content-Type": "application/json", "X-OpenDSR-Processor-Domain": domain,
+                   "X-OpenDSR-Signature": sign_body(vault, body)}  # fmt: skip
+        ok = False
+        for attempt in range(1, max(1, attempts) + 1):
+            ok, result = _post(url, body, headers, timeout)
+            _audit(vault, request, status["request_status"], index, attempt, ok, result)
+            if ok:
+                break
+            if attempt < attempts:
+                time.sleep(backoff * 2 ** (attempt - 1))
+        delivered.append(ok)
+    return delivered
+
+
+def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[bool, str]:
+    """(delivered, what happened): the HTTP status, or the error's class (never its text, which may
+    quote the URL)."""
+    if not url.startswith(("http://", "https://")):
+        return False, "unsupported scheme"
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(
+            request, timeout=timeout
+        ) as response:  # the scheme is checked above
+            return 200 <= response.status < 300, str(response.status)
+    except urllib.error.HTTPError as exc:
+        return False, str(exc.code)
+    except (OSError, ValueError) as exc:
+        return False, type(exc).__name__
+
+
+def _audit(vault: Vault, request: SubjectRequest, status: str, index: int, attempt: int,
+           ok: bool, result: str) -> None:  # fmt: skip
+    details = {"request_id": request.request_id, "request_status": status, "callback": index,
+               "attempt": attempt, "result": result}  # fmt: skip
+    entry = AuditEntry(actor=ACTOR, action="request.callback", outcome="ok" if ok else "error",
+                       subject_id=request.subject_id, details=details)  # fmt: skip
+    with vault.transaction() as conn:
+        vault.audit(conn, request.tenant_id, entry)
