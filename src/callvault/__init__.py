@@ -64,6 +64,7 @@ from callvault.rights.access import export_subject
 from callvault.rights.disclosure import disclose
 from callvault.rights.erasure import Erasure, erase
 from callvault.rights.identity import Verification
+from callvault.rights.overview import subject_overview
 from callvault.rights.recipients import decide_disclosure
 from callvault.rights.rectification import rectify
 from callvault.rights.requests import (
@@ -83,6 +84,7 @@ from callvault.rights.requests import (
 from callvault.rights.restore import Reapplied, reapply_erasures
 from callvault.rights.restriction import object_to, restrict
 from callvault.subjects.actors import check_actor
+from callvault.subjects.codes import SignInCodes
 from callvault.subjects.tokens import ROLES as TOKEN_ROLES
 from callvault.subjects.tokens import (
     Principal,
@@ -128,6 +130,7 @@ __all__ = [
     "Reapplied",
     "RetentionReport",
     "RetentionStatus",
+    "SignInCodes",
     "SubjectRequest",
     "SupportSession",
     "Tenant",
@@ -197,6 +200,7 @@ __all__ = [
     "start_request",
     "statistics",
     "subject_consents",
+    "subject_overview",
     "tenant_profile",
     "verify_audit",
     "verify_request",
