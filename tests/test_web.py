@@ -112,3 +112,14 @@ def test_codes_expire_are_single_use_and_rate_limited(vault) -> None:  # type: i
         guessed.redeem("acme", ADDRESS, right)  # discarded after two wrong entries
     limited = SignInCodes(vault, per_hour=3)
     assert [limited.issue("acme", ADDRESS) is not None for _ in range(4)] == [True] * 3 + [False]
+
+
+def test_addresses_asked_for_at_random_do_not_pile_up(vault, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import callvault.subjects.codes as codes_module
+
+    make_site(vault)
+    monkeypatch.setattr(codes_module, "_PRUNE_AT", 3)
+    codes = SignInCodes(vault)
+    codes._asked = {bytes([i]): [] for i in range(5)}  # stale slots with no recent request
+    assert codes.issue("acme", ADDRESS) is not None
+    assert len(codes._asked) == 1

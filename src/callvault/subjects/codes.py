@@ -25,6 +25,8 @@ from callvault.vault import Vault
 
 __all__ = ["SignInCodes"]
 
+_PRUNE_AT = 10_000
+
 
 @dataclass
 class _Pending:
@@ -57,9 +59,16 @@ class SignInCodes:
         return hmac.new(self._key, code.encode(), hashlib.sha256).digest()
 
     def _limited(self, slot: bytes, now: datetime) -> bool:
+        if len(self._asked) > _PRUNE_AT:  # addresses asked for at random must not grow memory
+            self._prune(now)
         recent = [t for t in self._asked.get(slot, []) if now - t < timedelta(hours=1)]
         self._asked[slot] = [*recent, now]
         return len(recent) >= self.per_hour
+
+    def _prune(self, now: datetime) -> None:
+        hour = timedelta(hours=1)
+        self._asked = {k: v for k, v in self._asked.items() if v and now - v[-1] < hour}
+        self._pending = {k: p for k, p in self._pending.items() if p.expires >= now}
 
     def issue(self, tenant_id: str, address: str) -> str | None:
         """A fresh code for ``address`` if it is held for a subject of ``tenant_id`` and not over its
