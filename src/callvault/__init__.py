@@ -71,6 +71,7 @@ from callvault.rights.callbacks import (
 from callvault.rights.disclosure import disclose
 from callvault.rights.erasure import Erasure, erase
 from callvault.rights.identity import Verification
+from callvault.rights.overview import subject_overview
 from callvault.rights.recipients import decide_disclosure
 from callvault.rights.rectification import rectify
 from callvault.rights.requests import (
@@ -90,6 +91,7 @@ from callvault.rights.requests import (
 from callvault.rights.restore import Reapplied, reapply_erasures
 from callvault.rights.restriction import object_to, restrict
 from callvault.subjects.actors import check_actor
+from callvault.subjects.codes import SignInCodes
 from callvault.subjects.tokens import ROLES as TOKEN_ROLES
 from callvault.subjects.tokens import (
     Principal,
@@ -135,6 +137,7 @@ __all__ = [
     "Reapplied",
     "RetentionReport",
     "RetentionStatus",
+    "SignInCodes",
     "SubjectRequest",
     "SupportSession",
     "Tenant",
@@ -209,6 +212,7 @@ __all__ = [
     "start_request",
     "statistics",
     "subject_consents",
+    "subject_overview",
     "tenant_profile",
     "verify_audit",
     "verify_request",

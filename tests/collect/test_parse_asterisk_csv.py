@@ -207,7 +207,20 @@ ZONES = ["Europe/Copenhagen", "America/New_York", "Australia/Lord_Howe", "Asia/K
 @given(st.datetimes(datetime(1900, 1, 1), datetime(2100, 1, 1)), st.sampled_from(ZONES))
 def test_cached_clock_agrees_with_zoneinfo(local: datetime, tz: str) -> None:
     local = local.replace(microsecond=0)
-    clock = Clock(ZoneInfo(tz))
-    clock.at(local.strftime("%Y-%m-%d %H:00:00"), "start")  # fill the hour's cache first
-    expected = local.replace(tzinfo=ZoneInfo(tz)).astimezone(UTC)
-    assert clock.at(local.strftime("%Y-%m-%d %H:%M:%S"), "start") == expected
+    zone = ZoneInfo(tz)
+    clock = Clock(zone)
+
+    def exists(wall: datetime) -> bool:  # not in a spring-forward gap (Lord Howe's is 30 minutes)
+        return (
+            wall.replace(tzinfo=zone).astimezone(UTC).astimezone(zone).replace(tzinfo=None) == wall
+        )
+
+    hour = local.replace(minute=0, second=0)
+    if exists(hour):
+        clock.at(hour.strftime("%Y-%m-%d %H:%M:%S"), "start")  # fill the hour's cache first
+    text = local.strftime("%Y-%m-%d %H:%M:%S")
+    if not exists(local):  # a time that never happened has no instant: refused, never guessed
+        with pytest.raises(ValueError, match="DST gap"):
+            clock.at(text, "start")
+        return
+    assert clock.at(text, "start") == local.replace(tzinfo=zone).astimezone(UTC)

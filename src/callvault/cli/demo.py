@@ -144,6 +144,9 @@ def _tour(url: str, t: dict[str, Any], built: dict[str, Any]) -> list[str]:
         "# another tenant: the same 404 as a tenant that does not exist",
         curl("admin", f"{url}/api/v1/tenants/globex"),
         f"# the OpenAPI document: {url}/docs",
+        f"# in a browser, the admin console: {url}/admin/login (paste the admin token above)",
+        f"# the privacy centre: {url}/privacy/acme/ (sign in as {built['subject']}; without",
+        "#   CALLVAULT_SMTP_URL the one-time code is printed on the server's console)",
     ]
 
 

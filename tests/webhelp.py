@@ -1,0 +1,96 @@
+"""The web pages under test: the app served by uvicorn on 127.0.0.1 in a thread, a real SMTP server
+(aiosmtpd) on 127.0.0.1 that keeps what it receives, and a tenant with a user, calls enough for a
+published statistics cell, a token per role and an overdue request."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from typing import Any
+
+import uvicorn
+from aiosmtpd.controller import Controller
+
+from callvault import Vault, create_request, create_token
+from callvault.api import create_app
+from factories import make_call, make_tenant, make_user, make_users
+
+ADDRESS = "alice@acme.dk"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Mailbox:
+    messages: list[Any] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+    def code_for(self, address: str, timeout: float = 5.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in reversed(self.messages):
+                if message["To"] == address:
+                    found = re.search(r"\b(\d{6})\b", message.get_payload(decode=True).decode())
+                    if found:
+                        return found.group(1)
+            time.sleep(0.05)
+        raise AssertionError("no code was mailed")
+
+
+@contextmanager
+def smtp_server() -> Iterator[tuple[Mailbox, str]]:
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield mailbox, f"smtp://127.0.0.1:{port}"
+    finally:
+        controller.stop()
+
+
+@contextmanager
+def served(vault: Vault) -> Iterator[str]:
+    port = free_port()
+    config = uvicorn.Config(create_app(vault), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def make_site(vault: Vault) -> dict[str, str]:
+    """The tenant ``acme``: Alice, five more users calling in the same hour (a cell k=5 publishes),
+    an erasure request received 40 days ago (overdue) and the tokens."""
+    make_tenant(vault, "acme")
+    alice = make_user(vault, "acme")
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
+    for user in [alice, *make_users(vault, 5)]:
+        make_call(vault, "acme", caller_id=user, callee_id=None, started_at=hour)
+    create_request(vault, "acme", alice, "erasure",
+                   received_at=datetime.now(UTC) - timedelta(days=40))  # fmt: skip
+    admin, _ = create_token(vault, "acme", "tenant_admin", name="hr")
+    service, _ = create_token(vault, "acme", "service", name="app", purposes=["personalisation"])
+    return {"alice": alice, "admin": admin, "service": service}
