@@ -36,7 +36,7 @@ CREATE TABLE acc_cdrs (
 )"""
 
 CALLID = "a84b4c76e66710@pc33.atlanta.example.com"
-SECRETS = [CALLID, "1928301774", "314159", "192.0.2.101", "atlanta.example.com"]
+SECRETS = [CALLID, "fromtag1928301774", "kq83x7tag", "192.0.2.101", "atlanta.example.com"]
 
 
 def create(url: str) -> None:
@@ -64,7 +64,7 @@ def insert(url: str, table: str, rows: Iterable[dict[str, object]]) -> None:
 def missed(n: int, code: str, src: str = "+4550505050", dst: str = "201") -> dict[str, object]:
     """A failed INVITE as missed_calls holds it (log_missed_flag)."""
     return {
-        "method": "INVITE", "from_tag": "1928301774", "to_tag": f"t{n}",
+        "method": "INVITE", "from_tag": "fromtag1928301774", "to_tag": f"t{n}",
         "callid": f"{n}-{CALLID}", "sip_code": code, "sip_reason": "Busy Here",
         "time": f"2026-11-02 10:{n:02d}:00", "src_user": src, "src_domain": "atlanta.example.com",
         "src_ip": "192.0.2.101", "dst_ouser": dst, "dst_user": dst, "dst_domain": "acme.example",

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.usefixtures("samples_clock")
 MISSED_CSV = (
     "id,method,from_tag,to_tag,callid,sip_code,sip_reason,time,src_user,src_domain,src_ip,"
     "dst_ouser,dst_user,dst_domain\n"
-    "1,INVITE,1928301774,a1,c1@atlanta.example.com,486,Busy Here,2026-11-02 10:00:00,"
+    "1,INVITE,fromtag1928301774,a1,c1@atlanta.example.com,486,Busy Here,2026-11-02 10:00:00,"
     "+4550505050,atlanta.example.com,192.0.2.101,201,201,acme.example\n"
     "2,INVITE,1928301775,,c2@atlanta.example.com,487,Request Terminated,2026-11-02 10:05:00,"
     "+4550505050,atlanta.example.com,192.0.2.101,201,201,acme.example\n"
@@ -34,9 +34,9 @@ MISSED_CSV = (
 ACC_CSV = (
     "id,method,from_tag,to_tag,callid,sip_code,sip_reason,time,src_user,src_domain,src_ip,"
     "dst_ouser,dst_user,dst_domain\n"
-    "7,INVITE,1928301774,314159,c9@atlanta.example.com,200,OK,2026-11-02 11:00:00,"
+    "7,INVITE,fromtag1928301774,kq83x7tag,c9@atlanta.example.com,200,OK,2026-11-02 11:00:00,"
     "201,acme.example,192.0.2.7,+4540404040,+4540404040,pstn.example\n"
-    "8,BYE,1928301774,314159,c9@atlanta.example.com,200,OK,2026-11-02 11:03:20,"
+    "8,BYE,fromtag1928301774,kq83x7tag,c9@atlanta.example.com,200,OK,2026-11-02 11:03:20,"
     "201,acme.example,192.0.2.7,+4540404040,+4540404040,pstn.example\n"
 )
 
