@@ -18,10 +18,10 @@ import pytest
 
 from callvault import InvalidInput, ingest_calls, ingest_subjects, ingest_voicemail
 from callvault.accountability.audit import entries
+from callvault.cli.demo_data import MESSAGE_TXT
 from callvault.collection.parsers.formats import parse_calls
 from callvault.collection.parsers.records import RowError
 from ingesthelp import setup_acme
-from spool import TXT
 
 BAD = ["bob.private@gmail.com", "+4522110000", "Bob Privatesen", "89161234567"]
 #: what may not appear: each value and its distinctive parts
@@ -172,9 +172,10 @@ def test_voicemail_ingest_never_quotes_a_value(vault, tmp_path: Path) -> None:  
     n = 0
     for key in ("origtime", "msg_id"):
         for value in BAD:
-            text = TXT.format(**good | {key: value, "msg_id": f"m-{n}"} if key != "msg_id"
-                              else good | {"msg_id": value})  # fmt: skip
-            (box / f"msg{n:04d}.txt").write_text(text.replace("duration=12", f"duration={value}"))
+            values = (good | {key: value, "msg_id": f"m-{n}"} if key != "msg_id"
+                      else good | {"msg_id": value})  # fmt: skip
+            text = MESSAGE_TXT.format(**values, duration=value)
+            (box / f"msg{n:04d}.txt").write_text(text)
             (box / f"msg{n:04d}.wav").write_bytes(b"RIFF")
             n += 1
     with pytest.raises(InvalidInput) as caught:
