@@ -5,7 +5,9 @@ ends the session; a token of another role is refused and the refusal audited."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -78,43 +80,44 @@ async def logout(request: Request) -> Response:
     return redirect(request, "/admin/login")
 
 
-@router.get("/requests")
-def requests_page(request: Request) -> Response:
+def _page(
+    request: Request, template: str, build: Callable[[Vault, Principal], dict[str, Any]]
+) -> Response:
+    """An admin page: the signed-in admin's tenant only; anyone else goes to the sign-in."""
     signed = _admin(request)
     if signed is None:
         return redirect(request, "/admin/login")
     session, who = signed
-    rows = list_requests(_vault(request), tenant=who.tenant_id)
-    return render(request, "admin_requests.html", session, rows=rows)
+    return render(request, template, session, **build(_vault(request), who))
+
+
+@router.get("/requests")
+def requests_page(request: Request) -> Response:
+    return _page(request, "admin_requests.html",
+                 lambda vault, who: {"rows": list_requests(vault, tenant=who.tenant_id)})  # fmt: skip
+
+
+def _retention(vault: Vault, who: Principal) -> dict[str, Any]:
+    return {"retention": retention_status(vault, tenant=who.tenant_id).tenants[0].as_dict()}
 
 
 @router.get("/retention")
 def retention_page(request: Request) -> Response:
-    signed = _admin(request)
-    if signed is None:
-        return redirect(request, "/admin/login")
-    session, who = signed
-    state = retention_status(_vault(request), tenant=who.tenant_id).tenants[0].as_dict()
-    return render(request, "admin_retention.html", session, retention=state)
+    return _page(request, "admin_retention.html", _retention)
 
 
 @router.get("/audit")
 def audit_page(request: Request) -> Response:
-    signed = _admin(request)
-    if signed is None:
-        return redirect(request, "/admin/login")
-    session, who = signed
-    report = verify_audit(_vault(request), who.tenant_id)
-    return render(request, "admin_audit.html", session, report=report)
+    return _page(request, "admin_audit.html",
+                 lambda vault, who: {"report": verify_audit(vault, who.tenant_id)})  # fmt: skip
+
+
+def _statistics(vault: Vault, who: Principal) -> dict[str, Any]:
+    start = datetime.now(UTC) - timedelta(days=30)
+    result = statistics(vault, who.tenant_id, start=start, by="day", actor=who.actor)
+    return {"result": result, "chart": calls_per_day(result["cells"])}
 
 
 @router.get("/statistics")
 def statistics_page(request: Request) -> Response:
-    signed = _admin(request)
-    if signed is None:
-        return redirect(request, "/admin/login")
-    session, who = signed
-    start = datetime.now(UTC) - timedelta(days=30)
-    result = statistics(_vault(request), who.tenant_id, start=start, by="day", actor=who.actor)
-    return render(request, "admin_statistics.html", session, result=result,
-                  chart=calls_per_day(result["cells"]))  # fmt: skip
+    return _page(request, "admin_statistics.html", _statistics)
