@@ -71,22 +71,26 @@ def policy_history(url: str | None = None) -> list[PolicyVersion]:
         return list_versions(conn)
 
 
-def _vault_id(engine: Engine) -> tuple[str, bool]:
-    """The vault's id (made on first open) and whether it already holds tenants."""
-    query = select(vault_meta.c.value).where(
-        vault_meta.c.tenant_id == OPERATOR, vault_meta.c.name == "vault_id"
-    )
+_VAULT_ID = select(vault_meta.c.value).where(
+    vault_meta.c.tenant_id == OPERATOR, vault_meta.c.name == "vault_id"
+)
+
+
+def _vault_id(engine: Engine) -> str:
+    """The vault's id, made on first open. A plain read at every other open: no write lock."""
     try:
-        with writing(engine) as conn:
-            found = conn.scalar(query)
-            if found is None:
-                found = new_vault_id()
-                conn.execute(insert(vault_meta), [{"tenant_id": OPERATOR, "name": "vault_id",
-                                                   "value": found}])  # fmt: skip
-            has_tenants = conn.scalar(select(tenants.c.tenant_id).limit(1)) is not None
+        with engine.connect() as conn:
+            found = conn.scalar(_VAULT_ID)
+        if found is None:
+            with writing(engine) as conn:
+                found = conn.scalar(_VAULT_ID)  # another process may have made it meanwhile
+                if found is None:
+                    found = new_vault_id()
+                    conn.execute(insert(vault_meta), [{"tenant_id": OPERATOR, "name": "vault_id",
+                                                       "value": found}])  # fmt: skip
     except DBAPIError as exc:  # not migrated: the tables do not exist
         raise ConfigError("the vault is not initialised here; run `callvault init`") from exc
-    return found, has_tenants
+    return str(found)
 
 
 def _holds_tenants(engine: Engine) -> bool:
@@ -98,8 +102,8 @@ def _holds_tenants(engine: Engine) -> bool:
 
 
 def _bind_keystore(keystore: KeyStore, engine: Engine, key: MasterKey) -> None:
-    vault_id, has_tenants = _vault_id(engine)
-    if has_tenants and keystore.fingerprint() is None and not keystore.holds_keys():
+    vault_id = _vault_id(engine)
+    if keystore.fingerprint() is None and not keystore.holds_keys() and _holds_tenants(engine):
         # A fresh key store for a vault with data would silently mint new keys: refuse instead.
         raise ConfigError(
             f"the key store at {keystore.where} is empty but this vault holds tenants: restore the "
@@ -194,6 +198,9 @@ class Vault:
 
     def _start_operator_chain(self) -> None:
         """The operator's chain always exists, so that removing it whole is caught by verify."""
+        with self.engine.connect() as conn:  # every open: a read, the write only on the first
+            if chain_started(conn, OPERATOR):
+                return
         with self.transaction() as conn:
             if not chain_started(conn, OPERATOR):
                 self.audit(conn, OPERATOR, AuditEntry(actor="operator", action="vault.create"))
