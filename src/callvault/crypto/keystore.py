@@ -274,8 +274,7 @@ class KeyStore:
         return None
 
     def holds_keys(self) -> bool:
-        with self.engine.connect() as conn:
-            return conn.scalar(select(vault_keys.c.purpose).limit(1)) is not None
+        return self.sample() is not None
 
     def adopt(self, engine: Engine) -> None:
         """Take over the wrapped keys an older data database still holds (tenant keys before
