@@ -343,7 +343,7 @@ def bench(backend: str, pg: str, scale: int, workloads: list[str], seed: int) ->
               f"{entries:,} audit entries)")  # fmt: skip
         for workload in (w for w in WORKLOADS if w in workloads):
             ops = plan(workload, records, records, seed)
-            raw_s, raw_out = execute(raw, workload, ops)
+            raw_s, _ = execute(raw, workload, ops)
             cv_s, cv_out = execute(ours, workload, ops)
             line(workload, backend, len(ops), cv_s, raw_s, cv_out)
             sys.stdout.flush()

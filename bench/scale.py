@@ -220,7 +220,7 @@ def paths(vault: Vault, fixed: dict[str, str], csv: bytes) -> dict[str, tuple[fl
                                             "service:crm"))  # fmt: skip
     found["read one subject"] = (spent, len(data.get("calls", ())))
     month = (NOW - timedelta(days=60), NOW - timedelta(days=30))
-    spent, stats = best(lambda: statistics(vault, "t00", start=month[0], end=month[1], by="day"))
+    spent, _ = best(lambda: statistics(vault, "t00", start=month[0], end=month[1], by="day"))
     found["stats one month"] = (spent, _calls_in(vault, *month))
     began = time.perf_counter()
     run = run_retention(vault, as_of=NOW)
