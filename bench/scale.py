@@ -252,6 +252,8 @@ def measure(size: int, pg: str, csv: bytes) -> dict[str, tuple[float, int]]:
         print(f", raw load {loaded:6.1f} s ({size / loaded:,.0f} rows/s)", flush=True)
         found = paths(vault, fixed, csv)
         vault.close()
+    for path, (spent, rows) in found.items():  # at once: a later size may outlast the session
+        print(f"  {path:<24} {spent * 1000:>10.1f} ms {rows:>9,} rows", flush=True)
     return found
 
 
