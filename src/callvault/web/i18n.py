@@ -62,6 +62,7 @@ def language(request: Any) -> str:
     wanted = request.query_params.get("lang") or request.cookies.get(COOKIE) or "en"
     return wanted if wanted in LANGUAGES else "en"
 
+
 # The privacy centre's rights pages (issue 15): appended, so other pages' keys merge cleanly.
 WORDS["en"].update({
     "my_requests": "Your requests", "actions": "Actions", "your_rights": "Your rights",
