@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from callvault.clock import utcnow
-from callvault.errors import CallvaultError, RateLimited, Unauthenticated
+from callvault.errors import CallvaultError, NotFound, RateLimited, Unauthenticated
 from callvault.store.audit_chain import AuditEntry
 from callvault.store.schema.web import sign_in_attempts, sign_in_codes
 from callvault.subjects.directory import find_subject, new_id
@@ -75,18 +75,15 @@ class SignInCodes:
         try:
             with self.vault.transaction() as conn:
                 get_tenant(conn, tenant_id)
-                if (
-                    who is not None
-                    and self._count(conn, tenant_id, c.client == who, now) >= self.client_per_hour
-                ):
+                over = who is not None and self._count(conn, tenant_id, c.client == who, now) >= self.client_per_hour  # fmt: skip
+                if over:
                     self._refuse(conn, tenant_id, "subject.sign_in.code")
-                    limited = True
+                    subject_id = None
                 else:
-                    limited = False
                     subject_id = self._issue(conn, tenant_id, slot, who, address, code, now)
-        except CallvaultError:
-            return None  # an unknown tenant
-        if limited:
+        except NotFound:
+            return None  # an unknown tenant (a tenant's existence is no secret: it is in the URL)
+        if over:
             raise RateLimited("too many sign-in codes asked for from this client; try again later")
         return code if subject_id is not None else None
 
@@ -95,16 +92,22 @@ class SignInCodes:
         return int(conn.scalar(select(func.count()).select_from(sign_in_codes).where(
             c.tenant_id == tenant_id, where, c.created_at > now - HOUR)) or 0)  # type: ignore[arg-type]  # fmt: skip
 
+    def _holder(self, conn: Connection, tenant_id: str, address: str) -> str | None:
+        """The subject ``address`` is held for. Only an e-mail address: a number or a surrogate id
+        typed here finds nobody (whether text looks like an address is no secret, so skipping the
+        lookup for it tells nothing)."""
+        if "@" not in address:
+            return None
+        try:
+            return find_subject(self.vault, conn, tenant_id, address)
+        except CallvaultError:
+            return None
+
     def _issue(self, conn: Connection, tenant_id: str, slot: str, who: str | None, address: str,
                code: str, now: datetime) -> str | None:  # fmt: skip
         """The same statements whether or not the address is held: no timing tells them apart."""
         over = self._count(conn, tenant_id, sign_in_codes.c.slot == slot, now) >= self.per_hour
-        try:
-            # An e-mail address only: a number or a surrogate id typed here finds nobody.
-            subject_id: str | None = find_subject(self.vault, conn, tenant_id,
-                                                  address if "@" in address else "@")  # fmt: skip
-        except CallvaultError:
-            subject_id = None
+        subject_id = self._holder(conn, tenant_id, address)
         held = subject_id is not None and not over
         code_id = new_id()
         c = sign_in_codes.c
