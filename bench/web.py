@@ -1,7 +1,7 @@
 """Benchmark the web pages: the privacy centre's page for a signed-in subject (session, categories
 with purposes and retention, consent states, audit entry, Jinja2 rendering) and the admin console's
-request queue (token re-check, requests, rendering), each against a bare route on the same app that
-runs the raw SELECT of the same rows. In process (Starlette's test client), sequential requests.
+request queue (token re-check, requests, rendering) and the subject's own requests (audited), each
+against a bare route on the same app that runs the raw SELECT of the same rows. In process (Starlette's test client), sequential requests.
 
     .venv/bin/python bench/web.py [--rows REQUESTS] [--backend sqlite|postgresql|both]
 """
@@ -77,6 +77,9 @@ def run(backend: str, pg: str, requests: int) -> None:
         ours = timed(lambda: pages(subject_client, "/privacy/acme/me"))
         raw = timed(lambda: pages(subject_client, "/bench/raw-consents"))
         report("privacy centre page", backend, "pages", PAGES, ours, raw)
+        ours = timed(lambda: pages(subject_client, "/privacy/acme/requests"))
+        raw = timed(lambda: pages(subject_client, "/bench/raw-requests"))
+        report(f"subject's requests ({requests} req)", backend, "pages", PAGES, ours, raw)
         admin = _client(vault, made["alice"])
         csrf = _csrf(admin.get("/admin/login").text)
         admin.post("/admin/login", data={"token": made["admin"], "csrf": csrf})

@@ -5,10 +5,11 @@ on SQLite and PostgreSQL. The browser drives the same pages in tests/test_web_br
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from callvault import SignInCodes, Unauthenticated, audit_entries, revoke_token
 from callvault.api import create_app
@@ -110,16 +111,31 @@ def test_codes_expire_are_single_use_and_rate_limited(vault) -> None:  # type: i
             guessed.redeem("acme", ADDRESS, "000000" if right != "000000" else "111111")
     with pytest.raises(Unauthenticated):
         guessed.redeem("acme", ADDRESS, right)  # discarded after two wrong entries
+
+
+def test_an_address_gets_a_few_codes_an_hour_held_or_not(vault) -> None:  # type: ignore[no-untyped-def]
+    make_site(vault)
     limited = SignInCodes(vault, per_hour=3)
     assert [limited.issue("acme", ADDRESS) is not None for _ in range(4)] == [True] * 3 + [False]
+    with vault.engine.connect() as conn:  # an unknown address leaves the same rows
+        before = conn.scalar(text("SELECT count(*) FROM sign_in_codes"))
+    assert [limited.issue("acme", "nobody@acme.dk") for _ in range(4)] == [None] * 4
+    with vault.engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM sign_in_codes")) == before + 4
 
 
-def test_addresses_asked_for_at_random_do_not_pile_up(vault, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_rows_older_than_the_hour_are_pruned(vault, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import callvault.subjects.codes as codes_module
 
     make_site(vault)
-    monkeypatch.setattr(codes_module, "_PRUNE_AT", 3)
     codes = SignInCodes(vault)
-    codes._asked = {bytes([i]): [] for i in range(5)}  # stale slots with no recent request
-    assert codes.issue("acme", ADDRESS) is not None
-    assert len(codes._asked) == 1
+    for address in ("a@x.dk", "b@x.dk", "c@x.dk"):
+        codes.issue("acme", address, client="192.0.2.1")
+    later = datetime.now(UTC) + timedelta(hours=2)
+    monkeypatch.setattr(codes_module, "utcnow", lambda: later)
+    assert codes.issue("acme", ADDRESS, client="192.0.2.1") is not None
+    with pytest.raises(Unauthenticated):
+        codes.redeem("acme", ADDRESS, "000000", client="192.0.2.1")
+    with vault.engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM sign_in_codes")) == 1
+        assert conn.scalar(text("SELECT count(*) FROM sign_in_attempts")) == 1

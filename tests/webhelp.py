@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -94,3 +95,71 @@ def make_site(vault: Vault) -> dict[str, str]:
     admin, _ = create_token(vault, "acme", "tenant_admin", name="hr")
     service, _ = create_token(vault, "acme", "service", name="app", purposes=["personalisation"])
     return {"alice": alice, "admin": admin, "service": service}
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, "the page has no CSRF token"
+    return found.group(1)
+
+
+def sign_in_http(
+    client: Any, codes: list[str], tenant: str = "acme", address: str = ADDRESS
+) -> str:
+    """Sign ``client`` (a TestClient) in to the privacy centre; ``codes`` collects the codes the
+    app mailed (see :func:`catch_codes`). Returns the CSRF token of the subject's session."""
+    csrf = csrf_of(client.get(f"/privacy/{tenant}/").text)
+    client.post(f"/privacy/{tenant}/code", data={"address": address, "csrf": csrf})
+    page = client.post(f"/privacy/{tenant}/code/verify", data={"code": codes[-1], "csrf": csrf})
+    assert page.status_code == 200 and page.url.path == f"/privacy/{tenant}/me", page.status_code
+    return csrf_of(page.text)
+
+
+def catch_codes(monkeypatch: Any) -> list[str]:
+    """The codes the privacy centre mails, in order, caught where the mail is handed to SMTP."""
+    import callvault.web.privacy as privacy
+
+    caught: list[str] = []
+    monkeypatch.setattr(privacy, "send_code", lambda url, to, code, *rest: caught.append(code))
+    return caught
+
+
+def subject_flow(page: Any, base: str, mailbox: Mailbox, check: Any, secrets: list[str],
+                 tenant: str = "acme", address: str = ADDRESS) -> dict[str, Any]:  # fmt: skip
+    """The subject's part of issue 15's Done-when, in a browser page: sign in with the code the SMTP
+    server received, see the data, withdraw consent (given first), download the access export,
+    ask for erasure and see it listed with its due date. ``check(page, name, secrets)`` runs on
+    each main page (axe, screenshots). Returns what the admin part needs to find (the export's
+    zip names, the erasure's due date)."""
+    import io
+    import zipfile
+
+    page.goto(f"{base}/privacy/{tenant}/?lang=en")
+    check(page, "privacy-sign-in", secrets)
+    page.fill("#address", address)
+    page.click("main button[type=submit]")
+    page.fill("#code", mailbox.code_for(address))
+    page.click("main button[type=submit]")
+    assert page.url == f"{base}/privacy/{tenant}/me"
+    assert page.locator("tr[data-category]").count() >= 1
+    consent = page.locator("li[data-purpose]").first
+    if consent.locator(".consent-state").inner_text() == "not given":
+        consent.locator("button").click()
+    consent.locator("button").click()  # withdraw
+    assert consent.locator(".consent-state").inner_text() == "not given"
+    assert "Receipt" in page.locator("[role=status]").inner_text()
+    check(page, "privacy-me", secrets)
+    with page.expect_download() as info:
+        page.click("#export-form button")
+    download = info.value
+    assert download.suggested_filename == "access-export.zip"
+    with zipfile.ZipFile(io.BytesIO(Path(download.path()).read_bytes())) as archive:
+        names = archive.namelist()
+    page.click("#erase-form button")
+    assert page.url == f"{base}/privacy/{tenant}/requests"
+    assert page.locator("[role=status]").is_visible()
+    row = page.locator("tr[data-request-type=erasure][data-state=pending]").first
+    due = row.locator(".request-due").inner_text().split()[0]
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", due)
+    check(page, "privacy-requests", secrets)
+    return {"zip_names": names, "erasure_due": due}

@@ -43,6 +43,7 @@ from callvault.errors import (
     NotFound,
     PolicyInvalid,
     PolicyRefusal,
+    RateLimited,
     TooLarge,
     Unauthenticated,
     UsageError,
@@ -72,6 +73,12 @@ from callvault.rights.disclosure import disclose
 from callvault.rights.erasure import Erasure, erase
 from callvault.rights.identity import Verification
 from callvault.rights.overview import subject_overview
+from callvault.rights.own_requests import (
+    ask_request,
+    cancel_own_request,
+    own_requests,
+    requested_value,
+)
 from callvault.rights.recipients import decide_disclosure
 from callvault.rights.rectification import rectify
 from callvault.rights.requests import (
@@ -92,6 +99,7 @@ from callvault.rights.restore import Reapplied, reapply_erasures
 from callvault.rights.restriction import object_to, restrict
 from callvault.subjects.actors import check_actor
 from callvault.subjects.codes import SignInCodes
+from callvault.subjects.sessions import WebSessions
 from callvault.subjects.tokens import ROLES as TOKEN_ROLES
 from callvault.subjects.tokens import (
     Principal,
@@ -134,6 +142,7 @@ __all__ = [
     "PolicyRefusal",
     "PolicyVersion",
     "Principal",
+    "RateLimited",
     "Reapplied",
     "RetentionReport",
     "RetentionStatus",
@@ -147,10 +156,13 @@ __all__ = [
     "Vault",
     "Verification",
     "VerifyReport",
+    "WebSessions",
     "add_tenant",
+    "ask_request",
     "audit_entries",
     "authenticate",
     "callback_verifying_key",
+    "cancel_own_request",
     "cancel_request",
     "changed_purposes",
     "changed_requests",
@@ -185,6 +197,7 @@ __all__ = [
     "object_to",
     "open_session",
     "opendsr_status",
+    "own_requests",
     "parse_instant",
     "parse_policy",
     "policy_history",
@@ -201,6 +214,7 @@ __all__ = [
     "refuse_request",
     "refuse_role",
     "render_notice",
+    "requested_value",
     "restrict",
     "retention_status",
     "revoke_token",

@@ -127,3 +127,12 @@ class Busy(CallvaultError):
     exit_code = 1
     http_status = 503
     title = "Busy"
+
+
+class RateLimited(CallvaultError):
+    """Too many attempts from one client or for one identifier in the window; try again later
+    (Art. 32: sign-in codes must not be guessable by trying them all)."""
+
+    exit_code = 1
+    http_status = 429
+    title = "Too many requests"

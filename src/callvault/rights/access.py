@@ -55,6 +55,7 @@ def export_subject(
     portability: bool = False,
     request_id: str | None = None,
     at: datetime | None = None,
+    channel: str = "cli",
 ) -> dict[str, Any]:
     """Write the subject's access export to the new file ``out_path`` (a zip); returns counts."""
     check_actor(actor)
@@ -70,7 +71,8 @@ def export_subject(
             if refusal is None:
                 rid = request_for(vault, conn, tenant_id, subject_id,
                                   "portability" if portability else "access", actor=actor,
-                                  verification=verification, request_id=request_id)  # fmt: skip
+                                  verification=verification, request_id=request_id,
+                                  channel=channel)  # fmt: skip
                 counts = _write(vault, conn, tenant, subject_id, temporary, at, rid)
                 finish_request(vault, conn, tenant_id, rid, "completed", actor=actor,
                                outcome="export delivered", evidence={"exported": counts})  # fmt: skip

@@ -1,11 +1,18 @@
 """One-time sign-in codes: how the privacy centre verifies that a subject controls an identifier
 already held for it (Art. 12(6): the controller uses reasonable means to verify identity).
 
-A code is six digits, kept only as a keyed hash, valid for ``ttl``, used once, and a handful of wrong
-entries discard it. Asking for codes is rate-limited per address. Whether an address is held is never
-told to the asker: :meth:`SignInCodes.issue` answers ``None`` both for an unknown address and for one
-over its rate limit, and the adapter shows the same page either way. Codes live in the serving
-process (a restart discards them: the subject asks again).
+A code is six digits, kept only as a keyed hash in the database (shared by every serving process,
+kept across a restart), valid for ``ttl``, used once, and ``attempts`` wrong entries discard it.
+
+Whether an address is held is never told to the asker, not even by how long the answer takes:
+:meth:`SignInCodes.issue` does the same work for a held and for an unknown address (one lookup, one
+code row, one audit entry; an unknown address gets a row that can never be redeemed) and answers
+``None`` for an unknown one; the adapter mails the code in the background and shows the same page.
+
+Limits (Art. 32): an address gets ``per_hour`` codes an hour (held or not: the decoy rows count),
+a client address asks ``client_per_hour`` times and enters ``client_entries_per_hour`` codes an hour;
+over a client limit, :class:`~callvault.errors.RateLimited` is raised and the refusal audited.
+A client address is kept only as a keyed hash (it is personal data too).
 """
 
 from __future__ import annotations
@@ -13,105 +20,155 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import Connection, delete, func, insert, select, update
+
 from callvault.clock import utcnow
-from callvault.errors import CallvaultError, Unauthenticated
+from callvault.errors import CallvaultError, NotFound, RateLimited, Unauthenticated
 from callvault.store.audit_chain import AuditEntry
-from callvault.subjects.directory import find_subject
+from callvault.store.schema.web import sign_in_attempts, sign_in_codes
+from callvault.subjects.directory import find_subject, new_id
+from callvault.subjects.sessions import web_key
+from callvault.tenants import get_tenant
 from callvault.vault import Vault
 
 __all__ = ["SignInCodes"]
 
-_PRUNE_AT = 10_000
-
-
-@dataclass
-class _Pending:
-    subject_id: str
-    digest: bytes
-    expires: datetime
-    attempts_left: int
+HOUR = timedelta(hours=1)
+WRONG = "the code is wrong or has expired"
 
 
 @dataclass
 class SignInCodes:
-    """The codes of one serving process: ``issue`` one for an address, ``redeem`` it for the
-    subject's surrogate id."""
+    """``issue`` a code for an address, ``redeem`` it for the subject's surrogate id."""
 
     vault: Vault
     ttl: timedelta = timedelta(minutes=10)
     attempts: int = 5
     per_hour: int = 5
-    _key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
-    _pending: dict[bytes, _Pending] = field(default_factory=dict)
-    _asked: dict[bytes, list[datetime]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    client_per_hour: int = 20
+    client_entries_per_hour: int = 30
 
-    def _slot(self, tenant_id: str, address: str) -> bytes:
-        # Keyed, so the process's memory holds no address either.
-        text = f"{tenant_id}\x00{address.strip().lower()}".encode()
-        return hmac.new(self._key, text, hashlib.sha256).digest()
+    def _hash(self, label: str, text: str) -> str:
+        return hmac.new(web_key(self.vault), f"{label}|{text}".encode(), hashlib.sha256).hexdigest()
 
-    def _digest(self, code: str) -> bytes:
-        return hmac.new(self._key, code.encode(), hashlib.sha256).digest()
+    def _slot(self, tenant_id: str, address: str) -> str:
+        return self._hash("slot", f"{tenant_id}\x00{address.strip().lower()}")
 
-    def _limited(self, slot: bytes, now: datetime) -> bool:
-        if len(self._asked) > _PRUNE_AT:  # addresses asked for at random must not grow memory
-            self._prune(now)
-        recent = [t for t in self._asked.get(slot, []) if now - t < timedelta(hours=1)]
-        self._asked[slot] = [*recent, now]
-        return len(recent) >= self.per_hour
+    def _client(self, client: str | None) -> str | None:
+        return None if client is None else self._hash("client", client)
 
-    def _prune(self, now: datetime) -> None:
-        hour = timedelta(hours=1)
-        self._asked = {k: v for k, v in self._asked.items() if v and now - v[-1] < hour}
-        self._pending = {k: p for k, p in self._pending.items() if p.expires >= now}
+    def _refuse(self, conn: Connection, tenant_id: str, action: str) -> None:
+        self.vault.audit(conn, tenant_id, AuditEntry(
+            actor="anonymous", action=action, outcome="deny", reason="rate limited",
+            details={"rule": "client_rate_limit"}))  # fmt: skip
 
-    def issue(self, tenant_id: str, address: str) -> str | None:
+    def issue(self, tenant_id: str, address: str, client: str | None = None) -> str | None:
         """A fresh code for ``address`` if it is held for a subject of ``tenant_id`` and not over its
-        rate limit; None otherwise (the caller says the same thing either way)."""
-        now = utcnow()
-        slot = self._slot(tenant_id, address)
-        with self._lock:
-            if self._limited(slot, now):
-                return None
+        rate limit; None otherwise (the caller says the same thing either way). RateLimited when
+        ``client`` asked too often (audited, after the refusal commits)."""
+        now, code = utcnow(), f"{secrets.randbelow(10**6):06d}"
+        slot, who = self._slot(tenant_id, address), self._client(client)
+        c = sign_in_codes.c
         try:
             with self.vault.transaction() as conn:
-                subject_id = find_subject(self.vault, conn, tenant_id, address)
-                self.vault.audit(conn, tenant_id, AuditEntry(
-                    actor=f"subject:{subject_id}", action="subject.sign_in.code", outcome="ok",
-                    subject_id=subject_id, details={"method": "one_time_code"}))  # fmt: skip
-        except CallvaultError:
-            return None  # unknown tenant or address: indistinguishable to the asker
-        code = f"{secrets.randbelow(10**6):06d}"
-        with self._lock:
-            self._pending[slot] = _Pending(subject_id, self._digest(code), now + self.ttl,
-                                           self.attempts)  # fmt: skip
-        return code
+                get_tenant(conn, tenant_id)
+                over = who is not None and self._count(conn, tenant_id, c.client == who, now) >= self.client_per_hour  # fmt: skip
+                if over:
+                    self._refuse(conn, tenant_id, "subject.sign_in.code")
+                    subject_id = None
+                else:
+                    subject_id = self._issue(conn, tenant_id, slot, who, address, code, now)
+        except NotFound:
+            return None  # an unknown tenant (a tenant's existence is no secret: it is in the URL)
+        if over:
+            raise RateLimited("too many sign-in codes asked for from this client; try again later")
+        return code if subject_id is not None else None
 
-    def redeem(self, tenant_id: str, address: str, code: str) -> str:
+    def _count(self, conn: Connection, tenant_id: str, where: object, now: datetime) -> int:
+        c = sign_in_codes.c
+        return int(conn.scalar(select(func.count()).select_from(sign_in_codes).where(
+            c.tenant_id == tenant_id, where, c.created_at > now - HOUR)) or 0)  # type: ignore[arg-type]  # fmt: skip
+
+    def _holder(self, conn: Connection, tenant_id: str, address: str) -> str | None:
+        """The subject ``address`` is held for. Only an e-mail address: a number or a surrogate id
+        typed here finds nobody (whether text looks like an address is no secret, so skipping the
+        lookup for it tells nothing)."""
+        if "@" not in address:
+            return None
+        try:
+            return find_subject(self.vault, conn, tenant_id, address)
+        except CallvaultError:
+            return None
+
+    def _issue(self, conn: Connection, tenant_id: str, slot: str, who: str | None, address: str,
+               code: str, now: datetime) -> str | None:  # fmt: skip
+        """The same statements whether or not the address is held: no timing tells them apart."""
+        over = self._count(conn, tenant_id, sign_in_codes.c.slot == slot, now) >= self.per_hour
+        subject_id = self._holder(conn, tenant_id, address)
+        held = subject_id is not None and not over
+        code_id = new_id()
+        c = sign_in_codes.c
+        conn.execute(delete(sign_in_codes).where(c.tenant_id == tenant_id,
+                                                 c.created_at < now - HOUR))  # fmt: skip
+        conn.execute(insert(sign_in_codes), [{
+            "tenant_id": tenant_id, "code_id": code_id, "slot": slot, "client": who,
+            "subject_id": subject_id if held else None, "created_at": now,
+            "code_hash": self._hash("code", f"{code_id}|{code}"), "expires_at": now + self.ttl,
+            "attempts_left": self.attempts if held else 0}])  # fmt: skip
+        self.vault.audit(conn, tenant_id, AuditEntry(
+            actor=f"subject:{subject_id}" if held else "anonymous", action="subject.sign_in.code",
+            outcome="ok" if held else "deny", subject_id=subject_id if held else None,
+            reason=None if held else "no code sent", details={"method": "one_time_code"}))  # fmt: skip
+        return subject_id if held else None
+
+    def redeem(self, tenant_id: str, address: str, code: str, client: str | None = None) -> str:
         """The subject's surrogate id for a right code; Unauthenticated otherwise. A code is used
-        once; an expired one, or one entered wrongly ``attempts`` times, is discarded."""
-        slot = self._slot(tenant_id, address)
-        now = utcnow()
-        with self._lock:
-            pending = self._pending.get(slot)
-            if pending is None or pending.expires < now:
-                self._pending.pop(slot, None)
-                raise Unauthenticated("the code is wrong or has expired")
-            right = hmac.compare_digest(pending.digest, self._digest(code.strip()))
-            pending.attempts_left -= 1
-            if right or pending.attempts_left <= 0:
-                del self._pending[slot]
-        outcome = "ok" if right else "deny"
+        once; an expired one, or one entered wrongly ``attempts`` times, is discarded. RateLimited
+        when ``client`` entered too many codes within the hour."""
+        now, slot, who = utcnow(), self._slot(tenant_id, address), self._client(client)
         with self.vault.transaction() as conn:
-            self.vault.audit(conn, tenant_id, AuditEntry(
-                actor=f"subject:{pending.subject_id}", action="subject.sign_in", outcome=outcome,
-                subject_id=pending.subject_id, details={"method": "one_time_code"},
-                reason=None if right else "wrong code"))  # fmt: skip
-        if not right:
-            raise Unauthenticated("the code is wrong or has expired")
-        return pending.subject_id
+            outcome = self._redeem(conn, tenant_id, slot, who, code.strip(), now)
+        if outcome == "limited":
+            raise RateLimited("too many sign-in codes entered from this client; try again later")
+        if outcome is None:
+            raise Unauthenticated(WRONG)
+        return outcome
+
+    def _redeem(self, conn: Connection, tenant_id: str, slot: str, who: str | None, code: str,
+                now: datetime) -> str | None:  # fmt: skip
+        if who is not None:
+            a = sign_in_attempts.c
+            tried = conn.scalar(select(func.count()).select_from(sign_in_attempts).where(
+                a.tenant_id == tenant_id, a.client == who, a.at > now - HOUR))  # fmt: skip
+            if int(tried or 0) >= self.client_entries_per_hour:
+                self._refuse(conn, tenant_id, "subject.sign_in")
+                return "limited"
+            conn.execute(
+                delete(sign_in_attempts).where(a.tenant_id == tenant_id, a.at < now - HOUR)
+            )
+            conn.execute(insert(sign_in_attempts), [{"tenant_id": tenant_id, "attempt_id": new_id(),
+                                                     "client": who, "at": now}])  # fmt: skip
+        c = sign_in_codes.c
+        row = conn.execute(select(c.code_id, c.subject_id, c.code_hash).where(
+            c.tenant_id == tenant_id, c.slot == slot, c.used_at.is_(None), c.attempts_left > 0,
+            c.expires_at > now).order_by(c.created_at.desc()).limit(1)).first()  # fmt: skip
+        if row is None or row.subject_id is None:
+            return None
+        mine = (c.tenant_id == tenant_id) & (c.code_id == row.code_id)
+        # Conditional updates: of two processes entering the same code at once, one wins.
+        spent = conn.execute(update(sign_in_codes).where(mine, c.attempts_left > 0)
+                             .values(attempts_left=c.attempts_left - 1)).rowcount  # fmt: skip
+        right = spent == 1 and hmac.compare_digest(
+            row.code_hash, self._hash("code", f"{row.code_id}|{code}")
+        )
+        if right:
+            right = conn.execute(update(sign_in_codes).where(mine, c.used_at.is_(None))
+                                 .values(used_at=now)).rowcount == 1  # fmt: skip
+        self.vault.audit(conn, tenant_id, AuditEntry(
+            actor=f"subject:{row.subject_id}", action="subject.sign_in",
+            outcome="ok" if right else "deny", subject_id=row.subject_id,
+            details={"method": "one_time_code"}, reason=None if right else "wrong code"))  # fmt: skip
+        return str(row.subject_id) if right else None

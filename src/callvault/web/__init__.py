@@ -9,7 +9,7 @@ from typing import Any
 from fastapi.responses import Response
 
 from callvault import SignInCodes
-from callvault.web import admin, privacy
+from callvault.web import admin, privacy, privacy_requests
 from callvault.web.pages import HEADERS, HERE
 from callvault.web.sessions import Sessions
 
@@ -20,10 +20,11 @@ STYLE = (HERE / "static" / "site.css").read_bytes()
 
 def mount(app: Any) -> None:
     """Add the admin console, the privacy centre and their style sheet to ``app``."""
-    app.state.web_sessions = Sessions()
+    app.state.web_sessions = Sessions(app.state.vault)
     app.state.web_codes = SignInCodes(app.state.vault)
     app.include_router(admin.router)
     app.include_router(privacy.router)
+    app.include_router(privacy_requests.router)
 
     @app.get("/static/site.css", include_in_schema=False)
     def style() -> Response:

@@ -61,3 +61,58 @@ MAIL = {
 def language(request: Any) -> str:
     wanted = request.query_params.get("lang") or request.cookies.get(COOKIE) or "en"
     return wanted if wanted in LANGUAGES else "en"
+
+
+# The privacy centre's rights pages (issue 15): appended, so other pages' keys merge cleanly.
+WORDS["en"].update({
+    "my_requests": "Your requests", "actions": "Actions", "your_rights": "Your rights",
+    "export_title": "A copy of your data", "export_button": "Download my data (zip)",
+    "export_explained": "A zip with everything we hold about you, as our access answer (GDPR Art. 15). Downloading it is recorded as a completed access request.",
+    "rectify_title": "Correct your data", "rectify_field": "What to correct",
+    "rectify_value": "The correct value", "rectify_button": "Ask for the correction",
+    "rectify_explained": "The administrator makes the correction (GDPR Art. 16); you can follow it under Your requests.",
+    "field_name": "Name", "field_email": "E-mail address", "field_phone": "Telephone number",
+    "bad_name": "The new name must be 1 to 200 printable characters.",
+    "bad_email": "The new e-mail address is not valid.",
+    "bad_phone": "The new telephone number is not valid.",
+    "bad_field": "Choose what to correct: name, e-mail address or telephone number.",
+    "erase_title": "Erase your data", "erase_button": "Ask for erasure",
+    "erase_explained": "The administrator erases your data (GDPR Art. 17) unless the law requires keeping some of it; you will be told the outcome.",
+    "request_received": "Your request is received. We answer by its due date.",
+    "request_cancelled": "Your request is cancelled.",
+    "cancel_request": "Cancel request", "extended": "extended", "extension_reason": "Reason",
+    "due_explained": "We answer within one month of receipt; in complex cases by up to two further months, and then we tell you why (GDPR Art. 12(3)).",
+    "type_access": "Access", "type_portability": "Portability", "type_erasure": "Erasure",
+    "type_rectification": "Rectification", "type_restriction": "Restriction", "type_objection": "Objection",
+    "state_pending": "received", "state_in_progress": "in progress", "state_completed": "completed",
+    "state_refused": "refused", "state_cancelled": "cancelled",
+    "limited_title": "Too many attempts",
+    "limited": "Too many sign-in attempts from your connection. Wait an hour and try again.",
+    "back_to_sign_in": "Back to sign-in",
+})  # fmt: skip
+WORDS["da"].update({
+    "my_requests": "Dine anmodninger", "actions": "Handlinger", "your_rights": "Dine rettigheder",
+    "export_title": "En kopi af dine data", "export_button": "Hent mine data (zip)",
+    "export_explained": "En zip-fil med alt, hvad vi har om dig, som vores svar på indsigt (GDPR art. 15). Hentningen registreres som en besvaret anmodning om indsigt.",
+    "rectify_title": "Ret dine data", "rectify_field": "Hvad skal rettes",
+    "rectify_value": "Den rigtige værdi", "rectify_button": "Bed om rettelsen",
+    "rectify_explained": "Administratoren foretager rettelsen (GDPR art. 16); du kan følge den under Dine anmodninger.",
+    "field_name": "Navn", "field_email": "E-mailadresse", "field_phone": "Telefonnummer",
+    "bad_name": "Det nye navn skal være 1 til 200 skrivbare tegn.",
+    "bad_email": "Den nye e-mailadresse er ikke gyldig.",
+    "bad_phone": "Det nye telefonnummer er ikke gyldigt.",
+    "bad_field": "Vælg hvad der skal rettes: navn, e-mailadresse eller telefonnummer.",
+    "erase_title": "Slet dine data", "erase_button": "Bed om sletning",
+    "erase_explained": "Administratoren sletter dine data (GDPR art. 17), medmindre loven kræver, at noget gemmes; du får besked om resultatet.",
+    "request_received": "Din anmodning er modtaget. Vi svarer senest på fristen.",
+    "request_cancelled": "Din anmodning er annulleret.",
+    "cancel_request": "Annullér anmodning", "extended": "forlænget", "extension_reason": "Begrundelse",
+    "due_explained": "Vi svarer inden for en måned efter modtagelsen; i komplicerede sager inden for op til to måneder mere, og så fortæller vi dig hvorfor (GDPR art. 12, stk. 3).",
+    "type_access": "Indsigt", "type_portability": "Dataportabilitet", "type_erasure": "Sletning",
+    "type_rectification": "Berigtigelse", "type_restriction": "Begrænsning", "type_objection": "Indsigelse",
+    "state_pending": "modtaget", "state_in_progress": "under behandling", "state_completed": "besvaret",
+    "state_refused": "afvist", "state_cancelled": "annulleret",
+    "limited_title": "For mange forsøg",
+    "limited": "For mange forsøg på at logge ind fra din forbindelse. Vent en time, og prøv igen.",
+    "back_to_sign_in": "Tilbage til log ind",
+})  # fmt: skip

@@ -1,8 +1,10 @@
-"""The privacy centre for a data subject of one tenant: sign in with a one-time code e-mailed to an
-address already held (Art. 12(6)), then see what is held per category with its purposes, legal
-bases, recipients and retention (Art. 15(1)), and give or withdraw consent per consent purpose
-(Art. 7(3): as easy to withdraw as to give). The subject is the session's, never a field of a form;
-no page, URL or title holds an identifier, and no page says whether an address is held."""
+"""The privacy centre for a tenant's data subjects: sign in with a one-time code mailed to an address
+already held (Art. 12(6)), then see what is held per category with its purposes, legal bases,
+retention and recipients (Art. 15(1), Art. 13), and give or withdraw consent (Art. 7(3)). The
+subject's rights (export, erasure, rectification, its requests) are in :mod:`privacy_requests`.
+No URL, log line or title holds an identifier, and no page says whether an address is held: the
+code is mailed in the background after the answer is sent, and the library does the same work for
+a held and for an unknown address."""
 
 from __future__ import annotations
 
@@ -10,9 +12,11 @@ import contextlib
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
+from starlette.background import BackgroundTask
 
 from callvault import (
     CallvaultError,
+    RateLimited,
     SignInCodes,
     Vault,
     give_consent,
@@ -28,7 +32,7 @@ router = APIRouter(prefix="/privacy/{tenant}", include_in_schema=False)
 TENANT = Path(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$", max_length=64)
 
 
-def _vault(request: Request) -> Vault:
+def vault_of(request: Request) -> Vault:
     vault: Vault = request.app.state.vault
     return vault
 
@@ -38,11 +42,30 @@ def _codes(request: Request) -> SignInCodes:
     return codes
 
 
-def _subject(request: Request, tenant: str) -> Session | None:
+def client_of(request: Request) -> str | None:
+    """The client's address, for the per-client limits (kept only as a keyed hash)."""
+    return request.client.host if request.client else None
+
+
+def subject_session(request: Request, tenant: str) -> Session | None:
+    """The signed-in subject's session for this tenant only; None for anyone else."""
     session = session_of(request)
-    if session is None or session.kind != "subject" or session.tenant_id != tenant:
+    if (session is None or session.kind != "subject" or session.tenant_id != tenant
+            or session.subject_id is None):  # fmt: skip
         return None
     return session
+
+
+def limited(request: Request, tenant: str, session: Session | None) -> Response:
+    """Too many codes asked for or entered from this client: 429, the same for every address."""
+    return render(request, "privacy_limited.html", session, status=429, tenant=tenant)
+
+
+def _mail(address: str, code: str, lang: str) -> None:
+    subject_line, body = i18n.MAIL[lang]
+    # A mail server that fails must not tell a held address from another: nothing is shown.
+    with contextlib.suppress(OSError):
+        send_code(smtp_url(), address, code, subject_line, body)
 
 
 @router.get("/")
@@ -58,20 +81,22 @@ async def ask_code(request: Request, tenant: str = TENANT) -> Response:
     if fields is None or session is None:
         return forbidden(request)
     address = fields.get("address", "").strip()[:254]
-    code = _codes(request).issue(tenant, address) if address else None
-    if code is not None:
-        subject_line, body = i18n.MAIL[i18n.language(request)]
-        # A mail server that fails must not tell a held address from another: no error page.
-        with contextlib.suppress(OSError):
-            send_code(smtp_url(), address, code, subject_line, body)
+    try:
+        code = _codes(request).issue(tenant, address, client_of(request)) if address else None
+    except RateLimited:
+        return limited(request, tenant, session)
     session.tenant_id, session.address = tenant, address
-    return redirect(request, f"/privacy/{tenant}/code", session)
+    sessions_of(request).save(session)
+    response = redirect(request, f"/privacy/{tenant}/code", session)
+    if code is not None:  # sent after the answer: its time tells nothing
+        response.background = BackgroundTask(_mail, address, code, i18n.language(request))
+    return response
 
 
 @router.get("/code")
 def code_form(request: Request, tenant: str = TENANT) -> Response:
     session = session_of(request)
-    if session is None or session.address is None:
+    if session is None or session.address is None or session.tenant_id != tenant:
         return redirect(request, f"/privacy/{tenant}/")
     return render(request, "privacy_code.html", session, tenant=tenant)
 
@@ -85,7 +110,10 @@ async def verify_code(request: Request, tenant: str = TENANT) -> Response:
     if session.address is None or session.tenant_id != tenant:
         return redirect(request, f"/privacy/{tenant}/", session)
     try:
-        subject_id = _codes(request).redeem(tenant, session.address, fields.get("code", ""))
+        subject_id = _codes(request).redeem(tenant, session.address, fields.get("code", ""),
+                                            client_of(request))  # fmt: skip
+    except RateLimited:
+        return limited(request, tenant, session)
     except CallvaultError:
         return render(request, "privacy_code.html", session, status=401, tenant=tenant, wrong=True)
     sessions_of(request).drop(session)
@@ -95,25 +123,32 @@ async def verify_code(request: Request, tenant: str = TENANT) -> Response:
 
 @router.get("/me")
 def my_data(request: Request, tenant: str = TENANT) -> Response:
-    session = _subject(request, tenant)
+    session = subject_session(request, tenant)
     if session is None or session.subject_id is None:
         return redirect(request, f"/privacy/{tenant}/")
-    overview = subject_overview(_vault(request), tenant, session.subject_id)
-    receipt, session.receipt = session.receipt, None
+    overview = subject_overview(vault_of(request), tenant, session.subject_id)
+    receipt, notice = session.receipt, session.notice
+    if receipt or notice:  # shown once
+        session.receipt = session.notice = None
+        sessions_of(request).save(session)
     return render(request, "privacy_me.html", session, tenant=tenant, overview=overview,
-                  receipt=receipt)  # fmt: skip
+                  receipt=receipt, notice=notice)  # fmt: skip
 
 
 @router.post("/consent")
 async def consent(request: Request, tenant: str = TENANT) -> Response:
-    session = _subject(request, tenant)
+    session = subject_session(request, tenant)
     fields = await form(request, session)
     if fields is None or session is None or session.subject_id is None:
         return forbidden(request)
     act = give_consent if fields.get("action") == "give" else withdraw_consent
-    record = act(_vault(request), tenant, session.subject_id, fields.get("purpose", ""),
-                 actor=f"subject:{session.subject_id}", method="privacy_centre")  # fmt: skip
+    try:
+        record = act(vault_of(request), tenant, session.subject_id, fields.get("purpose", ""),
+                     actor=f"subject:{session.subject_id}", method="privacy_centre")  # fmt: skip
+    except CallvaultError:
+        return forbidden(request)  # a purpose this page never offered
     session.receipt = record.record_id  # shown once on the next page, never put in a URL
+    sessions_of(request).save(session)
     return redirect(request, f"/privacy/{tenant}/me", session)
 
 

@@ -12,6 +12,7 @@ from callvault.store.schema import (
     support,
     tokens,
     voicemail_keys,
+    web,
 )
 from callvault.store.schema.core import metadata
 
@@ -27,4 +28,5 @@ __all__ = [
     "support",
     "tokens",
     "voicemail_keys",
+    "web",
 ]
