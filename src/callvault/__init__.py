@@ -56,6 +56,12 @@ from callvault.processing.reads import read_subject
 from callvault.processing.recordings import read_voicemail
 from callvault.processing.statistics import statistics
 from callvault.processing.support import SupportSession, close_session, open_session
+from callvault.processing.support_requests import (
+    approve_session,
+    deny_session,
+    pending_sessions,
+    request_session,
+)
 from callvault.retention.rules import KINDS as RETENTION_KINDS
 from callvault.retention.run import RetentionReport, run_retention
 from callvault.retention.schedule import run_scheduled
@@ -148,6 +154,7 @@ __all__ = [
     "Verification",
     "VerifyReport",
     "add_tenant",
+    "approve_session",
     "audit_entries",
     "authenticate",
     "callback_verifying_key",
@@ -164,6 +171,7 @@ __all__ = [
     "decide",
     "decide_disclosure",
     "default_policy",
+    "deny_session",
     "describe_tenant",
     "disclose",
     "erase",
@@ -187,6 +195,7 @@ __all__ = [
     "opendsr_status",
     "parse_instant",
     "parse_policy",
+    "pending_sessions",
     "policy_history",
     "policy_in_force",
     "read_billing",
@@ -201,6 +210,7 @@ __all__ = [
     "refuse_request",
     "refuse_role",
     "render_notice",
+    "request_session",
     "restrict",
     "retention_status",
     "revoke_token",

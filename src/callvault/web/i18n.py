@@ -61,3 +61,65 @@ MAIL = {
 def language(request: Any) -> str:
     wanted = request.query_params.get("lang") or request.cookies.get(COOKIE) or "en"
     return wanted if wanted in LANGUAGES else "en"
+
+
+# The admin console's request actions, support approvals, documents, charts and SSO sign-in.
+WORDS["en"].update({
+    "support": "Support sessions", "profile": "Collection profile", "records": "Record of processing",
+    "notice": "Privacy notice", "not_found": "Not found", "forbidden": "Not allowed",
+    "open": "Open", "request": "Request", "channel": "Channel",
+    "verification": "Identity verification", "unverified": "not verified", "evidence": "Evidence",
+    "extended": "Extended", "actions": "Actions", "start": "Mark in progress",
+    "extend": "Extend the deadline", "months": "Further months (1 or 2)",
+    "reason": "Reason (told to the subject)", "notice_at": "Date the subject was told",
+    "complete": "Carry out and complete", "refuse": "Refuse", "cancel": "Cancel the request",
+    "identity_checked": "I have verified the requester's identity", "field": "Field",
+    "new_value": "New value", "purpose": "Purpose", "not_done": "Not done: {message}",
+    "done_start": "Marked in progress.", "done_extend": "The deadline is extended.",
+    "done_refuse": "The request is refused.", "done_cancel": "The request is cancelled.",
+    "done_complete": "The request is carried out and completed.",
+    "ticket": "Ticket", "engineer": "Engineer", "asked": "Asked",
+    "subjects_count": "People in the ticket", "approve": "Approve", "deny": "Deny",
+    "hours": "Hours", "deny_reason": "Reason for the denial",
+    "no_pending": "No support sessions await approval.",
+    "approved": "The session is approved and open.", "denied": "The request is denied.",
+    "collects": "Categories collected", "agreement": "Service and support agreement",
+    "no_agreement": "No agreement.", "valid_from": "From", "valid_to": "To",
+    "counts": "Records held", "name": "Name", "country": "Country",
+    "sso": "Sign in with single sign-on", "or": "or",
+    "calls_by_outcome": "Calls per day by outcome: {direction}",
+    "chart_desc": "{total} calls over {days} days, stacked by {by}.",
+    "request_of": "{type} request received {received}",
+    "export_note": "The subject downloads this export in the privacy centre; that completes the "
+                   "request.",
+})  # fmt: skip
+WORDS["da"].update({
+    "support": "Supportsessioner", "profile": "Indsamlingsprofil",
+    "records": "Fortegnelse over behandlinger", "notice": "Privatlivsmeddelelse",
+    "not_found": "Ikke fundet", "forbidden": "Ikke tilladt", "open": "Åbn", "request": "Anmodning",
+    "channel": "Kanal", "verification": "Identitetskontrol", "unverified": "ikke kontrolleret",
+    "evidence": "Dokumentation", "extended": "Forlænget", "actions": "Handlinger",
+    "start": "Markér som i gang", "extend": "Forlæng fristen", "months": "Yderligere måneder (1 eller 2)",
+    "reason": "Begrundelse (meddeles den registrerede)",
+    "notice_at": "Dato for meddelelsen til den registrerede", "complete": "Udfør og afslut",
+    "refuse": "Afvis", "cancel": "Annullér anmodningen",
+    "identity_checked": "Jeg har kontrolleret anmoderens identitet", "field": "Felt",
+    "new_value": "Ny værdi", "purpose": "Formål", "not_done": "Ikke udført: {message}",
+    "done_start": "Markeret som i gang.", "done_extend": "Fristen er forlænget.",
+    "done_refuse": "Anmodningen er afvist.", "done_cancel": "Anmodningen er annulleret.",
+    "done_complete": "Anmodningen er udført og afsluttet.",
+    "ticket": "Sag", "engineer": "Supporttekniker", "asked": "Anmodet",
+    "subjects_count": "Personer i sagen", "approve": "Godkend", "deny": "Afvis",
+    "hours": "Timer", "deny_reason": "Begrundelse for afvisningen",
+    "no_pending": "Ingen supportsessioner venter på godkendelse.",
+    "approved": "Sessionen er godkendt og åben.", "denied": "Anmodningen er afvist.",
+    "collects": "Indsamlede kategorier", "agreement": "Service- og supportaftale",
+    "no_agreement": "Ingen aftale.", "valid_from": "Fra", "valid_to": "Til",
+    "counts": "Poster opbevaret", "name": "Navn", "country": "Land",
+    "sso": "Log ind med single sign-on", "or": "eller",
+    "calls_by_outcome": "Opkald pr. dag efter udfald: {direction}",
+    "chart_desc": "{total} opkald over {days} dage, stablet efter {by}.",
+    "request_of": "{type}-anmodning modtaget {received}",
+    "export_note": "Den registrerede henter dette udtræk i privatlivscentret; så er anmodningen "
+                   "afsluttet.",
+})  # fmt: skip
