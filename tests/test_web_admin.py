@@ -321,7 +321,7 @@ def test_a_half_configured_sso_is_a_config_error(site, monkeypatch) -> None:  # 
 
 
 def test_a_non_admin_token_still_cannot_sign_in(site) -> None:  # type: ignore[no-untyped-def]
-    vault, client, made = site
+    vault, client, _ = site
     engineer, _ = create_token(vault, "acme", "support_engineer", name="eve")
     csrf = _csrf(client.get("/admin/login").text)
     assert client.post("/admin/login", data={"csrf": csrf, "token": engineer}).status_code == 401
