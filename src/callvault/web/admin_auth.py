@@ -50,7 +50,8 @@ class Authenticator(Protocol):
     form and headers, ``recheck`` the same session on every later page. Both raise a
     CallvaultError (Unauthenticated, PolicyRefusal) when the person is not a tenant admin."""
 
-    kind: str
+    @property
+    def kind(self) -> str: ...
 
     def sign_in(self, vault: Vault, headers: Mapping[str, str],
                 fields: Mapping[str, str]) -> tuple[Principal, str | None]: ...  # fmt: skip
