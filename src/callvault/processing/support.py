@@ -13,7 +13,8 @@ The tenant instructs the work (Art. 28(3)(a)): a session is opened only on the i
 tenant admin (``approved_by="tenant-admin:<name>"``, audited; anything else is refused, exit 3), and
 it names the subjects of its ticket (one or more, by id, e-mail or number). Reads in the session of
 any other subject are refused by the gate (exit 3): diagnosis of one ticket needs that ticket's
-people, not the whole tenant (Art. 5(1)(c), Art. 25(2)).
+people, not the whole tenant (Art. 5(1)(c), Art. 25(2)). An engineer may also ask for a session,
+which the tenant admin approves or denies later (:mod:`callvault.processing.support_requests`).
 
 A session belongs to its engineer: reads in it are made as the actor ``support:<engineer>``
 (``--engineer eng-joe`` opens a session read as ``--actor support:eng-joe``); anyone else is refused,
