@@ -89,9 +89,16 @@ WORDS["en"].update({
     "sso": "Sign in with single sign-on", "or": "or",
     "calls_by_outcome": "Calls per day by outcome: {direction}",
     "chart_desc": "{total} calls over {days} days, stacked by {by}.",
-    "request_of": "{type} request received {received}",
+    "request_of": "{type}: request received {received}",
     "export_note": "The subject downloads this export in the privacy centre; that completes the "
                    "request.",
+    "type_access": "Access", "type_portability": "Data portability", "type_erasure": "Erasure",
+    "type_rectification": "Rectification", "type_restriction": "Restriction",
+    "type_objection": "Objection", "state_pending": "pending", "state_in_progress": "in progress",
+    "state_completed": "completed", "state_refused": "refused", "state_cancelled": "cancelled",
+    "value_inbound": "inbound", "value_outbound": "outbound", "value_internal": "internal",
+    "value_answered": "answered", "value_no_answer": "no answer", "value_busy": "busy",
+    "value_failed": "failed",
 })  # fmt: skip
 WORDS["da"].update({
     "support": "Supportsessioner", "profile": "Indsamlingsprofil",
@@ -119,7 +126,14 @@ WORDS["da"].update({
     "sso": "Log ind med single sign-on", "or": "eller",
     "calls_by_outcome": "Opkald pr. dag efter udfald: {direction}",
     "chart_desc": "{total} opkald over {days} dage, stablet efter {by}.",
-    "request_of": "{type}-anmodning modtaget {received}",
+    "request_of": "{type}: anmodning modtaget {received}",
     "export_note": "Den registrerede henter dette udtræk i privatlivscentret; så er anmodningen "
                    "afsluttet.",
+    "type_access": "Indsigt", "type_portability": "Dataportabilitet", "type_erasure": "Sletning",
+    "type_rectification": "Berigtigelse", "type_restriction": "Begrænsning",
+    "type_objection": "Indsigelse", "state_pending": "afventer", "state_in_progress": "i gang",
+    "state_completed": "afsluttet", "state_refused": "afvist", "state_cancelled": "annulleret",
+    "value_inbound": "indgående", "value_outbound": "udgående", "value_internal": "intern",
+    "value_answered": "besvaret", "value_no_answer": "ikke besvaret", "value_busy": "optaget",
+    "value_failed": "fejlet",
 })  # fmt: skip
