@@ -134,6 +134,7 @@ def admin_flow(admin: Any, base: str, made: dict[str, str], check: Any) -> None:
     check(admin, "admin-request-completed")
     admin.click("a[href='/admin/support']")
     card = admin.locator("li[data-ticket=T-7]")
+    check(admin, "admin-support-pending")
     card.locator("form.approve select").select_option("2")
     card.locator("form.approve button").click()
     assert "approved" in admin.locator("[role=status]").inner_text()
