@@ -225,6 +225,12 @@ def test_support_decisions_refuse_csrf_other_tenant_and_no_session(site) -> None
                                                        "session": theirs.session_id})  # fmt: skip
     assert other.status_code == 404 and "G-1" not in other.text
     assert len(pending_sessions(vault, "globex")) == 1 and len(pending_sessions(vault, "acme")) == 1
+    revoke_token(vault, authenticate(vault, made["admin"]).token_id)
+    gone = client.post("/admin/support/decide", data={**data, "csrf": csrf}, follow_redirects=False)
+    assert gone.status_code == 303 and gone.headers["location"] == "/admin/login"
+    client.cookies.clear()
+    assert client.post("/admin/support/decide", data={**data, "csrf": csrf}).status_code == 403
+    assert len(pending_sessions(vault, "acme")) == 1
 
 
 @pytest.mark.parametrize("path,marker", [("/admin/profile", 'id="collects"'),
