@@ -163,3 +163,67 @@ def subject_flow(page: Any, base: str, mailbox: Mailbox, check: Any, secrets: li
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", due)
     check(page, "privacy-requests", secrets)
     return {"zip_names": names, "erasure_due": due}
+
+
+def make_admin_case(vault: Vault, made: dict[str, str]) -> dict[str, str]:
+    """For the admin flow, on top of :func:`make_site`: Alice's erasure request received through
+    the privacy centre with her identity verified by a one-time code (as the subject flow leaves
+    it), and a support session engineer ``eve`` asked for ticket ``T-7`` about Alice."""
+    from callvault import Verification, request_session
+
+    proof = Verification("one_time_code", by=f"subject:{made['alice']}", subject_id=made["alice"])
+    asked = create_request(vault, "acme", made["alice"], "erasure", actor=f"subject:{made['alice']}",
+                           channel="privacy_centre", verification=proof)  # fmt: skip
+    session = request_session(vault, "acme", ticket="T-7", engineer="eve", subjects=[made["alice"]])
+    return {**made, "request": asked.request_id, "session": session.session_id}
+
+
+def admin_flow(admin: Any, base: str, made: dict[str, str], check: Any) -> None:
+    """A tenant admin in the browser (a Playwright page ``admin``): signs in with the token, sees
+    the privacy-centre erasure request as due, completes it, approves the support session, sees
+    the collection profile, the Art. 30 record, the notice, retention status and the statistics
+    charts. ``check(page, name)`` runs after each main page (axe, screenshots): the integrator
+    chains this after the subject flow (which leaves a privacy_centre erasure request)."""
+    admin.goto(f"{base}/admin/login?lang=en")
+    check(admin, "admin-login")
+    admin.fill("#token", made["admin"])
+    admin.click("main button[type=submit]")
+    assert admin.url == f"{base}/admin/requests"
+    row = admin.locator("tr[data-request-type=erasure][data-channel=privacy_centre]").first
+    assert row.get_attribute("data-state") == "pending" and "Overdue" not in row.inner_text()
+    check(admin, "admin-requests")
+    row.locator("button").click()
+    assert admin.locator("#state").get_attribute("data-state") == "pending"
+    assert "one_time_code" in admin.locator("main").inner_text()
+    check(admin, "admin-request")
+    admin.click("#complete-form button[type=submit]")
+    assert admin.locator("#state").get_attribute("data-state") == "completed"
+    assert admin.locator("#outcome").inner_text().startswith("erased")
+    assert admin.locator("[role=status]").is_visible()
+    check(admin, "admin-request-completed")
+    admin.click("a[href='/admin/support']")
+    card = admin.locator("li[data-ticket=T-7]")
+    check(admin, "admin-support-pending")
+    card.locator("form.approve select").select_option("2")
+    card.locator("form.approve button").click()
+    assert "approved" in admin.locator("[role=status]").inner_text()
+    check(admin, "admin-support")
+    admin.click("a[href='/admin/retention']")
+    assert admin.locator("tr[data-kind]").count() >= 1
+    check(admin, "admin-retention")
+    admin.click("a[href='/admin/profile']")
+    assert admin.locator("#collects li").count() >= 1
+    check(admin, "admin-profile")
+    admin.click("a[href='/admin/records']")
+    assert (
+        "Art. 30" in admin.locator("#records").inner_text()
+        or admin.locator("#records").inner_text()
+    )
+    check(admin, "admin-records")
+    admin.click("a[href='/admin/notice']")
+    assert admin.locator("#notice h1").count() == 1
+    check(admin, "admin-notice")
+    admin.click("a[href='/admin/statistics']")
+    assert admin.locator("#calls-chart rect.bar").count() >= 1
+    assert admin.locator(".outcome-chart rect.bar").count() >= 1
+    check(admin, "admin-statistics")

@@ -57,6 +57,12 @@ from callvault.processing.reads import read_subject
 from callvault.processing.recordings import read_voicemail
 from callvault.processing.statistics import statistics
 from callvault.processing.support import SupportSession, close_session, open_session
+from callvault.processing.support_requests import (
+    approve_session,
+    deny_session,
+    pending_sessions,
+    request_session,
+)
 from callvault.retention.rules import KINDS as RETENTION_KINDS
 from callvault.retention.run import RetentionReport, run_retention
 from callvault.retention.schedule import run_scheduled
@@ -158,6 +164,7 @@ __all__ = [
     "VerifyReport",
     "WebSessions",
     "add_tenant",
+    "approve_session",
     "ask_request",
     "audit_entries",
     "authenticate",
@@ -176,6 +183,7 @@ __all__ = [
     "decide",
     "decide_disclosure",
     "default_policy",
+    "deny_session",
     "describe_tenant",
     "disclose",
     "erase",
@@ -200,6 +208,7 @@ __all__ = [
     "own_requests",
     "parse_instant",
     "parse_policy",
+    "pending_sessions",
     "policy_history",
     "policy_in_force",
     "read_billing",
@@ -214,6 +223,7 @@ __all__ = [
     "refuse_request",
     "refuse_role",
     "render_notice",
+    "request_session",
     "requested_value",
     "restrict",
     "retention_status",

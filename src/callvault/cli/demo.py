@@ -26,6 +26,7 @@ from callvault import (
     ingest_voicemail,
     open_session,
     refuse_consent,
+    request_session,
 )
 from callvault.cli import demo_data
 from callvault.cli.common import console, open_vault
@@ -103,6 +104,8 @@ def _build(vault: Vault, folder: Path, users: int, calls: int, steps: Steps,
         advance()
     session = open_session(vault, "acme", ticket="INC-1001", engineer="eng-joe", hours=48,
                            approved_by="tenant-admin:demo", subjects=[acme[0].email])  # fmt: skip
+    # one more the engineer asked for, awaiting the tenant admin in the console's support page
+    request_session(vault, "acme", ticket="INC-1002", engineer="eng-joe", subjects=[acme[-1].email])
     return {"purposes": purposes, "subject": acme[0].email, "session": session.session_id}
 
 
@@ -144,7 +147,8 @@ def _tour(url: str, t: dict[str, Any], built: dict[str, Any]) -> list[str]:
         "# another tenant: the same 404 as a tenant that does not exist",
         curl("admin", f"{url}/api/v1/tenants/globex"),
         f"# the OpenAPI document: {url}/docs",
-        f"# in a browser, the admin console: {url}/admin/login (paste the admin token above)",
+        f"# in a browser, the admin console: {url}/admin/login (paste the admin token above);",
+        "#   its support page has the engineer's request for ticket INC-1002 to approve or deny",
         f"# the privacy centre: {url}/privacy/acme/ (sign in as {built['subject']}; without",
         "#   CALLVAULT_SMTP_URL the one-time code is printed on the server's console)",
     ]

@@ -13,7 +13,8 @@ The tenant instructs the work (Art. 28(3)(a)): a session is opened only on the i
 tenant admin (``approved_by="tenant-admin:<name>"``, audited; anything else is refused, exit 3), and
 it names the subjects of its ticket (one or more, by id, e-mail or number). Reads in the session of
 any other subject are refused by the gate (exit 3): diagnosis of one ticket needs that ticket's
-people, not the whole tenant (Art. 5(1)(c), Art. 25(2)).
+people, not the whole tenant (Art. 5(1)(c), Art. 25(2)). An engineer may also ask for a session,
+which the tenant admin approves or denies later (:mod:`callvault.processing.support_requests`).
 
 A session belongs to its engineer: reads in it are made as the actor ``support:<engineer>``
 (``--engineer eng-joe`` opens a session read as ``--actor support:eng-joe``); anyone else is refused,
@@ -28,7 +29,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import ColumnElement, Connection, and_, insert, select, update
 
 from callvault.clock import utcnow
 from callvault.errors import InvalidInput, NotFound, PolicyRefusal
@@ -267,12 +268,20 @@ def close_session(
     return replace(session, closed_at=now)
 
 
+def awaiting_approval() -> ColumnElement[bool]:
+    """Rows that are an engineer's request awaiting the tenant admin: no approver, not closed, an
+    empty window (see :mod:`callvault.processing.support_requests`)."""
+    t = support_sessions.c
+    return and_(t.approved_by.is_(None), t.closed_at.is_(None), t.expires_at == t.opened_at)
+
+
 def get_session(
     conn: Connection, tenant_id: str, *, session_id: str | None = None, ticket: str | None = None
 ) -> SupportSession | None:
     """A session of this tenant by id, or the newest one for a ticket; None when there is none."""
     t = support_sessions.c
-    query = select(support_sessions).where(t.tenant_id == tenant_id)
+    # A request still awaiting the tenant admin is no session (processing/support_requests.py).
+    query = select(support_sessions).where(t.tenant_id == tenant_id, ~awaiting_approval())
     if session_id is not None:
         query = query.where(t.session_id == session_id.strip())
     elif ticket is not None:

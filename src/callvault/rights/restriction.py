@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, insert, or_, sel
 from callvault.clock import utcnow
 from callvault.errors import InvalidInput
 from callvault.rights.identity import Verification, identity_refusal
-from callvault.rights.requests import finish_request, open_request
+from callvault.rights.requests import finish_request, open_request, request_for
 from callvault.store.audit_chain import AuditEntry
 from callvault.store.schema.restrictions import subject_objections, subject_restrictions
 from callvault.subjects.actors import check_actor
@@ -97,11 +97,12 @@ def restrict(
     actor: str = "operator",
     lift: bool = False,
     verification: Verification | None = None,
+    request_id: str | None = None,
 ) -> Change:
     """Restrict processing of the subject's data (or, with ``lift``, end the restriction).
 
-    Recorded as a ``restriction`` request (answered at once); ``verification`` defaults to the
-    local operator vouching for it (``actor``)."""
+    Recorded as a ``restriction`` request (answered at once), or answers the open request
+    ``request_id``; ``verification`` defaults to the local operator vouching for it (``actor``)."""
     check_actor(actor)
     verified = verification or Verification.operator(actor)
     with vault.transaction() as conn:
@@ -111,7 +112,8 @@ def restrict(
                                    action="restriction.add", actor=actor)  # fmt: skip
         if refusal is None:
             change = _restrict(vault, conn, tenant_id, subject_id, actor, lift)
-            change = _answered(vault, conn, tenant_id, change, "restriction", actor, verified)
+            change = _answered(vault, conn, tenant_id, change, "restriction", actor, verified,
+                               request_id)  # fmt: skip
     if refusal is not None:
         raise refusal
     return change
@@ -125,10 +127,16 @@ def _answered(
     type_: str,
     actor: str,
     verification: Verification,
+    request_id: str | None = None,
 ) -> Change:
-    """Record the request that ``change`` answered, completed, in the same transaction."""
-    rid = open_request(vault, conn, tenant_id, change.subject_id, type_, actor=actor,
-                       verification=verification)  # fmt: skip
+    """Record the request that ``change`` answered (or take the open ``request_id``), completed,
+    in the same transaction."""
+    if request_id is None:
+        rid = open_request(vault, conn, tenant_id, change.subject_id, type_, actor=actor,
+                           verification=verification)  # fmt: skip
+    else:
+        rid = request_for(vault, conn, tenant_id, change.subject_id, type_, actor=actor,
+                          verification=verification, request_id=request_id)  # fmt: skip
     outcome = f"{change.state}" if change.changed else f"no change: already {change.state}"
     finish_request(vault, conn, tenant_id, rid, "completed", actor=actor, outcome=outcome,
                    evidence={"state": change.state, "changed": change.changed})  # fmt: skip
@@ -192,9 +200,11 @@ def object_to(
     actor: str = "operator",
     withdraw: bool = False,
     verification: Verification | None = None,
+    request_id: str | None = None,
 ) -> Change:
     """Record the subject's objection to ``purpose`` (or, with ``withdraw``, withdraw it), as an
-    ``objection`` request answered at once; ``verification`` as for :func:`restrict`."""
+    ``objection`` request answered at once (or the open ``request_id``); ``verification`` and
+    ``request_id`` as for :func:`restrict`."""
     check_actor(actor)
     _objectable(vault, purpose)
     verified = verification or Verification.operator(actor)
@@ -205,7 +215,8 @@ def object_to(
                                    action="objection.add", actor=actor)  # fmt: skip
         if refusal is None:
             change = _object(vault, conn, tenant_id, subject_id, purpose, actor, withdraw)
-            change = _answered(vault, conn, tenant_id, change, "objection", actor, verified)
+            change = _answered(vault, conn, tenant_id, change, "objection", actor, verified,
+                               request_id)  # fmt: skip
     if refusal is not None:
         raise refusal
     return change

@@ -7,6 +7,9 @@ another session, not even from a backup of the data (Art. 4(5), Art. 25(1)).
 A session is opened on the instruction of a tenant admin (``approved_by``, the controller's
 instruction: Art. 28(3)(a)) and covers only the subjects of its ticket (``support_session_subjects``):
 reads of anyone else in the session are refused (Art. 5(1)(c), Art. 25(2)).
+
+A row with no approver, not closed and an empty window (``expires_at == opened_at``) is an engineer's
+request awaiting the tenant admin (:mod:`callvault.processing.support_requests`), not a session.
 """
 
 from __future__ import annotations
