@@ -19,7 +19,7 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, func, insert, or_, select, text, update
+from sqlalchemy import Connection, delete, func, insert, or_, select, text, update
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import DEFAULT_PG, backends, scratch_vault, timed
@@ -30,13 +30,14 @@ from callvault.store.schema.core import calls, subject_identifiers, subjects, vo
 from callvault.store.schema.retention import billing_records
 from callvault.store.schema.statistics import call_statistics
 from callvault.store.schema.voicemail_keys import voicemail_keys
-from callvault.subjects.directory import create_subject, new_id, subject_dek
+from callvault.subjects.directory import create_subject, new_id
 from callvault.tenants import add_tenant
 from callvault.vault import Vault
 
 NOW = datetime.now(UTC)
 AUDIO = os.urandom(32_000)  # a 2 s 8 kHz 16-bit recording's size
 SHARED_EVERY = 5  # every fifth of the subject's calls is with another user: kept, unlinked
+NOISE_VOICEMAILS = 10  # other people's messages per message of the subject's
 
 
 def arguments() -> argparse.Namespace:
@@ -86,23 +87,42 @@ def populate(vault: Vault, n: int, t: int, v: int) -> dict[str, list[str]]:
         with vault.transaction() as conn:
             conn.execute(insert(calls), rows[begin : begin + 10_000])
     with vault.transaction() as conn:
-        dek = subject_dek(vault, conn, "acme", subject)
         messages, shares = [], []
-        for i in range(v):
-            vid = new_id()
-            sealed, keys = seal_audio("acme", vid, AUDIO, (subject, dek), None)
-            messages.append({"tenant_id": "acme", "voicemail_id": vid,
-                             "source_key": os.urandom(16), "mailbox_subject_id": subject,
-                             "caller_subject_id": who["lone"][i % 50],
-                             "received_at": NOW - timedelta(hours=i), "duration_s": 2,
-                             "folder": "INBOX", "audio_format": "wav", "audio": sealed,
-                             "created_at": NOW})  # fmt: skip
-            shares += keys
+        for i in range(v):  # every fifth is one the subject left in a colleague's mailbox
+            left = i % SHARED_EVERY == 0
+            owner, caller = (users[i % 20], subject) if left else (subject, who["lone"][i % 50])
+            _message(vault, conn, owner, caller, NOW - timedelta(hours=i), messages, shares)
+        for i in range(v * NOISE_VOICEMAILS):  # everyone else's messages
+            _message(vault, conn, users[i % 20], who["others"][i % 200],
+                     NOW - timedelta(minutes=i), messages, shares)  # fmt: skip
         conn.execute(insert(voicemails), messages)
         conn.execute(insert(voicemail_keys), shares)
     with vault.engine.begin() as conn:
         conn.exec_driver_sql("ANALYZE")
     return who
+
+
+def _message(
+    vault: Vault,
+    conn: Connection,
+    owner: str,
+    caller: str,
+    at: datetime,
+    messages: list[dict[str, object]],
+    shares: list[dict[str, object]],
+) -> None:
+    """One voicemail as ingest stores it: the audio sealed under the owner's and caller's shares
+    and the message's own key."""
+    vid = new_id()
+    deks = vault.keyring.deks("acme", [owner, caller])
+    message_key = vault.keyring.new_message_key("acme", vid)
+    sealed, keys = seal_audio("acme", vid, AUDIO, (owner, deks[owner]), (caller, deks[caller]),
+                              message_key)  # fmt: skip
+    messages.append({"tenant_id": "acme", "voicemail_id": vid, "source_key": os.urandom(16),
+                     "mailbox_subject_id": owner, "caller_subject_id": caller,
+                     "received_at": at, "duration_s": 2, "folder": "INBOX",
+                     "audio_format": "wav", "audio": sealed, "created_at": NOW})  # fmt: skip
+    shares += keys
 
 
 def reset(vault: Vault) -> None:
