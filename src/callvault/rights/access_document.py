@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -38,8 +39,15 @@ from callvault.vault import Vault
 
 EXPORT_FORMAT = "callvault-access/1"
 OWN_AUDIO, LEFT_AUDIO = "voicemail", "voicemail_left"  # zip folders of the recordings
-CALL_COLUMNS = ["started_at", "role", "direction", "outcome", "duration_s", "billsec_s",
-                "other_party"]  # fmt: skip
+CALL_COLUMNS = [
+    "started_at",
+    "role",
+    "direction",
+    "outcome",
+    "duration_s",
+    "billsec_s",
+    "other_party",
+]  # fmt: skip (other_party last: calls_csv relies on it)
 # Which retention rule governs a category; the rest is the subject's profile.
 CATEGORY_KIND = {CALL_HISTORY: "call_record", VOICEMAIL: "voicemail"}
 # Art. 15(1)(g): where the data came from.
@@ -143,5 +151,6 @@ def calls_csv(history: list[dict[str, Any]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CALL_COLUMNS)
-    writer.writerows([call.get(k) for k in CALL_COLUMNS] for call in history)
+    shown = itemgetter(*CALL_COLUMNS[:-1])  # other_party is absent when numbers are not collected
+    writer.writerows((*shown(call), call.get("other_party")) for call in history)
     return buffer.getvalue().encode("utf-8")
