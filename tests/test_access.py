@@ -5,7 +5,7 @@ import io
 import json
 import stat
 import zipfile
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, or_, select
@@ -24,7 +24,7 @@ from callvault import (
     render_notice,
 )
 from callvault.accountability.audit import entries
-from callvault.store.schema.core import calls
+from callvault.store.schema.core import calls, voicemails
 from clihelp import run_cli
 from conftest import SAMPLES_NOW
 from factories import make_tenant
@@ -126,3 +126,93 @@ def test_the_notices_commands_exist(capsys):
         help_text = run_cli(capsys, *words[:2], "--help").out
         for option in (w for w in words[2:] if w.startswith("--")):
             assert option in help_text, (command, option)
+
+
+OWN = b"RIFF\x10\x00\x00\x00WAVE carl in alice's box"
+LEFT_NEW = b"RIFF\x11\x00\x00\x00WAVE alice in bob's inbox"
+LEFT_OLD = b"RIFF\x12\x00\x00\x00WAVE alice in bob's old folder"
+NOT_HERS = b"RIFF\x13\x00\x00\x00WAVE carl in bob's box"
+ALICE_CALLS = '"Alice" <+4522334455>'
+CARL_CALLS = '"Carl Caller" <+4550505050>'
+
+
+def _at(days: float) -> int:
+    return int((SAMPLES_NOW - timedelta(days=days)).timestamp())
+
+
+@pytest.fixture
+def messages_left(vault, samples_clock, tmp_path):
+    """Alice (201) has one message from Carl; she left two in Bob's (202) mailbox, one he has
+    heard (folder Old); Carl left one for Bob too. Ingested from a spool on disk."""
+    alice, bob = setup_acme(vault)
+    ingest_calls(vault, "acme", stream(ASTERISK_CSV), format="asterisk-csv")
+    root = tmp_path / "spool" / "default"
+    write_message(root / "201" / "INBOX", "msg0000", mailbox="201", callerid=CARL_CALLS,
+                  origtime=_at(1), msg_id="a-1", audio=OWN)  # fmt: skip
+    write_message(root / "202" / "INBOX", "msg0000", mailbox="202", callerid=ALICE_CALLS,
+                  origtime=_at(2), msg_id="b-1", audio=LEFT_NEW)  # fmt: skip
+    write_message(root / "202" / "Old", "msg0000", mailbox="202", callerid=ALICE_CALLS,
+                  origtime=_at(3), msg_id="b-2", audio=LEFT_OLD)  # fmt: skip
+    write_message(root / "202" / "INBOX", "msg0001", mailbox="202", callerid=CARL_CALLS,
+                  origtime=_at(4), msg_id="b-3", audio=NOT_HERS)  # fmt: skip
+    assert ingest_voicemail(vault, "acme", root.parent).stored == 4
+    return alice, bob
+
+
+def _export(vault, alice, path, **kwargs):
+    counts = export_subject(vault, "acme", alice, path, verification=Verification.operator(),
+                            **kwargs)  # fmt: skip
+    with zipfile.ZipFile(path) as zf:
+        files = {n: zf.read(n) for n in zf.namelist()}
+    return counts, json.loads(files.pop("subject.json")), files
+
+
+def test_export_holds_the_messages_the_subject_left_as_caller(vault, messages_left, tmp_path):
+    """Art. 15: the messages Alice left in Bob's mailbox are her voice: in her export, with their
+    recordings byte-identical; Carl's message to Bob is not; Bob appears as reads show him."""
+    alice, bob = messages_left
+    counts, doc, files = _export(vault, alice, tmp_path / "alice.zip")
+    v = voicemails.c
+    with vault.engine.connect() as conn:
+        held = {row.voicemail_id: row for row in conn.execute(select(v.voicemail_id, v.received_at,
+                v.mailbox_subject_id, v.caller_subject_id))}  # fmt: skip
+    left_ids = {vid for vid, r in held.items() if r.caller_subject_id == alice}
+    own_ids = {vid for vid, r in held.items() if r.mailbox_subject_id == alice}
+    assert len(left_ids) == 2 and len(own_ids) == 1 and len(held) == 4
+    # Nothing more and nothing less: the three recordings that are hers, byte for byte.
+    by_time = {r.received_at: vid for vid, r in held.items()}
+    new, old = (
+        by_time[datetime.fromtimestamp(_at(2), UTC)],
+        by_time[datetime.fromtimestamp(_at(3), UTC)],
+    )
+    [own] = own_ids
+    assert files == {
+        "calls.csv": files["calls.csv"],
+        f"voicemail/{own}.wav": OWN,
+        f"voicemail_left/{new}.wav": LEFT_NEW,
+        f"voicemail_left/{old}.wav": LEFT_OLD,
+    }
+    assert counts["voicemails"] == 1 and counts["voicemails_left"] == 2
+    assert counts["audio_files"] == 3
+    assert doc["voicemails_left"] == [
+        {"voicemail_id": old, "received_at": datetime.fromtimestamp(_at(3), UTC).isoformat(),
+         "duration_s": 12, "audio": f"voicemail_left/{old}.wav", "mailbox": "Bob Berg"},
+        {"voicemail_id": new, "received_at": datetime.fromtimestamp(_at(2), UTC).isoformat(),
+         "duration_s": 12, "audio": f"voicemail_left/{new}.wav", "mailbox": "Bob Berg"},
+    ]  # fmt: skip
+    assert [m["voicemail_id"] for m in doc["voicemails"]] == [own]
+    # Bob's number, Carl's number and what Bob did with the message (its folder) stay out.
+    text = json.dumps(doc).encode() + files["calls.csv"]
+    for other in (b"4522334466", b"4550505050", b"Carl Caller", b'"Old"', bob.encode()):
+        assert other not in text
+    assert "folder" not in doc["voicemails_left"][0]
+
+
+def test_messages_left_past_their_period_are_not_exported(vault, messages_left, tmp_path):
+    """Art. 5(1)(e): at 40 days on, past the voicemail period (P30D), none of the messages is
+    served, whether or not retention has run."""
+    alice, _ = messages_left
+    later = SAMPLES_NOW + timedelta(days=40)
+    counts, doc, files = _export(vault, alice, tmp_path / "later.zip", at=later)
+    assert doc["voicemails_left"] == [] and doc["voicemails"] == []
+    assert set(files) == {"calls.csv"} and counts["audio_files"] == 0

@@ -4,20 +4,30 @@ Purposes, legal bases, personal data categories, controllers, processors and rec
 concepts named by their IRIs (``https://w3id.org/dpv#...``, ``https://w3id.org/dpv/pd#...``), with
 the GDPR article of each legal basis from DPV's EU-GDPR extension
 (``https://w3id.org/dpv/legal/eu/gdpr#A6-1-a`` ...), so that other tools can read the records.
+
+The policy's sub-processors (Art. 28(2), 30(2)(d)) are ``dpv:DataSubProcessor`` nodes, each with its country (a DPV-LOC IRI, ``https://w3id.org/dpv/loc#DK``), the service it performs and,
+when it has one, its safeguard (``dpv:Safeguard``; outside the EU/EEA the Art. 46 safeguard of the
+transfer, ``dpv:SafeguardForDataTransfer``); every Art. 30(2) process names them beside the operator
+with ``dpv:hasDataProcessor`` (embedded, with a stable ``@id``: ``@graph`` holds only processes), as
+the plain record, the notice and the access export name them.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
+from callvault.policy.lint import EEA
 from callvault.policy.taxonomy import DPV, DPV_PD
 
 EU_GDPR = "https://w3id.org/dpv/legal/eu/gdpr#"
+DPV_LOC = "https://w3id.org/dpv/loc#"
 
 CONTEXT: dict[str, Any] = {
     "dpv": DPV,
     "pd": DPV_PD,
     "eu-gdpr": EU_GDPR,
+    "loc": DPV_LOC,
     "dct": "http://purl.org/dc/terms/",
     "xsd": "http://www.w3.org/2001/XMLSchema#",
     "name": "http://purl.org/dc/terms/title",
@@ -38,6 +48,30 @@ RECIPIENT_IRIS = {"subject": DPV + "DataSubject", "controller": DPV + "DataContr
 
 def _ref(iri: str) -> dict[str, str]:
     return {"@id": iri}
+
+
+def sub_processor_id(sub: dict[str, Any]) -> str:
+    """The sub-processor's node id: its name, lower-cased, spaces as dashes (stable across runs)."""
+    slug = "-".join(sub["name"].lower().split())
+    return f"urn:callvault:sub-processor:{quote(slug, safe='-.')}"
+
+
+def sub_processor_node(sub: dict[str, Any]) -> dict[str, Any]:
+    """One sub-processor (a processor the operator engages, Art. 28(2)) as a DPV node."""
+    node: dict[str, Any] = {
+        "@id": sub_processor_id(sub),
+        "@type": [DPV + "DataSubProcessor", DPV + "DataProcessor"],
+        "name": sub["name"],
+        "description": sub["service"],
+        DPV + "hasCountry": _ref(DPV_LOC + sub["country"].upper()),
+    }
+    if sub.get("safeguard"):
+        abroad = sub["country"].upper() not in EEA
+        node[DPV + "hasTechnicalOrganisationalMeasure"] = {
+            "@type": DPV + ("SafeguardForDataTransfer" if abroad else "Safeguard"),
+            "name": sub["safeguard"],
+        }
+    return node
 
 
 def _process(
@@ -79,7 +113,8 @@ def _process(
         ],
     }
     if processor is not None:
-        node[DPV + "hasDataProcessor"] = processor
+        subs = [sub_processor_node(sub) for sub in record.get("sub_processors", [])]
+        node[DPV + "hasDataProcessor"] = [processor, *subs]
     return node
 
 

@@ -134,10 +134,18 @@ class Keyring:
 
     def message_key(self, tenant_id: str, voicemail_id: str) -> bytes:
         """IntegrityError when the message's key is destroyed (the message was deleted)."""
-        wrapped = self.keystore.wrapped_message_key(tenant_id, voicemail_id)
-        if wrapped is None:
+        found = self.message_keys(tenant_id, [voicemail_id]).get(voicemail_id)
+        if found is None:
             raise IntegrityError("the voicemail's key is destroyed: it was deleted")
-        return self.master.unwrap(wrapped, message_aad(tenant_id, voicemail_id))
+        return found
+
+    def message_keys(self, tenant_id: str, voicemail_ids: Iterable[str]) -> dict[str, bytes]:
+        """{voicemail id: message key}, one key-store query per thousand; a destroyed key is absent."""
+        wrapped = self.keystore.wrapped_message_keys(tenant_id, voicemail_ids)
+        return {
+            vid: self.master.unwrap(key, message_aad(tenant_id, vid))
+            for vid, key in wrapped.items()
+        }
 
     def discard(self) -> None:
         """Drop the unsaved keys of a transaction that rolled back."""

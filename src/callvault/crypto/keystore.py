@@ -253,14 +253,21 @@ class KeyStore:
                 conn.execute(insert(message_keys), rows)
 
     def wrapped_message_key(self, tenant_id: str, voicemail_id: str) -> bytes | None:
+        return self.wrapped_message_keys(tenant_id, [voicemail_id]).get(voicemail_id)
+
+    def wrapped_message_keys(
+        self, tenant_id: str, voicemail_ids: Iterable[str]
+    ) -> dict[str, bytes]:
+        """{voicemail id: wrapped message key}; a deleted message's key is absent."""
         m = message_keys.c
+        ids = sorted(set(voicemail_ids))
+        found: dict[str, bytes] = {}
         with self.engine.connect() as conn:
-            found = conn.scalar(
-                select(m.wrapped_key).where(
-                    m.tenant_id == tenant_id, m.voicemail_id == voicemail_id
-                )
-            )
-        return bytes(found) if found is not None else None
+            for start in range(0, len(ids), _CHUNK):
+                rows = conn.execute(select(m.voicemail_id, m.wrapped_key).where(
+                    m.tenant_id == tenant_id, m.voicemail_id.in_(ids[start : start + _CHUNK])))  # fmt: skip
+                found.update((row.voicemail_id, bytes(row.wrapped_key)) for row in rows)
+        return found
 
     def sample(self) -> tuple[str, str, str, bytes] | None:
         """One stored key, to check a master key against: (kind, tenant, purpose or subject, wrapped)."""

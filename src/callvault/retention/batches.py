@@ -59,6 +59,22 @@ def retention_connection(vault: Vault) -> Iterator[Connection]:
                     _pragmas(conn, _SQLITE_DEFAULT)
 
 
+@contextmanager
+def roomy_cache(conn: Connection) -> Iterator[None]:
+    """SQLite: a 64 MiB page cache for the bulk statements of the open transaction (an erasure), so
+    the pages of ``calls`` and its indexes that one statement dirties are still in memory for the
+    next and reach the WAL once, at the commit; SQLite's 2 MiB default spilled them to the WAL in
+    mid-transaction and read them back. The pooled connection gets the default back afterwards."""
+    sqlite_db = conn.dialect.name == "sqlite"
+    if sqlite_db:
+        conn.exec_driver_sql(f"PRAGMA cache_size={_SQLITE_TUNED['cache_size']}")
+    try:
+        yield
+    finally:
+        if sqlite_db:
+            conn.exec_driver_sql(f"PRAGMA cache_size={_SQLITE_DEFAULT['cache_size']}")
+
+
 def _pragmas(conn: Connection, values: dict[str, str]) -> None:
     for name, value in values.items():
         conn.exec_driver_sql(f"PRAGMA {name}={value}")

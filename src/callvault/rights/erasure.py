@@ -84,7 +84,7 @@ def erase(
     if refusal is not None:
         raise refusal
     vault.keyring.keystore.add_tombstones(tenant_id, rid, markers)
-    with vault.transaction() as conn:
+    with vault.transaction() as conn, B.roomy_cache(conn):
         done = erase_rows(vault, conn, tenant_id, subject_id, rid, actor=actor)
     flush_pages(vault)
     return done
