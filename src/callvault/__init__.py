@@ -67,6 +67,12 @@ from callvault.rights.callbacks import (
     opendsr_status,
     send_callbacks,
     sign_body,
+    with_processor_signature,
+)
+from callvault.rights.certificate import (
+    callback_certificate,
+    certificate_request,
+    install_certificate,
 )
 from callvault.rights.disclosure import disclose
 from callvault.rights.erasure import Erasure, erase
@@ -98,6 +104,7 @@ from callvault.subjects.tokens import (
     authenticate,
     create_token,
     refuse_role,
+    refuse_unknown,
     revoke_token,
 )
 from callvault.tenants import Tenant, add_tenant, describe_tenant, tenant_profile
@@ -150,8 +157,10 @@ __all__ = [
     "add_tenant",
     "audit_entries",
     "authenticate",
+    "callback_certificate",
     "callback_verifying_key",
     "cancel_request",
+    "certificate_request",
     "changed_purposes",
     "changed_requests",
     "check_actor",
@@ -176,6 +185,7 @@ __all__ = [
     "ingest_calls",
     "ingest_subjects",
     "ingest_voicemail",
+    "install_certificate",
     "lint",
     "lint_file",
     "list_requests",
@@ -200,6 +210,7 @@ __all__ = [
     "refuse_consent",
     "refuse_request",
     "refuse_role",
+    "refuse_unknown",
     "render_notice",
     "restrict",
     "retention_status",
@@ -216,5 +227,6 @@ __all__ = [
     "tenant_profile",
     "verify_audit",
     "verify_request",
+    "with_processor_signature",
     "withdraw_consent",
 ]

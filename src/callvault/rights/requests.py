@@ -30,7 +30,7 @@ from callvault.store.schema.requests import subject_requests
 from callvault.subjects.actors import check_actor
 from callvault.subjects.directory import find_subject
 from callvault.tenants import get_tenant
-from callvault.vault import Vault
+from callvault.vault import Vault, after_commit
 
 REQUEST_TYPES = ("access", "portability", "erasure", "rectification", "restriction", "objection")
 REQUEST_STATES = ("pending", "in_progress", "completed", "refused", "cancelled")
@@ -38,6 +38,7 @@ OPEN_STATES = ("pending", "in_progress")
 CHANNELS = ("cli", "api", "privacy_centre", "opendsr")
 _NEXT = {"pending": set(REQUEST_STATES) - {"pending"}, "in_progress": {"completed", "refused",
                                                                        "cancelled"}}  # fmt: skip
+CHANGED = "request"  # the after-commit event of a request's status change (OpenDSR callbacks)
 ANSWER_WITHIN = Period(months=1)  # Art. 12(3)
 MAX_EXTENSION_MONTHS = 2  # Art. 12(3): "by two further months where necessary"
 
@@ -145,6 +146,7 @@ def open_request(
                "verification": row["verification_method"], "due_at": due.isoformat()}  # fmt: skip
     vault.audit(conn, tenant_id, AuditEntry(actor=actor, action="request.receive",
                                             subject_id=subject_id, details=details))  # fmt: skip
+    after_commit(conn, (CHANGED, tenant_id, rid))
     return rid
 
 
@@ -228,6 +230,7 @@ def finish_request(
     vault.audit(conn, tenant_id, AuditEntry(actor=actor, action="request.state",
                                             subject_id=current.subject_id, reason=outcome,
                                             details=details))  # fmt: skip
+    after_commit(conn, (CHANGED, tenant_id, request_id))
     return _load(conn, tenant_id, request_id)
 
 
