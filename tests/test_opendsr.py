@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -21,11 +21,13 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.x509.oid import NameOID
 from fastapi.testclient import TestClient
 
 from apihelp import World, assert_problem, make_world
 from callvault import audit_entries, complete_request, revoke_token, start_request
 from callvault.api import create_app
+from clihelp import run_cli
 
 
 @pytest.fixture
@@ -348,3 +350,52 @@ def test_the_server_pushes_each_status_change_at_once(vault) -> None:  # type: i
                for h, _ in controller.received)  # fmt: skip
     sent_ok = [e for e in audit_entries(vault, "acme", action="request.callback")]
     assert [e["outcome"] for e in sent_ok] == ["ok"] * 3
+
+
+def _ca_signed(csr_pem: str, *, days: int = 90) -> str:
+    """A test CA's answer to the certificate signing request."""
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test CA")])
+    request = x509.load_pem_x509_csr(csr_pem.encode())
+    now = datetime.now(UTC)
+    usage = x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                          data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                          crl_sign=False, encipher_only=False, decipher_only=False)  # fmt: skip
+    san = request.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    issued = (
+        x509.CertificateBuilder().subject_name(request.subject).issuer_name(ca)
+        .public_key(request.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1)).not_valid_after(now + timedelta(days=days))
+        .add_extension(san, critical=False).add_extension(usage, critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    return issued.public_bytes(Encoding.PEM).decode()
+
+
+def test_an_operator_installs_a_ca_issued_certificate(
+    world: World, cli_env, capsys, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    made = run_cli(capsys, "opendsr", "csr", "--domain", "localhost")
+    assert made.code == 0 and made.out.startswith("-----BEGIN CERTIFICATE REQUEST-----")
+    (tmp_path / "issued.pem").write_text(_ca_signed(made.out))
+    installed = run_cli(capsys, "opendsr", "install", str(tmp_path / "issued.pem"))
+    assert installed.code == 0, installed.err
+    assert installed.json()["domains"] == ["localhost"] and not installed.json()["self_signed"]
+    certificate = discovered_certificate(world.client)
+    assert certificate.issuer.rfc4514_string() == "CN=Test CA"
+    created = world.call("POST", "/opendsr/v1/requests", "admin", json=body())
+    verify(world, created)  # answers verify under the installed certificate
+    entry = audit_entries(world.vault, "_operator", limit=1, action="opendsr.certificate")[0]
+    assert entry["details"]["installed"] is True
+    # a certificate of another key (here: a CA's answer to someone else's request) is refused
+    other = ec.generate_private_key(ec.SECP256R1())
+    foreign = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .sign(other, hashes.SHA256())
+    )  # fmt: skip
+    (tmp_path / "foreign.pem").write_text(_ca_signed(foreign.public_bytes(Encoding.PEM).decode()))
+    refused = run_cli(capsys, "opendsr", "install", str(tmp_path / "foreign.pem"))
+    assert refused.code == 5 and "signing key" in refused.err
+    assert discovered_certificate(world.client).issuer.rfc4514_string() == "CN=Test CA"
