@@ -303,7 +303,7 @@ def _routes(world: World) -> list[tuple[str, str, dict]]:  # type: ignore[type-a
     }
     fill = {"{tenant}": "acme", "{subject}": world.alice, "{voicemail}": world.voicemail,
             "{purpose}": "personalisation", "{act}": "give", "{record}": "0" * 32,
-            "{session}": "0" * 32}  # fmt: skip
+            "{session}": "0" * 32, "{request_id}": "7c1f6b0e-0d4e-4a43-9a51-3f1f2b6c9d10"}  # fmt: skip
     routes = []
     for path, methods in world.client.get("/openapi.json").json()["paths"].items():
         if not path.startswith("/api/v1/"):

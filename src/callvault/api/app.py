@@ -19,6 +19,7 @@ from callvault.api.routes import (
     ingest,
     opendsr,
     operator,
+    requests,
     subjects,
     support,
     tenants,
@@ -69,7 +70,8 @@ def create_app(
     app.state.domain = domain
     problems.install(app)
     app.add_middleware(BodyLimit, json_limit=json_limit)
-    for module in (health, operator, tenants, subjects, consent, support, ingest, opendsr):
+    for module in (health, operator, tenants, subjects, consent, support, requests, ingest,
+                   opendsr):  # fmt: skip
         app.include_router(module.router)
     from callvault.web import mount  # the web pages (issue 15) plug in here
 

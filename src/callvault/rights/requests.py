@@ -67,6 +67,15 @@ class SubjectRequest:
     evidence: dict[str, Any] = field(default_factory=dict)
     callbacks: list[str] = field(default_factory=list)
 
+    @property
+    def verification(self) -> Verification | None:
+        """The identity check recorded on the request (None while it is unverified): what an
+        adapter acting on the request passes on, never a check its caller declares."""
+        if self.verification_method is None:
+            return None
+        return Verification(self.verification_method, self.verified_by or "operator",
+                            self.verified_at, self.subject_id)  # fmt: skip
+
     def overdue(self, at: datetime | None = None) -> bool:
         return self.state in OPEN_STATES and self.due_at < (at or utcnow())
 
