@@ -28,7 +28,7 @@ class Notifier:
                  attempts: int = 4, backoff: float = 0.5) -> None:  # fmt: skip
         self.vault, self.domain, self.every = vault, domain, every
         self.attempts, self.backoff = attempts, backoff
-        self.since = datetime.now(UTC)
+        self.since = self.started = datetime.now(UTC)
         self._sent: dict[str, tuple[str, datetime]] = {}  # request id -> (state, state_at) sent
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -38,7 +38,7 @@ class Notifier:
     def poll(self) -> int:
         """Send the callbacks of every status change not yet called back; how many requests."""
         with self._lock:
-            changed = changed_requests(self.vault, self.since - _OVERLAP)
+            changed = changed_requests(self.vault, max(self.started, self.since - _OVERLAP))
             fresh = [r for r in changed if self._sent.get(r.request_id) != (r.state, r.state_at)]
             for request in fresh:
                 send_callbacks(self.vault, request, domain=self.domain, attempts=self.attempts,
