@@ -59,6 +59,37 @@ def _world(vault: Vault, folder: Path) -> tuple[str, str]:
     return f"/api/v1/tenants/acme/subjects/{who.subject_id}/data?purpose={purpose}", service
 
 
+def _statements(vault: Vault, path: str, token: str) -> dict[str, int]:
+    """Where a read's time goes, in database round trips: the token lookup, the read (gate,
+    directory, calls, parties) and its audit append (head FOR UPDATE, INSERT, UPDATE), in process."""
+    from sqlalchemy import event
+
+    from callvault import authenticate, read_subject
+
+    subject = path.split("/subjects/")[1].split("/")[0]
+    purpose = path.split("purpose=")[1]
+    seen: list[str] = []
+
+    def count(*args: Any) -> None:
+        kind = str(args[2]).lstrip().split()[0].upper()
+        if kind not in ("BEGIN", "COMMIT", "PRAGMA", "SAVEPOINT", "RELEASE"):
+            seen.append(kind)
+
+    event.listen(vault.engine, "before_cursor_execute", count)
+    try:
+        authenticate(vault, token)
+        token_lookup = len(seen)
+        read_subject(vault, "acme", subject, purpose, "service:bench")
+    finally:
+        event.remove(vault.engine, "before_cursor_execute", count)
+    writes = sum(1 for kind in seen if kind in ("INSERT", "UPDATE"))
+    return {
+        "token": token_lookup,
+        "read": len(seen) - token_lookup - writes - 1,
+        "audit": writes + 1,
+    }
+
+
 def _serve(vault: Vault, port: int) -> None:
     import uvicorn
 
@@ -134,6 +165,7 @@ def bench(backend: str, pg: str, clients: int, seconds: float) -> None:
 def _run(vault: Vault, backend: str, tmp: Path, clients: int, seconds: float) -> None:
     path, token = _world(vault, tmp)
     subject = path.split("/subjects/")[1].split("/")[0]
+    trips = _statements(vault, path, token)
     vault.engine.dispose()  # the server process opens its own connections
     port = _free_port()
     server = multiprocessing.get_context("fork").Process(target=_serve, args=(vault, port))
@@ -156,6 +188,9 @@ def _run(vault: Vault, backend: str, tmp: Path, clients: int, seconds: float) ->
         ours = _figures("callvault", *_load(ours_url, auth, clients, seconds))
         raw = _figures("raw", *_load(raw_url, {}, clients, seconds))
         print(f"  ratio (time per request, callvault / raw): {ours / raw:.2f}")
+        print(f"  statements per request: callvault {sum(trips.values())} (token lookup "
+              f"{trips['token']}, gate and read {trips['read']}, audit append {trips['audit']}; "
+              "plus the commit of the audit entry), raw 1")  # fmt: skip
     finally:
         server.terminate()
         server.join(10)

@@ -70,6 +70,26 @@ def test_other_tenant_is_indistinguishable_from_unknown(world: World) -> None:
     assert assert_problem(bob_a, 404) == assert_problem(nobody, 404)
 
 
+def test_other_tenant_and_subject_404s_are_audited_without_values(world: World) -> None:
+    """Each 404 a token gets is in its own tenant's chain, by route template: which tenant or
+    subject it asked for is never written (the answer said nothing of it either)."""
+    assert_problem(world.call("GET", "/api/v1/tenants/globex", "admin"), 404)
+    assert_problem(world.call("GET", f"{A}/subjects/{world.bob}/data", "service",
+                              params={"purpose": "personalisation"}), 404)  # fmt: skip
+    assert_problem(world.call("GET", f"{A}/subjects/{world.carol}/consents", "alice"), 404)
+    entries = audit_entries(world.vault, "acme", limit=3, action="not_found")
+    entries.reverse()  # the audit log lists the newest first
+    assert [(e["actor"], e["outcome"], e["details"]["route"]) for e in entries] == [
+        ("tenant-admin:hr", "not_found", "GET /api/v1/tenants/{tenant}"),
+        ("service:app", "not_found", "GET /api/v1/tenants/{tenant}/subjects/{subject}/data"),
+        (f"subject:{world.alice}", "not_found",
+         "GET /api/v1/tenants/{tenant}/subjects/{subject}/consents"),
+    ]  # fmt: skip
+    written = json.dumps(entries, default=str)
+    assert "globex" not in written and world.bob not in written and world.carol not in written
+    assert audit_entries(world.vault, "globex", action="not_found") == []
+
+
 def test_read_is_purpose_bound_and_audited_as_the_token(world: World) -> None:
     path = f"{A}/subjects/{world.alice}/data"
     refused = world.call("GET", path, "service", params={"purpose": "personalisation"})
@@ -283,7 +303,7 @@ def _routes(world: World) -> list[tuple[str, str, dict]]:  # type: ignore[type-a
     }
     fill = {"{tenant}": "acme", "{subject}": world.alice, "{voicemail}": world.voicemail,
             "{purpose}": "personalisation", "{act}": "give", "{record}": "0" * 32,
-            "{session}": "0" * 32}  # fmt: skip
+            "{session}": "0" * 32, "{request_id}": "7c1f6b0e-0d4e-4a43-9a51-3f1f2b6c9d10"}  # fmt: skip
     routes = []
     for path, methods in world.client.get("/openapi.json").json()["paths"].items():
         if not path.startswith("/api/v1/"):

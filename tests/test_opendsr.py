@@ -1,6 +1,7 @@
-"""OpenDSR over HTTP: discovery, receiving, status and cancelling a request as the tenant (a tenant
-admin token), each route's refusals, and a request from creation to ``completed`` with a signed
-status callback received and verified by a controller's server on 127.0.0.1."""
+"""OpenDSR over HTTP: public discovery and certificate, receiving, status and cancelling a request as
+the tenant (a tenant admin token), each route's refusals, and a request from creation to
+``completed`` with a signed status callback received and verified, against the X.509 certificate
+fetched through discovery, by a controller's server on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -10,19 +11,23 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.x509.oid import NameOID
 from fastapi.testclient import TestClient
 
 from apihelp import World, assert_problem, make_world
 from callvault import audit_entries, complete_request, revoke_token, start_request
 from callvault.api import create_app
+from clihelp import run_cli
 
 
 @pytest.fixture
@@ -46,27 +51,54 @@ def body(**changes: Any) -> dict[str, Any]:
 
 
 def verify(world: World, response: Any) -> None:
-    """The answer's X-OpenDSR-Signature holds for its raw body under discovery's key."""
-    key = discovered_key(world)
+    """The answer's X-OpenDSR-Signature holds for its raw body under the certificate of the
+    domain it names, fetched through discovery."""
+    certificate = discovered_certificate(world.client)
+    check_certificate(certificate, response.headers["X-OpenDSR-Processor-Domain"])
     signature = base64.b64decode(response.headers["X-OpenDSR-Signature"])
-    key.verify(signature, response.content, ec.ECDSA(hashes.SHA256()))
+    public_key(certificate).verify(signature, response.content, ec.ECDSA(hashes.SHA256()))
 
 
-def discovered_key(world: World) -> ec.EllipticCurvePublicKey:
-    pem = world.call("GET", "/opendsr/v1/discovery", "admin").json()["processor_public_key"]
-    key = serialization.load_pem_public_key(pem.encode())
+def discovered_certificate(client: Any) -> x509.Certificate:
+    """Discovery (no token), then the certificate at its ``processor_certificate`` URL."""
+    url = client.get("/opendsr/v1/discovery").json()["processor_certificate"]
+    response = client.get(url)
+    assert response.status_code == 200
+    return x509.load_pem_x509_certificate(response.content)
+
+
+def public_key(certificate: x509.Certificate) -> ec.EllipticCurvePublicKey:
+    key = certificate.public_key()
     assert isinstance(key, ec.EllipticCurvePublicKey)
     return key
 
 
-def test_discovery_names_phone_numbers_and_the_verifying_key(world: World) -> None:
-    response = world.call("GET", "/opendsr/v1/discovery", "admin")
+def check_certificate(certificate: x509.Certificate, domain: str) -> None:
+    """What OpenDSR's security guidelines ask of the certificate: in force, the processor domain
+    in its SAN, usable for digital signatures."""
+    now = datetime.now(UTC)
+    assert certificate.not_valid_before_utc <= now < certificate.not_valid_after_utc
+    san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert domain in san.get_values_for_type(x509.DNSName)
+    assert certificate.extensions.get_extension_for_class(x509.KeyUsage).value.digital_signature
+
+
+def test_discovery_is_public_and_names_the_certificate(world: World) -> None:
+    response = world.call("GET", "/opendsr/v1/discovery")  # no token: OpenDSR 6
     assert response.status_code == 200
     document = response.json()
     kinds = {item["identity_type"] for item in document["supported_identities"]}
     assert kinds == {"email", "phone_number", "controller_customer_id"}
     assert set(document["supported_subject_request_types"]) == {"access", "portability", "erasure"}
-    assert document["processor_public_key"].startswith("-----BEGIN PUBLIC KEY-----")
+    assert document["processor_certificate"] == "http://testserver/opendsr/v1/certificate.pem"
+    # the same document whoever asks: nothing of any tenant in it
+    for who in ("admin", "globex", "alice"):
+        assert world.call("GET", "/opendsr/v1/discovery", who).json() == document
+    assert "acme" not in response.text and "globex" not in response.text
+    certificate = discovered_certificate(world.client)
+    check_certificate(certificate, "localhost")
+    spki = public_key(certificate).public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    assert document["processor_public_key"] == spki.decode()
     verify(world, response)
 
 
@@ -79,6 +111,7 @@ def test_create_get_and_cancel_map_onto_the_request_record(world: World) -> None
     answer = created.json()
     rid = sent["subject_request_id"]
     assert answer["subject_request_id"] == rid and answer["controller_id"] == "acme"
+    check_processor_signature(world, answer)
     assert json.loads(base64.b64decode(answer["encoded_request"])) == sent
     status = world.call("GET", f"/opendsr/v1/requests/{rid}", "admin")
     assert status.status_code == 200
@@ -90,9 +123,22 @@ def test_create_get_and_cancel_map_onto_the_request_record(world: World) -> None
     cancelled = world.call("DELETE", f"/opendsr/v1/requests/{rid}", "admin")
     assert cancelled.status_code == 202
     verify(world, cancelled)
+    check_processor_signature(world, cancelled.json())
     again = world.call("GET", f"/opendsr/v1/requests/{rid}", "admin").json()
     assert again["request_status"] == "cancelled"
     assert_problem(world.call("DELETE", f"/opendsr/v1/requests/{rid}", "admin"), 422)
+
+
+def check_processor_signature(world: World, answer: dict[str, Any]) -> None:
+    """``processor_signature`` signs the body without itself (OpenDSR 7.3, 9.2)."""
+    rest = {key: value for key, value in answer.items() if key != "processor_signature"}
+    signature = base64.b64decode(answer["processor_signature"])
+    key = public_key(discovered_certificate(world.client))
+    key.verify(signature, json.dumps(rest, sort_keys=True).encode(), ec.ECDSA(hashes.SHA256()))
+    with pytest.raises(InvalidSignature):
+        forged = {**rest, "expected_completion_time": "2099-01-01T00:00:00+00:00"}
+        key.verify(signature, json.dumps(forged, sort_keys=True).encode(),
+                   ec.ECDSA(hashes.SHA256()))  # fmt: skip
 
 
 def test_bad_requests_are_problems_naming_the_field(world: World) -> None:
@@ -114,8 +160,8 @@ def test_bad_requests_are_problems_naming_the_field(world: World) -> None:
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/opendsr/v1/discovery"), ("POST", "/opendsr/v1/requests"),
-     ("GET", "/opendsr/v1/requests/{rid}"), ("DELETE", "/opendsr/v1/requests/{rid}")],
+    [("POST", "/opendsr/v1/requests"), ("GET", "/opendsr/v1/requests/{rid}"),
+     ("DELETE", "/opendsr/v1/requests/{rid}")],
 )  # fmt: skip
 def test_each_route_refuses_no_token_revoked_token_wrong_role_and_other_tenant(
     world: World, method: str, path: str
@@ -129,19 +175,32 @@ def test_each_route_refuses_no_token_revoked_token_wrong_role_and_other_tenant(
         assert_problem(world.call(method, url, role, **payload), 403)
     denied = [e for e in audit_entries(world.vault, "acme") if e["action"] == "opendsr"]
     assert denied and all(e["outcome"] == "denied" for e in denied)
-    if "{rid}" in path:  # globex's admin learns nothing of acme's request
-        assert_problem(world.call(method, url, "globex"), 404)
+    if "{rid}" in path:  # globex's admin learns nothing of acme's request; that is audited
+        unknown = url.replace(sent["subject_request_id"], str(uuid.uuid4()))
+        assert assert_problem(world.call(method, url, "globex"), 404) == assert_problem(
+            world.call(method, unknown, "globex"), 404)  # fmt: skip
+        refused = audit_entries(world.vault, "globex", limit=2)
+        assert [e["outcome"] for e in refused] == ["not_found"] * 2
+        assert all(e["actor"] == "tenant-admin:it" for e in refused)
+        assert sent["subject_request_id"] not in json.dumps(refused, default=str)
     revoke_token(world.vault, world.token_ids["admin"])
     assert_problem(world.call(method, url, "admin", **payload), 401)
 
 
 class Controller:
-    """The controller's callback endpoint on 127.0.0.1: keeps what it receives; answers 503 to the
-    first ``fail_first`` calls so retries are exercised."""
+    """The controller's callback endpoint on 127.0.0.1, as OpenDSR 8.8 and its security guidelines
+    describe it: the processor's domain must be the one it knows (401 otherwise), the signature
+    must hold for the raw body under the certificate it fetched through discovery (400 otherwise,
+    checked before the body is parsed); then it keeps the document and answers 202. It answers 503
+    to the first ``fail_first`` calls so retries are exercised."""
 
-    def __init__(self, fail_first: int = 0) -> None:
+    def __init__(self, fail_first: int = 0, domain: str = "localhost") -> None:
         self.received: list[tuple[Any, bytes]] = []
+        self.verified: list[dict[str, Any]] = []
+        self.refused: list[int] = []
         self.fail_first = fail_first
+        self.domain = domain
+        self.certificate: x509.Certificate | None = None
         self.done = threading.Event()
         outer = self
 
@@ -153,8 +212,10 @@ class Controller:
                     self.send_response(503)
                 else:
                     outer.received.append((self.headers, data))
-                    outer.done.set()
-                    self.send_response(204)
+                    status = outer.check(self.headers, data)
+                    self.send_response(status)
+                    if status == 202:
+                        outer.done.set()
                 self.end_headers()
 
             def log_message(self, *args: Any) -> None:
@@ -163,6 +224,29 @@ class Controller:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/opendsr/callbacks"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def trust(self, client: Any) -> Controller:
+        """Fetch (and cache) the processor's certificate through its discovery (OpenDSR 8.8)."""
+        self.certificate = discovered_certificate(client)
+        check_certificate(self.certificate, self.domain)
+        return self
+
+    def check(self, headers: Any, raw: bytes) -> int:
+        if headers["X-OpenDSR-Processor-Domain"] != self.domain or self.certificate is None:
+            self.refused.append(401)
+            return 401
+        try:
+            signature = base64.b64decode(headers["X-OpenDSR-Signature"])
+            public_key(self.certificate).verify(signature, raw, ec.ECDSA(hashes.SHA256()))
+        except (InvalidSignature, ValueError, TypeError):
+            self.refused.append(400)
+            return 400
+        document = json.loads(raw)  # only now, after the signature held
+        if document["status_callback_url"] != self.url:
+            self.refused.append(400)
+            return 400
+        self.verified.append(document)
+        return 202
 
     def __enter__(self) -> Controller:
         self.thread.start()
@@ -180,6 +264,7 @@ def controller() -> Iterator[Controller]:
 
 
 def test_request_to_completed_with_a_signed_callback(world: World, controller: Controller) -> None:
+    controller.trust(world.client)
     sent = body(status_callback_urls=[controller.url])
     rid = sent["subject_request_id"]
     assert world.call("POST", "/opendsr/v1/requests", "admin", json=sent).status_code == 201
@@ -188,19 +273,16 @@ def test_request_to_completed_with_a_signed_callback(world: World, controller: C
     start_request(world.vault, "acme", rid)
     complete_request(world.vault, "acme", rid, "erased", evidence={"calls": 1})
     assert notifier.poll() == 1
-    statuses = []
-    key = discovered_key(world)
-    for headers, raw in controller.received:
-        signature = base64.b64decode(headers["X-OpenDSR-Signature"])
-        key.verify(signature, raw, ec.ECDSA(hashes.SHA256()))  # before parsing (OpenDSR 8.8)
-        document = json.loads(raw)
-        assert document["status_callback_url"] == controller.url
-        assert document["subject_request_id"] == rid and document["controller_id"] == "acme"
-        assert headers["X-OpenDSR-Processor-Domain"] == "localhost"
-        statuses.append(document["request_status"])
-    assert statuses == ["completed"]
+    assert controller.refused == []
+    assert [d["request_status"] for d in controller.verified] == ["completed"]
+    document = controller.verified[0]
+    assert document["subject_request_id"] == rid and document["controller_id"] == "acme"
+    headers, raw = controller.received[-1]
+    signature = base64.b64decode(headers["X-OpenDSR-Signature"])
     with pytest.raises(InvalidSignature):
-        key.verify(signature, raw.replace(b"completed", b"cancelled"), ec.ECDSA(hashes.SHA256()))
+        public_key(controller.certificate).verify(  # type: ignore[arg-type]
+            signature, raw.replace(b"completed", b"cancelled"), ec.ECDSA(hashes.SHA256())
+        )
     attempts = [e for e in audit_entries(world.vault, "acme") if e["action"] == "request.callback"]
     attempts.reverse()  # the audit log lists the newest first
     assert [(e["outcome"], e["details"]["attempt"]) for e in attempts] == [("error", 1), ("ok", 2)]
@@ -208,6 +290,20 @@ def test_request_to_completed_with_a_signed_callback(world: World, controller: C
     assert notifier.poll() == 0  # nothing changed since: nothing is sent twice
     status = world.call("GET", f"/opendsr/v1/requests/{rid}", "admin").json()
     assert status["request_status"] == "completed"
+
+
+def test_a_forged_callback_is_refused_by_the_controller(world: World) -> None:
+    """The controller's check is real: a body signed by another key fails against the certificate."""
+    with Controller() as server:
+        server.trust(world.client)
+        other = ec.generate_private_key(ec.SECP256R1())
+        raw = json.dumps(
+            {"status_callback_url": server.url, "request_status": "completed"}
+        ).encode()
+        forged = base64.b64encode(other.sign(raw, ec.ECDSA(hashes.SHA256()))).decode()
+        headers = {"X-OpenDSR-Processor-Domain": "localhost", "X-OpenDSR-Signature": forged}
+        assert server.check(headers, raw) == 400
+        assert server.check({**headers, "X-OpenDSR-Processor-Domain": "evil.example"}, raw) == 401
 
 
 def test_an_unreachable_controller_is_retried_a_bounded_number_of_times(world: World) -> None:
@@ -224,25 +320,82 @@ def test_an_unreachable_controller_is_retried_a_bounded_number_of_times(world: W
     assert all(e["details"]["result"] == "503" for e in attempts)
 
 
-def test_the_server_sends_callbacks_while_it_serves(vault, controller: Controller) -> None:  # type: ignore[no-untyped-def]
+def test_the_server_pushes_each_status_change_at_once(vault) -> None:  # type: ignore[no-untyped-def]
+    """End to end while serving: creation, in progress, completed; each change is called back
+    within moments of its commit, though the notifier's poll period is an hour."""
     world = make_world(vault)
-    app = create_app(vault, notify_every=0.1, domain="processor.example")
-    with TestClient(app) as client:  # the lifespan starts the notifier's thread
-        world.client = client
-        sent = body(status_callback_urls=[controller.url])
-        assert world.call("POST", "/opendsr/v1/requests", "admin", json=sent).status_code == 201
-        app.state.notifier.backoff = 0.05
-        assert world.call("DELETE", f"/opendsr/v1/requests/{sent['subject_request_id']}",
-                          "admin").status_code == 202  # fmt: skip
-        assert controller.done.wait(timeout=20)
-        deadline = time.monotonic() + 20
-        while b'"cancelled"' not in controller.received[-1][1] and time.monotonic() < deadline:
-            time.sleep(0.05)
-    # Receipt (pending) when the thread looked in between, then the cancellation; each signed.
-    statuses = []
-    for headers, raw in controller.received:
-        assert headers["X-OpenDSR-Processor-Domain"] == "processor.example"
-        signature = base64.b64decode(headers["X-OpenDSR-Signature"])
-        discovered_key(world).verify(signature, raw, ec.ECDSA(hashes.SHA256()))
-        statuses.append(json.loads(raw)["request_status"])
-    assert statuses in (["cancelled"], ["pending", "cancelled"])
+    app = create_app(vault, notify_every=3600, domain="processor.example")
+    with Controller(domain="processor.example") as controller, TestClient(app) as client:
+        world.client = client  # the lifespan starts the notifier's thread
+        controller.trust(client)
+        sent = body(status_callback_urls=[controller.url], subject_request_type="access")
+        rid = sent["subject_request_id"]
+        steps = [
+            lambda: world.call("POST", "/opendsr/v1/requests", "admin", json=sent),
+            lambda: start_request(vault, "acme", rid),
+            lambda: complete_request(vault, "acme", rid, "exported", evidence={"calls": 1}),
+        ]
+        for step, status in zip(steps, ("pending", "in_progress", "completed"), strict=True):
+            began = time.monotonic()
+            step()
+            while len(controller.verified) < len(controller.received) or not any(
+                d["request_status"] == status for d in controller.verified
+            ):  # fmt: skip
+                assert time.monotonic() - began < 10, (status, controller.refused)
+                time.sleep(0.02)
+    assert controller.refused == []
+    assert [d["request_status"] for d in controller.verified] == [
+        "pending", "in_progress", "completed"]  # fmt: skip
+    assert all(h["X-OpenDSR-Processor-Domain"] == "processor.example"
+               for h, _ in controller.received)  # fmt: skip
+    sent_ok = [e for e in audit_entries(vault, "acme", action="request.callback")]
+    assert [e["outcome"] for e in sent_ok] == ["ok"] * 3
+
+
+def _ca_signed(csr_pem: str, *, days: int = 90) -> str:
+    """A test CA's answer to the certificate signing request."""
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test CA")])
+    request = x509.load_pem_x509_csr(csr_pem.encode())
+    now = datetime.now(UTC)
+    usage = x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                          data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                          crl_sign=False, encipher_only=False, decipher_only=False)  # fmt: skip
+    san = request.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    issued = (
+        x509.CertificateBuilder().subject_name(request.subject).issuer_name(ca)
+        .public_key(request.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1)).not_valid_after(now + timedelta(days=days))
+        .add_extension(san, critical=False).add_extension(usage, critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    return issued.public_bytes(Encoding.PEM).decode()
+
+
+def test_an_operator_installs_a_ca_issued_certificate(
+    world: World, cli_env, capsys, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    made = run_cli(capsys, "opendsr", "csr", "--domain", "localhost")
+    assert made.code == 0 and made.out.startswith("-----BEGIN CERTIFICATE REQUEST-----")
+    (tmp_path / "issued.pem").write_text(_ca_signed(made.out))
+    installed = run_cli(capsys, "opendsr", "install", str(tmp_path / "issued.pem"))
+    assert installed.code == 0, installed.err
+    assert installed.json()["domains"] == ["localhost"] and not installed.json()["self_signed"]
+    certificate = discovered_certificate(world.client)
+    assert certificate.issuer.rfc4514_string() == "CN=Test CA"
+    created = world.call("POST", "/opendsr/v1/requests", "admin", json=body())
+    verify(world, created)  # answers verify under the installed certificate
+    entry = audit_entries(world.vault, "_operator", limit=1, action="opendsr.certificate")[0]
+    assert entry["details"]["installed"] is True
+    # a certificate of another key (here: a CA's answer to someone else's request) is refused
+    other = ec.generate_private_key(ec.SECP256R1())
+    foreign = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .sign(other, hashes.SHA256())
+    )  # fmt: skip
+    (tmp_path / "foreign.pem").write_text(_ca_signed(foreign.public_bytes(Encoding.PEM).decode()))
+    refused = run_cli(capsys, "opendsr", "install", str(tmp_path / "foreign.pem"))
+    assert refused.code == 5 and "signing key" in refused.err
+    assert discovered_certificate(world.client).issuer.rfc4514_string() == "CN=Test CA"

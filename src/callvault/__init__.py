@@ -74,6 +74,12 @@ from callvault.rights.callbacks import (
     opendsr_status,
     send_callbacks,
     sign_body,
+    with_processor_signature,
+)
+from callvault.rights.certificate import (
+    callback_certificate,
+    certificate_request,
+    install_certificate,
 )
 from callvault.rights.disclosure import disclose
 from callvault.rights.erasure import Erasure, erase
@@ -112,6 +118,7 @@ from callvault.subjects.tokens import (
     authenticate,
     create_token,
     refuse_role,
+    refuse_unknown,
     revoke_token,
 )
 from callvault.tenants import Tenant, add_tenant, describe_tenant, tenant_profile
@@ -168,9 +175,11 @@ __all__ = [
     "ask_request",
     "audit_entries",
     "authenticate",
+    "callback_certificate",
     "callback_verifying_key",
     "cancel_own_request",
     "cancel_request",
+    "certificate_request",
     "changed_purposes",
     "changed_requests",
     "check_actor",
@@ -196,6 +205,7 @@ __all__ = [
     "ingest_calls",
     "ingest_subjects",
     "ingest_voicemail",
+    "install_certificate",
     "lint",
     "lint_file",
     "list_requests",
@@ -222,6 +232,7 @@ __all__ = [
     "refuse_consent",
     "refuse_request",
     "refuse_role",
+    "refuse_unknown",
     "render_notice",
     "request_session",
     "requested_value",
@@ -240,5 +251,6 @@ __all__ = [
     "tenant_profile",
     "verify_audit",
     "verify_request",
+    "with_processor_signature",
     "withdraw_consent",
 ]

@@ -8,10 +8,11 @@ callvault).
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, delete, insert, select, tuple_
@@ -31,6 +32,7 @@ from callvault.store.schema.core import shred_queue, tenants, vault_meta
 DB_ENV = "CALLVAULT_DB"
 POLICY_ENV = "CALLVAULT_POLICY"
 DEFAULT_DB = "sqlite:///callvault.db"
+log = logging.getLogger("callvault.vault")
 
 
 def database_url(url: str | None = None) -> str:
@@ -113,6 +115,14 @@ def _bind_keystore(keystore: KeyStore, engine: Engine, key: MasterKey) -> None:
 
 
 _SHREDS = "callvault_shreds"  # connection info flag: this transaction queued key destructions
+_EVENTS = "callvault_events"  # connection info: what this transaction changed, told after commit
+Event = tuple[str, ...]
+
+
+def after_commit(conn: Connection, event: Event) -> None:
+    """Tell the vault's listeners ``event`` (such as ``("request", tenant, id)``) once ``conn``'s
+    transaction has committed; nothing is told of a rolled-back change."""
+    conn.info.setdefault(_EVENTS, []).append(event)
 
 
 def queue_shreds(
@@ -133,6 +143,8 @@ class Vault:
     engine: Engine
     keyring: Keyring
     policy: CompiledPolicy
+    # Called with the events of each committed transaction (see after_commit), in this process.
+    listeners: list[Callable[[list[Event]], None]] = field(default_factory=list)
 
     @classmethod
     def open(
@@ -217,8 +229,18 @@ class Vault:
                 raise
             finally:
                 queued = conn.info.pop(_SHREDS, False)
+                events = conn.info.pop(_EVENTS, [])
         if queued:  # only after the commit: a rolled-back deletion keeps its subjects' keys
             self.finish_shreds()
+        if events:
+            self._tell(events)
+
+    def _tell(self, events: list[Event]) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener(events)
+            except Exception:  # a listener's failure never undoes nor fails a committed change
+                log.exception("a commit listener failed")
 
     def audit(self, conn: Connection, tenant_id: str, entry: AuditEntry) -> int:
         """Append ``entry`` to the tenant's chain in ``conn``'s transaction (HMAC under the audit

@@ -19,6 +19,7 @@ from callvault.api.routes import (
     ingest,
     opendsr,
     operator,
+    requests,
     subjects,
     support,
     tenants,
@@ -41,8 +42,9 @@ def create_app(
     domain: str = "localhost",
 ) -> FastAPI:
     """The app serving ``vault``; with ``schedule_every``, retention and consent expiry run on that
-    schedule while it serves; with ``notify_every`` (seconds), OpenDSR status callbacks are sent
-    (signed, for ``domain``) that often for the requests whose status changed."""
+    schedule while it serves; with ``notify_every`` (seconds), OpenDSR status callbacks (signed,
+    for ``domain``) are sent as soon as a request's status changes in this process, and changes
+    made elsewhere are looked for that often."""
     notifier = Notifier(vault, domain=domain, every=notify_every or 5.0)
 
     @asynccontextmanager
@@ -65,9 +67,11 @@ def create_app(
     app.state.vault = vault
     app.state.upload_limit = upload_limit
     app.state.notifier = notifier
+    app.state.domain = domain
     problems.install(app)
     app.add_middleware(BodyLimit, json_limit=json_limit)
-    for module in (health, operator, tenants, subjects, consent, support, ingest, opendsr):
+    for module in (health, operator, tenants, subjects, consent, support, requests, ingest,
+                   opendsr):  # fmt: skip
         app.include_router(module.router)
     from callvault.web import mount  # the web pages (issue 15) plug in here
 

@@ -34,7 +34,9 @@ def vault_of(request: Request) -> Vault:
 def principal(
     request: Request, credentials: HTTPAuthorizationCredentials | None = Security(bearer)
 ) -> Principal:
-    return authenticate(vault_of(request), credentials.credentials if credentials else None)
+    who = authenticate(vault_of(request), credentials.credentials if credentials else None)
+    request.state.principal = who  # for the audit of a 404 (problems.on_callvault)
+    return who
 
 
 def in_tenant(tenant: str = TENANT, who: Principal = Depends(principal)) -> Principal:

@@ -13,12 +13,13 @@ import re
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from callvault import CallvaultError, InvalidInput, NotFound, UsageError
+from callvault import CallvaultError, InvalidInput, NotFound, UsageError, refuse_unknown
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("callvault.api")
@@ -83,11 +84,24 @@ def _reason(status: int) -> str:
         return "Error"
 
 
+def _audit_unknown(request: Request) -> None:
+    """A token asked for what it may not know of (another tenant's, another subject's, or nothing):
+    the 404 says nothing, the audit log records that it asked, by route template, never a value."""
+    who = getattr(request.state, "principal", None)
+    if who is None:
+        return
+    route = request.scope.get("route")
+    template = getattr(route, "path", "?")
+    refuse_unknown(request.app.state.vault, who, f"{request.method} {template}")
+
+
 def install(app: FastAPI) -> None:
     """Register the mapping: after this, every error path answers a :class:`Problem`."""
 
-    async def on_callvault(_: Request, exc: Exception) -> JSONResponse:
+    async def on_callvault(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, CallvaultError)
+        if isinstance(exc, NotFound):
+            await run_in_threadpool(_audit_unknown, request)
         return problem_response(exc)
 
     async def on_validation(_: Request, exc: Exception) -> JSONResponse:

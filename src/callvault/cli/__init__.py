@@ -20,6 +20,7 @@ from callvault.cli import (
     dsr,
     ingest,
     keys,
+    opendsr,
     policy,
     read,
     retention,
@@ -52,6 +53,7 @@ def _register() -> None:
     token.register(app)
     serve.register(app)
     demo.register(app)
+    opendsr.register(app)
 
 
 _register()

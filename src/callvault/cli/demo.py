@@ -1,7 +1,7 @@
 """``callvault demo``: a vault to try callvault on, built through the real ingest paths.
 
-Two tenants, a few hundred users, about a hundred thousand calls over a year, voicemail, consents
-and a support session; then tokens for a tenant admin, a service, a support engineer and a subject,
+Two tenants, a few hundred users, about a hundred thousand calls over a year, voicemail, consents,
+a support session and data subject requests (one overdue); then tokens for a tenant admin, a service, a support engineer and a subject,
 and curl lines that work as printed against ``callvault serve``. Everything is invented.
 """
 
@@ -18,7 +18,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from callvault import (
     Vault,
+    Verification,
     add_tenant,
+    complete_request,
+    create_request,
     create_token,
     give_consent,
     ingest_calls,
@@ -27,6 +30,7 @@ from callvault import (
     open_session,
     refuse_consent,
     request_session,
+    start_request,
 )
 from callvault.cli import demo_data
 from callvault.cli.common import console, open_vault
@@ -106,7 +110,28 @@ def _build(vault: Vault, folder: Path, users: int, calls: int, steps: Steps,
                            approved_by="tenant-admin:demo", subjects=[acme[0].email])  # fmt: skip
     # one more the engineer asked for, awaiting the tenant admin in the console's support page
     request_session(vault, "acme", ticket="INC-1002", engineer="eng-joe", subjects=[acme[-1].email])
+    _requests(vault, now, acme, people["globex"])
     return {"purposes": purposes, "subject": acme[0].email, "session": session.session_id}
+
+
+def _requests(vault: Vault, now: datetime, acme: list[demo_data.DemoUser],
+              globex: list[demo_data.DemoUser]) -> None:  # fmt: skip
+    """Requests in each state of the queue: one overdue (received 40 days ago, still pending),
+    one in progress, one answered, and one of the other tenant's."""
+    checked = Verification("controller", "tenant-admin:demo", now - timedelta(days=40))
+    create_request(vault, "acme", acme[1].email, "access", actor="tenant-admin:demo",
+                   channel="opendsr", verification=checked,
+                   received_at=now - timedelta(days=40))  # fmt: skip
+    started = create_request(vault, "acme", acme[2].email, "portability", actor="tenant-admin:demo",
+                             channel="opendsr", verification=checked,
+                             received_at=now - timedelta(days=3))  # fmt: skip
+    start_request(vault, "acme", started.request_id)
+    answered = create_request(vault, "acme", acme[3].email, "objection",
+                              actor="tenant-admin:demo", channel="privacy_centre",
+                              verification=checked, received_at=now - timedelta(days=10))  # fmt: skip
+    complete_request(vault, "acme", answered.request_id, "objection recorded")
+    create_request(vault, "globex", globex[0].email, "access", actor="tenant-admin:demo",
+                   channel="api", received_at=now - timedelta(days=1))  # fmt: skip
 
 
 def _tokens(vault: Vault, built: dict[str, Any]) -> dict[str, Any]:
@@ -141,6 +166,8 @@ def _tour(url: str, t: dict[str, Any], built: dict[str, Any]) -> list[str]:
         curl("subject", f"{api}/subjects/{sid}/consents/{consent}/withdraw", "POST"),
         "# the support engineer reads in the session the tenant admin approved (pseudonymised)",
         curl("support", f"{api}/subjects/{sid}/data?purpose={support}&ticket=INC-1001"),
+        "# the data subject requests past their one-month deadline (Art. 12(3))",
+        curl("admin", f"{api}/requests?overdue=true"),
         "# retention status (overdue records until the scheduled run) and the audit chain",
         curl("admin", f"{api}/retention"),
         curl("admin", f"{api}/audit/verify"),
@@ -166,7 +193,7 @@ def demo(
     ),
 ) -> None:
     """Build a demo vault (two tenants, USERS users, CALLS calls over a year, voicemail, consents,
-    a support session) through the real ingest paths, and print tokens and curl lines to try."""
+    a support session, requests with one overdue) through the real ingest paths, and print tokens and curl lines to try."""
     vault = open_vault(ctx, create=True)
     columns = (TextColumn("{task.description:<20}"), BarColumn(), TimeElapsedColumn())
     with (

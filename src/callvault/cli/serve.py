@@ -37,12 +37,16 @@ def serve(
     ),
     upload_mb: int = typer.Option(512, "--upload-limit", help="Largest upload, in MiB."),
     domain: str = typer.Option(
-        "localhost", "--domain", help="The domain named in OpenDSR's X-OpenDSR-Processor-Domain."
+        "localhost",
+        "--domain",
+        help="The processor's OpenDSR domain: X-OpenDSR-Processor-Domain, and the SAN of the "
+        "self-signed certificate used until `callvault opendsr install` installs a CA's.",
     ),
 ) -> None:
     """Serve the API under /api/v1 (OpenAPI at /openapi.json, docs at /docs), OpenDSR under
-    /opendsr/v1 (status callbacks checked every 5 seconds), /healthz and /readyz, and run retention
-    and consent expiry on a schedule."""
+    /opendsr/v1 (status callbacks sent as soon as a request changes; changes made by other
+    processes are looked for every 5 seconds), /healthz and /readyz, and run retention and consent
+    expiry on a schedule."""
     import uvicorn
 
     every = _every(schedule)

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import Connection, and_
+from sqlalchemy import Column, Connection, MetaData, String, Table, and_, insert, select
 
 from callvault.retention import anonymise as A
 from callvault.retention import batches as B
@@ -25,7 +25,27 @@ from callvault.store.schema.core import calls
 from callvault.tenants import get_tenant
 from callvault.vault import Vault
 
-_CHUNK = 1000  # ids per IN list
+_INSERT_CHUNK = 10_000
+# The ids of this ingest's expired calls, so that each step is one statement over all of them (not
+# one per chunk of ids): a temporary table, private to the connection, dropped before commit.
+_ARRIVALS = Table(
+    "callvault_arrivals",
+    MetaData(),
+    Column("call_id", String(32), primary_key=True),
+    prefixes=["TEMPORARY"],
+)
+
+
+@contextmanager
+def _arrivals(conn: Connection, call_ids: Sequence[str]) -> Iterator[Table]:
+    _ARRIVALS.create(conn, checkfirst=True)
+    try:
+        for start in range(0, len(call_ids), _INSERT_CHUNK):
+            chunk = call_ids[start : start + _INSERT_CHUNK]
+            conn.execute(insert(_ARRIVALS), [{"call_id": call_id} for call_id in chunk])
+        yield _ARRIVALS
+    finally:
+        _ARRIVALS.drop(conn, checkfirst=True)
 
 
 @contextmanager
@@ -51,15 +71,14 @@ def calls_expired_on_arrival(
         return counts
     limits = held_from(vault, get_tenant(conn, tenant_id), at)
     billing_from = limits["billing_record"]
-    with _secure_delete(conn):
-        for start in range(0, len(call_ids), _CHUNK):
-            chunk = list(call_ids[start : start + _CHUNK])
-            batch = and_(calls.c.tenant_id == tenant_id, calls.c.call_id.in_(chunk))
-            candidates = B.external_parties(conn, tenant_id, batch)
-            A.aggregate_calls(conn, batch)
-            counts["billing_copied"] += A.copy_billing(conn, batch, billing_from, at)
-            counts["anonymised"] += B.delete_calls(conn, batch)
-            counts["externals_shredded"] += B.shred_orphans(vault, conn, tenant_id, candidates)
+    with _secure_delete(conn), _arrivals(conn, call_ids) as arrived:
+        batch = and_(calls.c.tenant_id == tenant_id,
+                     calls.c.call_id.in_(select(arrived.c.call_id)))  # fmt: skip
+        candidates = B.external_parties(conn, tenant_id, batch)
+        A.aggregate_calls(conn, batch)
+        counts["billing_copied"] += A.copy_billing(conn, batch, billing_from, at)
+        counts["anonymised"] += B.delete_calls(conn, batch)
+        counts["externals_shredded"] += B.shred_orphans(vault, conn, tenant_id, candidates)
     k = vault.policy.policy.k_anonymity
     counts["cells_suppressed"] = suppress_small_cells(conn, tenant_id, limits["call_record"], k)
     return counts

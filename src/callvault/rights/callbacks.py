@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -37,15 +38,21 @@ _STATUS = {"pending": "pending", "in_progress": "in_progress", "completed": "com
 ACTOR = "operator"  # the processor itself sends callbacks
 
 
-def _private_key(vault: Vault) -> ec.EllipticCurvePrivateKey:
-    seed = int.from_bytes(vault.keyring.callback_seed(), "big")
+@lru_cache(maxsize=8)
+def _key_of(seed: bytes) -> ec.EllipticCurvePrivateKey:
     order = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551  # P-256's n
-    return ec.derive_private_key(seed % (order - 1) + 1, ec.SECP256R1())
+    return ec.derive_private_key(int.from_bytes(seed, "big") % (order - 1) + 1, ec.SECP256R1())
+
+
+def signing_key(vault: Vault) -> ec.EllipticCurvePrivateKey:
+    """The ECDSA P-256 key signing OpenDSR answers and callbacks (its certificate:
+    :mod:`callvault.rights.certificate`)."""
+    return _key_of(vault.keyring.callback_seed())
 
 
 def callback_verifying_key(vault: Vault) -> str:
     """The PEM public key that verifies the vault's OpenDSR signatures (published in discovery)."""
-    public = _private_key(vault).public_key()
+    public = signing_key(vault).public_key()
     pem = public.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -54,8 +61,17 @@ def callback_verifying_key(vault: Vault) -> str:
 
 def sign_body(vault: Vault, body: bytes) -> str:
     """The Base64 ECDSA P-256/SHA-256 signature of ``body`` (the ``X-OpenDSR-Signature`` header)."""
-    signature = _private_key(vault).sign(body, ec.ECDSA(hashes.SHA256()))
+    signature = signing_key(vault).sign(body, ec.ECDSA(hashes.SHA256()))
     return base64.b64encode(signature).decode("ascii")
+
+
+def with_processor_signature(vault: Vault, document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with ``processor_signature`` (OpenDSR 7.3, 9.2): the Base64 signature of the
+    SHA-256 digest of the document's body without that field, i.e. of
+    ``json.dumps(document, sort_keys=True)`` (how callvault writes every OpenDSR body), so a
+    controller can keep the receipt and check it later apart from the HTTP exchange."""
+    body = json.dumps(document, sort_keys=True).encode()
+    return {**document, "processor_signature": sign_body(vault, body)}
 
 
 def opendsr_status(request: SubjectRequest) -> dict[str, Any]:

@@ -6,7 +6,8 @@ authenticates it; in the CLI the local operator acts as the role ``--actor`` nam
 
 - ``subject``: the data subject itself, acting as ``subject:<its surrogate id>`` (Art. 15(1),
   20(1)), or the operator carrying out an access request whose identity check passed (Art. 12(2),
-  12(6)); the library marks such a request, no caller declares it. An active restriction does not
+  12(6)): ``operator`` (the local CLI) or one of its named administrators, ``operator:<name>`` (an
+  ``operator_admin`` API token); the library marks such a request, no caller declares it. An active restriction does not
   limit the subject's own access (Art. 18 restricts processing, not the right of access).
 - ``controller``: the tenant, acting as ``tenant-admin:<name>`` of that tenant (Art. 28(3)(a)).
   A restricted subject's data is not disclosed to the controller: under restriction only storage
@@ -24,6 +25,7 @@ from callvault.tenants import Tenant
 
 SUBJECT, CONTROLLER, THIRD_PARTY = "subject", "controller", "third_party"
 TENANT_ADMIN = "tenant-admin"
+OPERATOR = "operator"  # the processor: ``operator`` or ``operator:<name>``
 
 
 def recipient_kind(policy: CompiledPolicy, tenant: Tenant, recipient: str) -> str:
@@ -44,8 +46,13 @@ def _third_party(policy: CompiledPolicy) -> Decision:
     )
 
 
+def _is_operator(actor: str) -> bool:
+    role, colon, name = actor.partition(":")
+    return role == OPERATOR and (not colon or bool(name))
+
+
 def _bound_to_subject(actor: str, subject_id: str, verified_request: bool) -> Decision | None:
-    if actor == f"subject:{subject_id}" or (verified_request and actor == "operator"):
+    if actor == f"subject:{subject_id}" or (verified_request and _is_operator(actor)):
         return None
     return Decision(
         False,

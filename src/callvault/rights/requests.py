@@ -30,7 +30,7 @@ from callvault.store.schema.requests import subject_requests
 from callvault.subjects.actors import check_actor
 from callvault.subjects.directory import find_subject
 from callvault.tenants import get_tenant
-from callvault.vault import Vault
+from callvault.vault import Vault, after_commit
 
 REQUEST_TYPES = ("access", "portability", "erasure", "rectification", "restriction", "objection")
 REQUEST_STATES = ("pending", "in_progress", "completed", "refused", "cancelled")
@@ -38,6 +38,7 @@ OPEN_STATES = ("pending", "in_progress")
 CHANNELS = ("cli", "api", "privacy_centre", "opendsr")
 _NEXT = {"pending": set(REQUEST_STATES) - {"pending"}, "in_progress": {"completed", "refused",
                                                                        "cancelled"}}  # fmt: skip
+CHANGED = "request"  # the after-commit event of a request's status change (OpenDSR callbacks)
 ANSWER_WITHIN = Period(months=1)  # Art. 12(3)
 MAX_EXTENSION_MONTHS = 2  # Art. 12(3): "by two further months where necessary"
 
@@ -65,6 +66,15 @@ class SubjectRequest:
     outcome: str | None
     evidence: dict[str, Any] = field(default_factory=dict)
     callbacks: list[str] = field(default_factory=list)
+
+    @property
+    def verification(self) -> Verification | None:
+        """The identity check recorded on the request (None while it is unverified): what an
+        adapter acting on the request passes on, never a check its caller declares."""
+        if self.verification_method is None:
+            return None
+        return Verification(self.verification_method, self.verified_by or "operator",
+                            self.verified_at, self.subject_id)  # fmt: skip
 
     def overdue(self, at: datetime | None = None) -> bool:
         return self.state in OPEN_STATES and self.due_at < (at or utcnow())
@@ -145,6 +155,7 @@ def open_request(
                "verification": row["verification_method"], "due_at": due.isoformat()}  # fmt: skip
     vault.audit(conn, tenant_id, AuditEntry(actor=actor, action="request.receive",
                                             subject_id=subject_id, details=details))  # fmt: skip
+    after_commit(conn, (CHANGED, tenant_id, rid))
     return rid
 
 
@@ -228,6 +239,7 @@ def finish_request(
     vault.audit(conn, tenant_id, AuditEntry(actor=actor, action="request.state",
                                             subject_id=current.subject_id, reason=outcome,
                                             details=details))  # fmt: skip
+    after_commit(conn, (CHANGED, tenant_id, request_id))
     return _load(conn, tenant_id, request_id)
 
 

@@ -33,7 +33,15 @@ from callvault.subjects.directory import find_subject, new_id, no_subject
 from callvault.tenants import get_tenant, no_tenant
 from callvault.vault import Vault
 
-__all__ = ["ROLES", "Principal", "authenticate", "create_token", "refuse_role", "revoke_token"]
+__all__ = [
+    "ROLES",
+    "Principal",
+    "authenticate",
+    "create_token",
+    "refuse_role",
+    "refuse_unknown",
+    "revoke_token",
+]
 
 ROLES = ("operator_admin", "tenant_admin", "support_engineer", "service", "subject")
 _ACTOR_PREFIX = {
@@ -187,3 +195,16 @@ def refuse_role(vault: Vault, principal: Principal, action: str, reason: str) ->
             details={"token_id": principal.token_id, "role": principal.role},
         ))  # fmt: skip
     return PolicyRefusal(reason)
+
+
+def refuse_unknown(vault: Vault, principal: Principal, route: str) -> None:
+    """Audit, in the token's own tenant, that ``principal`` asked ``route`` (a route template such
+    as ``GET /api/v1/tenants/{tenant}``) for something it may not know of: another tenant's,
+    another subject's, or nothing at all. The answer is the same 404 for each, so the entry says no
+    more (Art. 5(2), 32); it names the route, never a value that was asked for."""
+    with vault.transaction() as conn:
+        vault.audit(conn, principal.tenant_id, AuditEntry(
+            actor=principal.actor, action="not_found", outcome="not_found",
+            reason="nothing this token may know of",
+            details={"token_id": principal.token_id, "role": principal.role, "route": route},
+        ))  # fmt: skip

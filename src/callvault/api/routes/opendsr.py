@@ -1,11 +1,15 @@
 """OpenDSR (formerly OpenGDPR): the controller (a tenant) sends its subjects' requests to the
 processor (the operator) and follows them; the request records are the rights package's.
 
-Authenticated as the tenant: a ``tenant_admin`` token, whose tenant is the ``controller_id`` and whose
-actor is the requester in the audit log. The controller verified the subject before sending (OpenDSR
-3.2, GDPR Art. 12(6)); that is the verification recorded. Answers are signed as the specification
-asks (``X-OpenDSR-Signature`` over the raw body, the key published by discovery), and a request of
-another tenant is "not found", as an unknown one.
+Discovery and the certificate are public (OpenDSR 6: a controller reads them before it holds any
+token) and say nothing of any tenant. The request routes are authenticated as the tenant: a
+``tenant_admin`` token, whose tenant is the ``controller_id`` and whose actor is the requester in the
+audit log. The controller verified the subject before sending (OpenDSR 3.2, GDPR Art. 12(6)); that
+is the verification recorded. Answers are signed as the specification asks (``X-OpenDSR-Signature``
+over the raw body, ``X-OpenDSR-Processor-Domain`` the domain the certificate names, and
+``processor_signature`` in the creation and cancellation bodies), verifiable with the X.509
+certificate whose URL discovery gives in ``processor_certificate``; a request of another tenant is
+"not found", as an unknown one, and the refusal is audited.
 """
 
 from __future__ import annotations
@@ -26,12 +30,14 @@ from callvault import (
     Principal,
     Vault,
     Verification,
+    callback_certificate,
     callback_verifying_key,
     cancel_request,
     create_request,
     get_request,
     opendsr_status,
     sign_body,
+    with_processor_signature,
 )
 from callvault.api.auth import allow, principal
 from callvault.api.deps import VaultDep
@@ -70,7 +76,10 @@ class Discovery(BaseModel):
     supported_identities: list[dict[str, str]]
     supported_subject_request_types: list[str]
     supported_regulations: list[str]
-    processor_public_key: str = Field(description="PEM key verifying X-OpenDSR-Signature.")
+    processor_certificate: str = Field(
+        description="URL of the X.509 certificate (PEM) whose key signs answers and callbacks."
+    )
+    processor_public_key: str = Field(description="The certificate's public key (PEM).")
     signature_algorithm: str
 
 
@@ -80,6 +89,7 @@ class Created(BaseModel):
     expected_completion_time: str
     received_time: str
     encoded_request: str
+    processor_signature: str = Field(description="Signature of the body without this field.")
 
 
 class Status(BaseModel):
@@ -97,6 +107,7 @@ class Cancelled(BaseModel):
     subject_request_id: str
     received_time: str
     api_version: str
+    processor_signature: str = Field(description="Signature of the body without this field.")
 
 
 def controller(vault: VaultDep, who: Principal = Depends(principal)) -> Principal:
@@ -108,17 +119,25 @@ def controller(vault: VaultDep, who: Principal = Depends(principal)) -> Principa
 Controller = Annotated[Principal, Depends(controller)]
 
 
+def domain_of(request: Request) -> str:
+    """The processor's domain (``serve --domain``): the certificate's SAN names it."""
+    domain: str = request.app.state.domain
+    return domain
+
+
 def signed(vault: Vault, request: Request, document: dict[str, Any], status: int = 200) -> Response:
     """``document`` as JSON with the OpenDSR signature headers over its exact bytes."""
     body = json.dumps(document, sort_keys=True).encode()
-    headers = {"X-OpenDSR-Processor-Domain": request.url.hostname or "localhost",
+    headers = {"X-OpenDSR-Processor-Domain": domain_of(request),
                "X-OpenDSR-Signature": sign_body(vault, body)}  # fmt: skip
     return Response(body, status, headers=headers, media_type="application/json")
 
 
-@router.get("/discovery", response_model=Discovery, responses=ERRORS,
-            summary="What this processor supports, and the key verifying its signatures")  # fmt: skip
-def discovery(vault: VaultDep, request: Request, who: Controller) -> Response:
+@router.get("/discovery", response_model=Discovery, responses=documented(413, 422),
+            summary="What this processor supports, and its certificate (public, no token)")  # fmt: skip
+def discovery(vault: VaultDep, request: Request) -> Response:
+    # Public (OpenDSR 6): the same document for everyone; nothing about any tenant.
+    callback_certificate(vault, domain_of(request))  # made before its URL is given out
     document = {
         "api_version": API_VERSION,
         "supported_identities": [
@@ -126,10 +145,20 @@ def discovery(vault: VaultDep, request: Request, who: Controller) -> Response:
         ],
         "supported_subject_request_types": list(REQUEST_TYPES),
         "supported_regulations": ["gdpr"],
+        "processor_certificate": str(request.url_for("certificate")),
         "processor_public_key": callback_verifying_key(vault),
         "signature_algorithm": "ecdsa-p256-sha256",
     }
     return signed(vault, request, document)
+
+
+@router.get("/certificate.pem", name="certificate", response_class=Response,
+            responses={200: {"content": {"application/x-pem-file": {}}}},
+            summary="The X.509 certificate of the signing key (public, no token)")  # fmt: skip
+def certificate(vault: VaultDep, request: Request) -> Response:
+    pem = callback_certificate(vault, domain_of(request))
+    return Response(pem, media_type="application/x-pem-file",
+                     headers={"Cache-Control": "public, max-age=3600"})  # fmt: skip
 
 
 @router.post("/requests", response_model=Created, status_code=201, responses=ERRORS,
@@ -157,7 +186,7 @@ async def receive(vault: VaultDep, request: Request, body: OpenDsrRequest,
         "received_time": created.received_at.isoformat(),
         "encoded_request": base64.b64encode(raw).decode("ascii"),
     }
-    return signed(vault, request, document, 201)
+    return signed(vault, request, with_processor_signature(vault, document), 201)
 
 
 _FORMS = {"email": "@", "phone_number": "+"}
@@ -201,4 +230,4 @@ def cancel(vault: VaultDep, request: Request, who: Controller,
     cancelled = cancel_request(vault, who.tenant_id, subject_request_id, actor=who.actor)
     document = {"controller_id": cancelled.tenant_id, "subject_request_id": cancelled.request_id,
                 "received_time": datetime.now(UTC).isoformat(), "api_version": API_VERSION}  # fmt: skip
-    return signed(vault, request, document, 202)
+    return signed(vault, request, with_processor_signature(vault, document), 202)

@@ -1,0 +1,155 @@
+"""The X.509 certificate of the OpenDSR signing key (OpenDSR sections 4.1, 6.3, 8.8).
+
+OpenDSR's discovery publishes ``processor_certificate``: the URL of the X.509 certificate whose key
+signs the processor's responses and status callbacks; a controller checks the certificate (not
+expired, its SAN naming the ``X-OpenDSR-Processor-Domain``, key usage *digital signature*) and then
+the signature with the certificate's public key.
+
+The key is the callback-signing key of :mod:`callvault.rights.callbacks` (its seed in the key store,
+never in the data database). Until the operator installs a certificate issued by a CA, callvault
+uses a self-signed one for the configured domain, made on first use and kept in ``vault_meta``
+(public material only). OpenDSR 4.1 says a self-signed certificate MUST NOT be used between real
+parties: in production the operator makes a request with :func:`certificate_request`
+(``callvault opendsr csr``), has a CA sign it, and installs the answer with
+:func:`install_certificate` (``callvault opendsr install``), which accepts only a certificate of
+this very key, with its audit entry.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from sqlalchemy import Connection, insert, select, update
+
+from callvault.clock import utcnow
+from callvault.errors import InvalidInput
+from callvault.rights.callbacks import signing_key
+from callvault.store.audit_chain import OPERATOR, AuditEntry
+from callvault.store.schema.core import vault_meta
+from callvault.vault import Vault
+
+_NAME = "opendsr.certificate"  # vault_meta row: {"pem": ..., "installed": bool}
+SELF_SIGNED_FOR = timedelta(days=365)
+_RENEW_BEFORE = timedelta(days=30)
+
+
+def _stored(conn: Connection) -> dict[str, object] | None:
+    value = conn.scalar(select(vault_meta.c.value).where(
+        vault_meta.c.tenant_id == OPERATOR, vault_meta.c.name == _NAME))  # fmt: skip
+    return json.loads(value) if value else None
+
+
+def _store(conn: Connection, pem: str, installed: bool) -> None:
+    value = json.dumps({"pem": pem, "installed": installed})
+    where = (vault_meta.c.tenant_id == OPERATOR) & (vault_meta.c.name == _NAME)
+    if conn.execute(update(vault_meta).where(where).values(value=value)).rowcount == 0:
+        conn.execute(insert(vault_meta), [{"tenant_id": OPERATOR, "name": _NAME, "value": value}])
+
+
+def _names(certificate: x509.Certificate) -> list[str]:
+    try:
+        san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        return []
+    return [str(name) for name in san.value.get_values_for_type(x509.DNSName)]
+
+
+def _fits(certificate: x509.Certificate, domain: str, now: datetime) -> bool:
+    return domain in _names(certificate) and certificate.not_valid_after_utc - _RENEW_BEFORE > now
+
+
+def _self_signed(vault: Vault, domain: str, now: datetime) -> str:
+    key = signing_key(vault)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, domain),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME,
+                                         vault.policy.policy.operator.name)])  # fmt: skip
+    usage = x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                          data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                          crl_sign=False, encipher_only=False, decipher_only=False)  # fmt: skip
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + SELF_SIGNED_FOR)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(domain)]), critical=False)
+        .add_extension(usage, critical=True)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+
+def callback_certificate(vault: Vault, domain: str) -> str:
+    """The PEM certificate of the signing key: the installed (CA-issued) one, else a self-signed
+    one naming ``domain``, made (and audited) on first use or when the domain changed or it expires
+    within 30 days."""
+    with vault.engine.connect() as conn:
+        stored = _stored(conn)
+    now = utcnow()
+    if stored and (stored["installed"] or _fits(_load(str(stored["pem"])), domain, now)):
+        return str(stored["pem"])
+    with vault.transaction() as conn:
+        stored = _stored(conn)  # another process may have made it meanwhile
+        if stored and (stored["installed"] or _fits(_load(str(stored["pem"])), domain, now)):
+            return str(stored["pem"])
+        pem = _self_signed(vault, domain, now)
+        _store(conn, pem, installed=False)
+        vault.audit(conn, OPERATOR, AuditEntry(actor="operator", action="opendsr.certificate",
+                                               details={"self_signed": True,
+                                                        "domain": domain}))  # fmt: skip
+    return pem
+
+
+def _load(pem: str) -> x509.Certificate:
+    try:
+        return x509.load_pem_x509_certificate(pem.encode("ascii"))
+    except ValueError as exc:
+        raise InvalidInput("is not a PEM X.509 certificate", pointer="certificate") from exc
+
+
+def certificate_request(vault: Vault, domain: str) -> str:
+    """A PEM certificate signing request (PKCS #10) for the signing key, naming ``domain``, for a
+    CA to issue the certificate OpenDSR 4.1 asks for."""
+    request = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, domain)]))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(domain)]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .sign(signing_key(vault), hashes.SHA256())
+    )
+    return request.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+
+def install_certificate(vault: Vault, pem: str, *, actor: str = "operator") -> dict[str, object]:
+    """Install a CA-issued certificate of the signing key; refused (InvalidInput) when it is of
+    another key, expired, or not for digital signatures. Returns what it names."""
+    certificate = _load(pem)
+    mine = signing_key(vault).public_key().public_numbers()
+    theirs = certificate.public_key()
+    if not isinstance(theirs, ec.EllipticCurvePublicKey) or theirs.public_numbers() != mine:
+        raise InvalidInput("is not a certificate of this vault's OpenDSR signing key",
+                           pointer="certificate")  # fmt: skip
+    if certificate.not_valid_after_utc <= utcnow():
+        raise InvalidInput("has expired", pointer="certificate")
+    try:
+        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+        if not usage.digital_signature:
+            raise InvalidInput("does not allow digital signatures", pointer="certificate")
+    except x509.ExtensionNotFound:
+        pass
+    shown = {"domains": _names(certificate), "issuer": certificate.issuer.rfc4514_string(),
+             "not_after": certificate.not_valid_after_utc.isoformat(),
+             "self_signed": certificate.issuer == certificate.subject}  # fmt: skip
+    with vault.transaction() as conn:
+        _store(conn, certificate.public_bytes(serialization.Encoding.PEM).decode("ascii"), True)
+        vault.audit(conn, OPERATOR, AuditEntry(actor=actor, action="opendsr.certificate",
+                                               details={"installed": True, **shown}))  # fmt: skip
+    return shown
