@@ -42,3 +42,36 @@ def test_demo_prints_tokens_and_curl_lines_that_work(cli_env, vault: Vault, caps
     assert len(requests) >= 8
     statuses = [client.request(m, path, headers=h).status_code for m, path, h in requests]
     assert statuses == [200] * (len(requests) - 1) + [404]
+
+
+def test_demo_sign_in_lines_work_as_printed(cli_env, vault: Vault, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The tour's last lines: the admin console with the printed admin token, and the privacy
+    centre as the printed subject with the code the server prints (no CALLVAULT_SMTP_URL)."""
+    import re
+
+    from webhelp import csrf_of
+
+    monkeypatch.delenv("CALLVAULT_SMTP_URL", raising=False)
+    made = run_cli(capsys, "demo", "--users", "12", "--calls", "400")
+    assert made.code == 0, made.err
+    admin_token = next(
+        line.split()[-1] for line in made.out.splitlines() if line.startswith("  admin")
+    )
+    login = re.search(r"admin console: \S+(/admin/login)", made.out)
+    centre = re.search(r"privacy centre: \S+?(/privacy/\w+/) \(sign in as (\S+?);", made.out)
+    assert login and centre, made.out
+    client = TestClient(create_app(vault), base_url="https://testserver")
+    form = client.get(login.group(1))
+    page = client.post(login.group(1), data={"token": admin_token, "csrf": csrf_of(form.text)})
+    assert page.status_code == 200 and page.url.path == "/admin/requests"
+    assert "data-overdue" in page.text or "Overdue" in page.text
+
+    path, address = centre.group(1), centre.group(2)
+    subject = TestClient(create_app(vault), base_url="https://testserver")
+    csrf = csrf_of(subject.get(path).text)
+    capsys.readouterr()
+    subject.post(f"{path}code", data={"address": address, "csrf": csrf})
+    code = re.search(r"sign-in code: (\d{6})", capsys.readouterr().err)
+    assert code, "the server printed no code"
+    page = subject.post(f"{path}code/verify", data={"code": code.group(1), "csrf": csrf})
+    assert page.status_code == 200 and page.url.path == f"{path}me"
