@@ -10,19 +10,26 @@ run short. For each database (SQLite file, PostgreSQL in a database created and 
   with their own data keys, de-duplication, audit) into a fresh vault;
 - **raw**: the same parser, then the same parsed rows inserted as they are (numbers in clear, no gate,
   no crypto, no party resolution, no de-duplication) in batches of 5,000 with DBAPI ``executemany``
-  on SQLite and ``COPY`` on PostgreSQL (the raw paths callvault itself uses),
+  on SQLite and ``COPY`` on PostgreSQL (the raw paths callvault itself uses), in ONE transaction
+  (``BEGIN`` ... ``COMMIT``, as the ingest: the vault's SQLite connections run the driver in
+  autocommit mode, so without the explicit ``BEGIN`` every row of the baseline committed on its
+  own, which made the baseline many times slower than a raw insert and the ratio meaningless),
   into ``raw_calls`` in the same database: a table shaped like the vault's ``calls`` (same primary
   key, secondary indexes and foreign key to ``tenants``), so that the ratio measures the gate and
   the crypto, not the schema.
 
-Both figures include parsing the file. Prints rows/s of each and the ratio (callvault time / raw time).
+Both figures include parsing the file. Each side runs in a child process of its own, which reports
+its peak resident memory (``ru_maxrss``), so that neither side's memory (nor the generator's) mixes
+into the other's figure. Prints rows/s of each, the ratio (callvault time / raw time) and peak RSS.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import random
+import resource
 import secrets
 import sys
 import tempfile
@@ -48,6 +55,7 @@ from callvault.vault import Vault
 USERS = 500
 EXTERNALS = 50_000
 BATCH = 5_000
+INGEST_CACHE = -262144  # SQLite page cache in KiB, as store_calls sets it (calls._SQLITE_CACHE)
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 
 
@@ -153,7 +161,8 @@ def run_raw(url: str, csv: Path) -> tuple[float, int]:
     try:
         cursor = raw.cursor()
         if engine.dialect.name == "sqlite":
-            cursor.execute("PRAGMA cache_size=-262144")  # the same page cache the ingest sets
+            cursor.execute(f"PRAGMA cache_size={INGEST_CACHE}")  # the page cache the ingest sets
+            cursor.execute("BEGIN")  # one transaction, as the ingest (the driver autocommits)
         with csv.open("rb") as stream:
             batch: list[tuple[object, ...]] = []
             for record in parse(stream):
@@ -190,29 +199,64 @@ def _raw_row(n: int, r: ParsedCall) -> tuple[object, ...]:
     )  # fmt: skip
 
 
-def compare(label: str, url: str, csv: Path) -> None:
-    vault = Vault.open(url, master_key=MasterKey(new_key(), source="bench"), create=True)
+def _open(url: str, keystore: str, key: bytes, *, create: bool = False) -> Vault:
+    return Vault.open(
+        url, master_key=MasterKey(key, source="bench"), create=create, keystore=keystore
+    )
+
+
+def _child_callvault(url: str, keystore: str, key: bytes, csv: Path) -> tuple[float, int]:
+    vault = _open(url, keystore, key)
     try:
-        setup_tenant(vault)  # not timed: the tenant, its 500 users and the schema
-        raw_s, raw_n = run_raw(url, csv)
-        cv_s, cv_n = run_callvault(vault, csv)
+        return run_callvault(vault, csv)
     finally:
         vault.close()
+
+
+def _child(queue: Any, work: Any, *args: Any) -> None:
+    seconds, rows = work(*args)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    queue.put((seconds, rows, peak_mb))
+
+
+def in_child(work: Any, *args: Any) -> tuple[float, int, float]:
+    """``work(*args)`` in a fresh (spawned) process: its (seconds, rows) and its peak RSS in MB."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=_child, args=(queue, work, *args))
+    process.start()
+    result = queue.get()
+    process.join()
+    if process.exitcode != 0:
+        raise SystemExit(f"benchmark child failed with exit code {process.exitcode}")
+    return result  # type: ignore[no-any-return]
+
+
+def compare(label: str, url: str, keystore: str, csv: Path) -> None:
+    key = new_key()
+    vault = _open(url, keystore, key, create=True)
+    try:
+        setup_tenant(vault)  # not timed: the tenant, its 500 users and the schema
+    finally:
+        vault.close()
+    raw_s, raw_n, raw_mb = in_child(run_raw, url, csv)
+    cv_s, cv_n, cv_mb = in_child(_child_callvault, url, keystore, key, csv)
     print(
-        f"{label:10} rows={cv_n:>9,}  callvault {cv_n / cv_s:>9,.0f} rows/s ({cv_s:6.1f} s)  "
-        f"raw {raw_n / raw_s:>9,.0f} rows/s ({raw_s:6.1f} s)  ratio {cv_s / raw_s:4.2f}"
+        f"{label:10} rows={cv_n:>9,}  callvault {cv_n / cv_s:>9,.0f} rows/s ({cv_s:6.1f} s, "
+        f"peak RSS {cv_mb:5.0f} MB)  raw {raw_n / raw_s:>9,.0f} rows/s ({raw_s:6.1f} s, "
+        f"peak RSS {raw_mb:5.0f} MB)  ratio {cv_s / raw_s:4.2f}"
     )
     sys.stdout.flush()
 
 
-def with_pg_database(admin_url: str, csv: Path) -> None:
+def with_pg_database(admin_url: str, csv: Path, keystore: str) -> None:
     admin = create_engine(sqlalchemy_url(admin_url), isolation_level="AUTOCOMMIT")
     name = f"callvault_bench_{os.getpid()}_{secrets.token_hex(3)}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
         url = make_url(sqlalchemy_url(admin_url)).set(database=name)
-        compare("postgresql", url.render_as_string(hide_password=False), csv)
+        compare("postgresql", url.render_as_string(hide_password=False), keystore, csv)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -232,9 +276,10 @@ def main() -> None:
         generate(csv, args.rows)
         print(f"generated {args.rows:,} CDRs in {time.perf_counter() - began:.1f} s")
         if not args.no_sqlite:
-            compare("sqlite", f"sqlite:///{Path(tmp) / 'vault.db'}", csv)
-        if not args.no_pg:
-            with_pg_database(args.pg, csv)
+            keys = f"sqlite:///{Path(tmp) / 'sqlite-keys.db'}"
+            compare("sqlite", f"sqlite:///{Path(tmp) / 'vault.db'}", keys, csv)
+        if not args.no_pg:  # the key store apart from the data, as in production
+            with_pg_database(args.pg, csv, f"sqlite:///{Path(tmp) / 'pg-keys.db'}")
 
 
 if __name__ == "__main__":

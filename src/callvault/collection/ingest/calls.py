@@ -232,10 +232,11 @@ def _insert(
     if not fresh:
         return 0
     # By number and the call's time: a recycled number's earlier calls stay its previous holder's.
-    moments = {(r.caller, r.started_at) for r, _ in fresh} | {
-        (r.callee, r.started_at) for r, _ in fresh
-    }
-    resolved = parties.resolve_at(moments)
+    # Resolved once per party as written (a cache across batches); only the parties whose user
+    # holds the number from a date need the record's time, and only their earlier records.
+    resolved = parties.resolve({r.caller for r, _ in fresh} | {r.callee for r, _ in fresh})
+    since = parties.since_of
+    prior = parties.prior_holders(_earlier(fresh, since)) if since else {}
     link, index = f"link:{format}:", parties.index
     linked: dict[str, bytes] = {}
     encode = time_encoder(conn)
@@ -245,8 +246,17 @@ def _insert(
     unparsed = 0
     oldest, expired = expiry
     for record, key in fresh:
-        caller, caller_user, odd_caller = resolved[record.caller, record.started_at]
-        callee, callee_user, odd_callee = resolved[record.callee, record.started_at]
+        started = record.started_at
+        caller, caller_user, odd_caller = (
+            prior[record.caller]
+            if record.caller in prior and started < since[record.caller]
+            else resolved[record.caller]
+        )
+        callee, callee_user, odd_callee = (
+            prior[record.callee]
+            if record.callee in prior and started < since[record.callee]
+            else resolved[record.callee]
+        )
         unparsed += odd_caller + odd_callee
         if _swapped(record.user_side, caller_user, callee_user):
             caller, caller_user, callee, callee_user = callee, callee_user, caller, caller_user
@@ -278,6 +288,18 @@ def _insert(
         )
     insert_rows(conn, calls, _CALL_COLUMNS, rows)
     return unparsed
+
+
+def _earlier(
+    fresh: list[tuple[ParsedCall, bytes]], since: dict[str | None, Any]
+) -> set[str | None]:
+    """The parties of ``fresh`` with a record from before their user held the number."""
+    return {
+        raw
+        for record, _ in fresh
+        for raw in (record.caller, record.callee)
+        if raw in since and record.started_at < since[raw]
+    }
 
 
 def ordered_ids() -> Iterator[str]:
