@@ -62,6 +62,7 @@ from callvault.tenants import region as tenant_region
 from callvault.vault import Vault
 
 BATCH = 5_000
+SQLITE_CACHE = -65536  # KiB: 64 MiB of page cache for the indexes (bounded memory, issue 17)
 _CALL_COLUMNS = (
     "tenant_id", "call_id", "source_key", "linked_key", "started_at", "answered_at", "ended_at",
     "duration_s", "billsec_s", "direction", "outcome", "caller_subject_id", "callee_subject_id",
@@ -165,7 +166,7 @@ def _store(
     serialise_ingest(conn, tenant_id)
     now = parties.now
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("PRAGMA cache_size=-262144")  # 256 MiB: index pages stay in memory
+        conn.exec_driver_sql(f"PRAGMA cache_size={SQLITE_CACHE}")  # index pages stay in memory
     report = IngestReport(expired_on_arrival=0)
     unparsed = 0
     oldest = held_from(parties.vault, get_tenant(conn, tenant_id), now)["call_record"]
