@@ -26,10 +26,8 @@ into the other's figure. Prints rows/s of each, the ratio (callvault time / raw 
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import random
-import resource
 import secrets
 import sys
 import tempfile
@@ -41,7 +39,10 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from callvault.collection.ingest.calls import ingest_calls
+sys.path.insert(0, str(Path(__file__).parent))
+from _child import in_child
+
+from callvault.collection.ingest.calls import SQLITE_CACHE, ingest_calls
 from callvault.collection.parsers.asterisk_csv import parse
 from callvault.collection.parsers.records import ParsedCall
 from callvault.crypto.master_key import MasterKey
@@ -55,7 +56,6 @@ from callvault.vault import Vault
 USERS = 500
 EXTERNALS = 50_000
 BATCH = 5_000
-INGEST_CACHE = -262144  # SQLite page cache in KiB, as store_calls sets it (calls._SQLITE_CACHE)
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 
 
@@ -161,7 +161,7 @@ def run_raw(url: str, csv: Path) -> tuple[float, int]:
     try:
         cursor = raw.cursor()
         if engine.dialect.name == "sqlite":
-            cursor.execute(f"PRAGMA cache_size={INGEST_CACHE}")  # the page cache the ingest sets
+            cursor.execute(f"PRAGMA cache_size={SQLITE_CACHE}")  # the page cache the ingest sets
             cursor.execute("BEGIN")  # one transaction, as the ingest (the driver autocommits)
         with csv.open("rb") as stream:
             batch: list[tuple[object, ...]] = []
@@ -213,25 +213,6 @@ def _child_callvault(url: str, keystore: str, key: bytes, csv: Path) -> tuple[fl
         vault.close()
 
 
-def _child(queue: Any, work: Any, *args: Any) -> None:
-    seconds, rows = work(*args)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    queue.put((seconds, rows, peak_mb))
-
-
-def in_child(work: Any, *args: Any) -> tuple[float, int, float]:
-    """``work(*args)`` in a fresh (spawned) process: its (seconds, rows) and its peak RSS in MB."""
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    process = context.Process(target=_child, args=(queue, work, *args))
-    process.start()
-    result = queue.get()
-    process.join()
-    if process.exitcode != 0:
-        raise SystemExit(f"benchmark child failed with exit code {process.exitcode}")
-    return result  # type: ignore[no-any-return]
-
-
 def compare(label: str, url: str, keystore: str, csv: Path) -> None:
     key = new_key()
     vault = _open(url, keystore, key, create=True)
@@ -239,8 +220,8 @@ def compare(label: str, url: str, keystore: str, csv: Path) -> None:
         setup_tenant(vault)  # not timed: the tenant, its 500 users and the schema
     finally:
         vault.close()
-    raw_s, raw_n, raw_mb = in_child(run_raw, url, csv)
-    cv_s, cv_n, cv_mb = in_child(_child_callvault, url, keystore, key, csv)
+    (raw_s, raw_n), raw_mb = in_child(run_raw, url, csv)
+    (cv_s, cv_n), cv_mb = in_child(_child_callvault, url, keystore, key, csv)
     print(
         f"{label:10} rows={cv_n:>9,}  callvault {cv_n / cv_s:>9,.0f} rows/s ({cv_s:6.1f} s, "
         f"peak RSS {cv_mb:5.0f} MB)  raw {raw_n / raw_s:>9,.0f} rows/s ({raw_s:6.1f} s, "
