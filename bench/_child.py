@@ -15,19 +15,20 @@ from typing import Any
 
 def _run(queue: Any, work: Callable[..., Any], args: tuple[Any, ...]) -> None:
     result = work(*args)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    queue.put((result, peak_mb))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    queue.put((result, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime))  # KiB on Linux
 
 
-def in_child(work: Callable[..., Any], *args: Any) -> tuple[Any, float]:
+def in_child(work: Callable[..., Any], *args: Any) -> tuple[Any, float, float]:
     """``work(*args)`` (a module-level function; picklable arguments) in a spawned process:
-    its result and its peak RSS in MB."""
+    its result, its peak RSS in MB and the CPU seconds it used (start-up included; on SQLite the
+    database works in this process, so on a busy machine this is the steadier figure)."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     process = context.Process(target=_run, args=(queue, work, args))
     process.start()
-    result, peak_mb = queue.get()
+    result, peak_mb, cpu_s = queue.get()
     process.join()
     if process.exitcode != 0:
         raise SystemExit(f"benchmark child failed with exit code {process.exitcode}")
-    return result, peak_mb
+    return result, peak_mb, cpu_s

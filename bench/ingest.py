@@ -220,12 +220,13 @@ def compare(label: str, url: str, keystore: str, csv: Path) -> None:
         setup_tenant(vault)  # not timed: the tenant, its 500 users and the schema
     finally:
         vault.close()
-    (raw_s, raw_n), raw_mb = in_child(run_raw, url, csv)
-    (cv_s, cv_n), cv_mb = in_child(_child_callvault, url, keystore, key, csv)
+    (raw_s, raw_n), raw_mb, raw_cpu = in_child(run_raw, url, csv)
+    (cv_s, cv_n), cv_mb, cv_cpu = in_child(_child_callvault, url, keystore, key, csv)
     print(
         f"{label:10} rows={cv_n:>9,}  callvault {cv_n / cv_s:>9,.0f} rows/s ({cv_s:6.1f} s, "
         f"peak RSS {cv_mb:5.0f} MB)  raw {raw_n / raw_s:>9,.0f} rows/s ({raw_s:6.1f} s, "
-        f"peak RSS {raw_mb:5.0f} MB)  ratio {cv_s / raw_s:4.2f}"
+        f"peak RSS {raw_mb:5.0f} MB)  ratio {cv_s / raw_s:4.2f}  "
+        f"(client CPU {cv_cpu:.1f} s / {raw_cpu:.1f} s = {cv_cpu / raw_cpu:4.2f})"
     )
     sys.stdout.flush()
 

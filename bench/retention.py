@@ -215,10 +215,13 @@ def bench(backend: str, n: int, pg: str) -> None:
             add_tenant(vault, "acme", name="Acme", collect=["name", "phone", "call_history"])
             pairs = parties(vault)
             populate(vault, n, pairs)
-            ours, peak_mb = in_child(retention_child, url, keystore, key)
+            ours, peak_mb, cpu_s = in_child(retention_child, url, keystore, key)
             counted = statistics_total(vault)
             assert counted == n, (counted, n)
-            print(f"retention {backend:<10} peak RSS {peak_mb:.0f} MB ({n:,} expired calls)")
+            print(
+                f"retention {backend:<10} peak RSS {peak_mb:.0f} MB, client CPU {cpu_s:.1f} s "
+                f"({n:,} expired calls)"
+            )
             for label, billing in (("stats+delete", False), ("stats+billing+delete", True)):
                 reset(vault)
                 populate(vault, n, pairs)
