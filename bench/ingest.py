@@ -10,12 +10,17 @@ run short. For each database (SQLite file, PostgreSQL in a database created and 
   with their own data keys, de-duplication, audit) into a fresh vault;
 - **raw**: the same parser, then the same parsed rows inserted as they are (numbers in clear, no gate,
   no crypto, no party resolution, no de-duplication) in batches of 5,000 with DBAPI ``executemany``
-  on SQLite and ``COPY`` on PostgreSQL (the raw paths callvault itself uses),
+  on SQLite and ``COPY`` on PostgreSQL (the raw paths callvault itself uses), in ONE transaction
+  (``BEGIN`` ... ``COMMIT``, as the ingest: the vault's SQLite connections run the driver in
+  autocommit mode, so without the explicit ``BEGIN`` every row of the baseline committed on its
+  own, which made the baseline many times slower than a raw insert and the ratio meaningless),
   into ``raw_calls`` in the same database: a table shaped like the vault's ``calls`` (same primary
   key, secondary indexes and foreign key to ``tenants``), so that the ratio measures the gate and
   the crypto, not the schema.
 
-Both figures include parsing the file. Prints rows/s of each and the ratio (callvault time / raw time).
+Both figures include parsing the file. Each side runs in a child process of its own, which reports
+its peak resident memory (``ru_maxrss``), so that neither side's memory (nor the generator's) mixes
+into the other's figure. Prints rows/s of each, the ratio (callvault time / raw time) and peak RSS.
 """
 
 from __future__ import annotations
@@ -34,7 +39,10 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from callvault.collection.ingest.calls import ingest_calls
+sys.path.insert(0, str(Path(__file__).parent))
+from _child import in_child
+
+from callvault.collection.ingest.calls import SQLITE_CACHE, ingest_calls
 from callvault.collection.parsers.asterisk_csv import parse
 from callvault.collection.parsers.records import ParsedCall
 from callvault.crypto.master_key import MasterKey
@@ -153,7 +161,8 @@ def run_raw(url: str, csv: Path) -> tuple[float, int]:
     try:
         cursor = raw.cursor()
         if engine.dialect.name == "sqlite":
-            cursor.execute("PRAGMA cache_size=-262144")  # the same page cache the ingest sets
+            cursor.execute(f"PRAGMA cache_size={SQLITE_CACHE}")  # the page cache the ingest sets
+            cursor.execute("BEGIN")  # one transaction, as the ingest (the driver autocommits)
         with csv.open("rb") as stream:
             batch: list[tuple[object, ...]] = []
             for record in parse(stream):
@@ -190,29 +199,46 @@ def _raw_row(n: int, r: ParsedCall) -> tuple[object, ...]:
     )  # fmt: skip
 
 
-def compare(label: str, url: str, csv: Path) -> None:
-    vault = Vault.open(url, master_key=MasterKey(new_key(), source="bench"), create=True)
+def _open(url: str, keystore: str, key: bytes, *, create: bool = False) -> Vault:
+    return Vault.open(
+        url, master_key=MasterKey(key, source="bench"), create=create, keystore=keystore
+    )
+
+
+def _child_callvault(url: str, keystore: str, key: bytes, csv: Path) -> tuple[float, int]:
+    vault = _open(url, keystore, key)
     try:
-        setup_tenant(vault)  # not timed: the tenant, its 500 users and the schema
-        raw_s, raw_n = run_raw(url, csv)
-        cv_s, cv_n = run_callvault(vault, csv)
+        return run_callvault(vault, csv)
     finally:
         vault.close()
+
+
+def compare(label: str, url: str, keystore: str, csv: Path) -> None:
+    key = new_key()
+    vault = _open(url, keystore, key, create=True)
+    try:
+        setup_tenant(vault)  # not timed: the tenant, its 500 users and the schema
+    finally:
+        vault.close()
+    (raw_s, raw_n), raw_mb, raw_cpu = in_child(run_raw, url, csv)
+    (cv_s, cv_n), cv_mb, cv_cpu = in_child(_child_callvault, url, keystore, key, csv)
     print(
-        f"{label:10} rows={cv_n:>9,}  callvault {cv_n / cv_s:>9,.0f} rows/s ({cv_s:6.1f} s)  "
-        f"raw {raw_n / raw_s:>9,.0f} rows/s ({raw_s:6.1f} s)  ratio {cv_s / raw_s:4.2f}"
+        f"{label:10} rows={cv_n:>9,}  callvault {cv_n / cv_s:>9,.0f} rows/s ({cv_s:6.1f} s, "
+        f"peak RSS {cv_mb:5.0f} MB)  raw {raw_n / raw_s:>9,.0f} rows/s ({raw_s:6.1f} s, "
+        f"peak RSS {raw_mb:5.0f} MB)  ratio {cv_s / raw_s:4.2f}  "
+        f"(client CPU {cv_cpu:.1f} s / {raw_cpu:.1f} s = {cv_cpu / raw_cpu:4.2f})"
     )
     sys.stdout.flush()
 
 
-def with_pg_database(admin_url: str, csv: Path) -> None:
+def with_pg_database(admin_url: str, csv: Path, keystore: str) -> None:
     admin = create_engine(sqlalchemy_url(admin_url), isolation_level="AUTOCOMMIT")
     name = f"callvault_bench_{os.getpid()}_{secrets.token_hex(3)}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
         url = make_url(sqlalchemy_url(admin_url)).set(database=name)
-        compare("postgresql", url.render_as_string(hide_password=False), csv)
+        compare("postgresql", url.render_as_string(hide_password=False), keystore, csv)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -232,9 +258,10 @@ def main() -> None:
         generate(csv, args.rows)
         print(f"generated {args.rows:,} CDRs in {time.perf_counter() - began:.1f} s")
         if not args.no_sqlite:
-            compare("sqlite", f"sqlite:///{Path(tmp) / 'vault.db'}", csv)
-        if not args.no_pg:
-            with_pg_database(args.pg, csv)
+            keys = f"sqlite:///{Path(tmp) / 'sqlite-keys.db'}"
+            compare("sqlite", f"sqlite:///{Path(tmp) / 'vault.db'}", keys, csv)
+        if not args.no_pg:  # the key store apart from the data, as in production
+            with_pg_database(args.pg, csv, f"sqlite:///{Path(tmp) / 'pg-keys.db'}")
 
 
 if __name__ == "__main__":

@@ -22,11 +22,12 @@ from sqlalchemy import (
     literal,
     literal_column,
     select,
+    union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from callvault.store.cells import bucket_start, day_of, population, rounded
-from callvault.store.schema.core import UTCDateTime, calls
+from callvault.store.cells import bucket_start, day_of, rounded
+from callvault.store.schema.core import UTCDateTime, calls, subjects
 from callvault.store.schema.retention import billing_records
 from callvault.store.schema.statistics import call_statistics
 
@@ -49,24 +50,50 @@ def _insert(conn: Connection, table: Any) -> Any:
 def aggregate_calls(conn: Connection, batch: ColumnElement[bool]) -> None:
     """Upsert the batch into call_statistics hour cells: counts add; ``subjects`` is the cell's
     population (:func:`callvault.store.cells.population`: the tenant's users, never their
-    correspondents), merged with the max across batches (an undercount)."""
+    correspondents), merged with the max across batches (an undercount).
+
+    One pass over the batch: it is grouped by cell and by which of its two parties are users
+    (each party's kind is one primary-key probe), and the cells' totals and populations come
+    from those few groups, not from two more scans of the calls.
+    """
     c = calls.c
     bucket = bucket_start(conn, c.started_at, "hour")
-    totals = (
+    first, second = subjects.alias("first_user"), subjects.alias("second_user")
+    parties = calls.outerjoin(first, _user(first, c.caller_subject_id)).outerjoin(
+        second, _user(second, c.callee_subject_id)
+    )
+    groups = (
         select(
             c.tenant_id,
             bucket.label("bucket"),
             c.direction,
             c.outcome,
+            first.c.subject_id.label("caller_user"),
+            second.c.subject_id.label("callee_user"),
             func.count().label("calls"),
             func.sum(rounded(c.duration_s)).label("duration_s"),
             func.sum(rounded(c.billsec_s)).label("billsec_s"),
         )
+        .select_from(parties)
         .where(batch)
         .group_by(c.tenant_id, bucket, c.direction, c.outcome)
+        .group_by(first.c.subject_id, second.c.subject_id)
+        .cte("cell_groups")
+    )
+    g = groups.c
+    key = (g.tenant_id, g.bucket, g.direction, g.outcome)
+    sums = [func.sum(g[name]).label(name) for name in ("calls", "duration_s", "billsec_s")]
+    totals = select(*key, *sums).group_by(*key).subquery()
+    users = union_all(
+        select(*key, g.caller_user.label("user")), select(*key, g.callee_user.label("user"))
+    ).subquery()
+    u = users.c
+    people = (
+        select(u.bucket, u.direction, u.outcome, func.count(u.user.distinct()).label("people"))
+        .where(u.user.is_not(None))
+        .group_by(u.bucket, u.direction, u.outcome)
         .subquery()
     )
-    people = population(batch, bucket).subquery()
     t, p = totals.c, people.c
     same = and_(t.bucket == p.bucket, t.direction == p.direction, t.outcome == p.outcome)
     query = select(
@@ -80,6 +107,15 @@ def aggregate_calls(conn: Connection, batch: ColumnElement[bool]) -> None:
         t.billsec_s,
     ).select_from(totals.outerjoin(people, same))
     merge_statistics(conn, query)
+
+
+def _user(alias: Any, party: Any) -> ColumnElement[bool]:
+    """``alias`` (of subjects) is ``party`` when that party is one of the tenant's users."""
+    return and_(
+        alias.c.tenant_id == calls.c.tenant_id,
+        alias.c.subject_id == party,
+        alias.c.kind == "user",
+    )
 
 
 def merge_statistics(conn: Connection, query: Select[Any]) -> None:

@@ -20,6 +20,7 @@ billing subset; :mod:`callvault.retention.arrival`) and is counted as ``expired_
 
 from __future__ import annotations
 
+import gc
 import io
 import itertools
 import os
@@ -62,6 +63,7 @@ from callvault.tenants import region as tenant_region
 from callvault.vault import Vault
 
 BATCH = 5_000
+SQLITE_CACHE = -65536  # KiB: 64 MiB of page cache for the indexes (bounded memory, issue 17)
 _CALL_COLUMNS = (
     "tenant_id", "call_id", "source_key", "linked_key", "started_at", "answered_at", "ended_at",
     "duration_s", "billsec_s", "direction", "outcome", "caller_subject_id", "callee_subject_id",
@@ -142,7 +144,14 @@ def store_calls(
 ) -> IngestReport:
     """Store ``items`` in ``conn``'s transaction, with its audit entry (``details`` added to it)."""
     parties = Parties(vault, conn, tenant_id, create=keep_parties, now=utcnow(), region=region)
-    report = _store(conn, tenant_id, format, iter(items), bad, parties)
+    # The cyclic collector would re-scan every long-lived object of the process (modules, the
+    # vault, metadata) a thousand times over a million rows, for cycles a bulk insert does not
+    # make: those objects are set aside (not freed, not scanned) until the batch loop ends.
+    gc.freeze()
+    try:
+        report = _store(conn, tenant_id, format, iter(items), bad, parties)
+    finally:
+        gc.unfreeze()
     categories = [CALL_HISTORY, *([PHONE] if keep_parties else [])]
     entry = AuditEntry(
         actor=actor,
@@ -165,7 +174,7 @@ def _store(
     serialise_ingest(conn, tenant_id)
     now = parties.now
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("PRAGMA cache_size=-262144")  # 256 MiB: index pages stay in memory
+        conn.exec_driver_sql(f"PRAGMA cache_size={SQLITE_CACHE}")  # index pages stay in memory
     report = IngestReport(expired_on_arrival=0)
     unparsed = 0
     oldest = held_from(parties.vault, get_tenant(conn, tenant_id), now)["call_record"]
@@ -232,10 +241,11 @@ def _insert(
     if not fresh:
         return 0
     # By number and the call's time: a recycled number's earlier calls stay its previous holder's.
-    moments = {(r.caller, r.started_at) for r, _ in fresh} | {
-        (r.callee, r.started_at) for r, _ in fresh
-    }
-    resolved = parties.resolve_at(moments)
+    # Resolved once per party as written (a cache across batches); only the parties whose user
+    # holds the number from a date need the record's time, and only their earlier records.
+    resolved = parties.resolve({r.caller for r, _ in fresh} | {r.callee for r, _ in fresh})
+    since = parties.since_of
+    prior = parties.prior_holders(_earlier(fresh, since)) if since else {}
     link, index = f"link:{format}:", parties.index
     linked: dict[str, bytes] = {}
     encode = time_encoder(conn)
@@ -245,8 +255,17 @@ def _insert(
     unparsed = 0
     oldest, expired = expiry
     for record, key in fresh:
-        caller, caller_user, odd_caller = resolved[record.caller, record.started_at]
-        callee, callee_user, odd_callee = resolved[record.callee, record.started_at]
+        started = record.started_at
+        caller, caller_user, odd_caller = (
+            prior[record.caller]
+            if record.caller in prior and started < since[record.caller]
+            else resolved[record.caller]
+        )
+        callee, callee_user, odd_callee = (
+            prior[record.callee]
+            if record.callee in prior and started < since[record.callee]
+            else resolved[record.callee]
+        )
         unparsed += odd_caller + odd_callee
         if _swapped(record.user_side, caller_user, callee_user):
             caller, caller_user, callee, callee_user = callee, callee_user, caller, caller_user
@@ -278,6 +297,18 @@ def _insert(
         )
     insert_rows(conn, calls, _CALL_COLUMNS, rows)
     return unparsed
+
+
+def _earlier(
+    fresh: list[tuple[ParsedCall, bytes]], since: dict[str | None, Any]
+) -> set[str | None]:
+    """The parties of ``fresh`` with a record from before their user held the number."""
+    return {
+        raw
+        for record, _ in fresh
+        for raw in (record.caller, record.callee)
+        if raw in since and record.started_at < since[raw]
+    }
 
 
 def ordered_ids() -> Iterator[str]:

@@ -82,6 +82,9 @@ class Parties:
         self._since: dict[str, datetime] = {}  # form -> from when its user holds it
         self._looked_up: set[str] = set()
         self._by_raw: dict[str | None, Resolved] = {None: NOBODY}
+        #: party as written -> from when its user holds it (only parties whose user has a date)
+        self.since_of: dict[str | None, datetime] = {}
+        self._prior_party: dict[str | None, Party] = {}
         self.created = 0
 
     def index(self, form: str) -> bytes:
@@ -91,6 +94,7 @@ class Parties:
         """The subject of every party among ``raws`` (a cache: holds earlier batches' too).
 
         Forms not yet seen are looked up with one SELECT; parties still unknown become externals.
+        A party whose user holds its number only from a date gets that date in :attr:`since_of`.
         """
         known = self._by_raw
         fresh = {raw: party(raw, self.region) for raw in raws if raw not in known}
@@ -109,6 +113,7 @@ class Parties:
             self._create_externals(list(missing.values()))
         for raw, p in fresh.items():
             known[raw] = self._pick(p)
+            self._held_since(raw, p)
         return known
 
     def _pick(self, p: Party | None) -> Resolved:
@@ -120,6 +125,20 @@ class Parties:
                 return Resolved(found[0], found[1], p.unparsed and form == p.form)
         return Resolved(None, False, p.unparsed)
 
+    def _held_since(self, raw: str | None, p: Party | None) -> None:
+        """Note in :attr:`since_of` (and the previous holder's party in ``_prior_party``) when
+        ``raw``'s user holds it only from a date: computed once per party, not once per record."""
+        if p is None:
+            return
+        held = next((form for form in p.lookups if form in self._found), None)
+        since = self._since.get(held) if held is not None else None
+        if held is None or since is None:
+            return
+        kind, value = ("extension", held[4:]) if held.startswith("ext:") else (p.kind, p.value)
+        form = prior_form(held, since)
+        self.since_of[raw] = since
+        self._prior_party[raw] = Party((form,), kind, form, value)
+
     def resolve_at(
         self, pairs: Iterable[tuple[str | None, datetime]]
     ) -> dict[tuple[str | None, datetime], Resolved]:
@@ -129,8 +148,19 @@ class Parties:
         moment resolves to the number's previous holder (found or created in one batch)."""
         wanted = set(pairs)
         now = self.resolve({raw for raw, _ in wanted})
-        prior = {pair: self._prior(pair) for pair in wanted}
-        earlier = {p.form: p for p in prior.values() if p is not None and p.form not in self._found}
+        since = self.since_of
+        earlier = {raw for raw, moment in wanted if raw in since and moment < since[raw]}
+        prior = self.prior_holders(earlier)
+        return {
+            (raw, moment): prior[raw] if raw in earlier and moment < since[raw] else now[raw]
+            for raw, moment in wanted
+        }
+
+    def prior_holders(self, raws: Iterable[str | None]) -> dict[str | None, Resolved]:
+        """The previous holder of each of ``raws`` (parties in :attr:`since_of`, already resolved),
+        for their records from before their user's ``since``: found, or created, in one batch."""
+        wanted = {raw: self._prior_party[raw] for raw in raws}
+        earlier = {p.form: p for p in wanted.values() if p.form not in self._found}
         if earlier:
             self._lookup({self.index(form): form for form in earlier})
             missing = [p for form, p in earlier.items() if form not in self._found]
@@ -138,26 +168,7 @@ class Parties:
                 self._create_externals(missing)
             for p in missing:
                 self._found.setdefault(p.form, (None, False))
-        return {
-            pair: now[pair[0]] if p is None else Resolved(*self._found[p.form], False)
-            for pair, p in prior.items()
-        }
-
-    def _prior(self, pair: tuple[str | None, datetime]) -> Party | None:
-        """The previous holder's party when the record predates its user's ``since``, else None."""
-        raw, moment = pair
-        found = party(raw, self.region) if raw is not None else None
-        if found is None:
-            return None
-        held = next((form for form in found.lookups if form in self._found), None)
-        since = self._since.get(held) if held is not None else None
-        if held is None or since is None or moment >= since:
-            return None
-        kind, value = (
-            ("extension", held[4:]) if held.startswith("ext:") else (found.kind, found.value)
-        )
-        form = prior_form(held, since)
-        return Party((form,), kind, form, value)
+        return {raw: Resolved(*self._found[p.form], False) for raw, p in wanted.items()}
 
     def _lookup(self, by_index: dict[bytes, str]) -> None:
         keys = list(by_index)
