@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, bindparam, func, insert, select
 
 from callvault.clock import utcnow
 from callvault.errors import InvalidInput, NotFound
@@ -167,8 +167,11 @@ def no_tenant(tenant_id: str) -> NotFound:
     return NotFound(f"no tenant {tenant_id!r}")
 
 
+_TENANT = select(tenants).where(tenants.c.tenant_id == bindparam("t"))  # built once: asked often
+
+
 def get_tenant(conn: Connection, tenant_id: str) -> Tenant:
-    row = conn.execute(select(tenants).where(tenants.c.tenant_id == tenant_id)).first()
+    row = conn.execute(_TENANT, {"t": tenant_id}).first()
     if row is None:
         raise no_tenant(tenant_id)
     agreement = (

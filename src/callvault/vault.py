@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, delete, insert, select, tuple_
@@ -133,6 +133,9 @@ class Vault:
     engine: Engine
     keyring: Keyring
     policy: CompiledPolicy
+    # Each tenant's region (country) for reading national numbers, as read once: it is set when
+    # the tenant is added and never changed, and every stored subject needs it.
+    regions: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def open(
