@@ -18,6 +18,7 @@ from callvault.clock import utcnow
 from callvault.errors import InvalidInput, NotFound
 from callvault.policy.taxonomy import CATEGORY_ALIASES
 from callvault.store.audit_chain import OPERATOR, AuditEntry
+from callvault.store.prepared import Prepared
 from callvault.store.schema.core import calls, subjects, tenants, voicemails
 from callvault.store.schema.statistics import call_statistics
 from callvault.subjects.actors import check_actor
@@ -167,11 +168,12 @@ def no_tenant(tenant_id: str) -> NotFound:
     return NotFound(f"no tenant {tenant_id!r}")
 
 
-_TENANT = select(tenants).where(tenants.c.tenant_id == bindparam("t"))  # built once: asked often
+# Asked by most requests: compiled once, run on the driver's cursor.
+_TENANT = Prepared(select(tenants).where(tenants.c.tenant_id == bindparam("t")))
 
 
 def get_tenant(conn: Connection, tenant_id: str) -> Tenant:
-    row = conn.execute(_TENANT, {"t": tenant_id}).first()
+    row = _TENANT.first(conn, {"t": tenant_id})
     if row is None:
         raise no_tenant(tenant_id)
     agreement = (

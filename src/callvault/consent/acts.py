@@ -43,6 +43,7 @@ from callvault.consent.state import ConsentState, consent_state
 from callvault.errors import InvalidInput, NotFound, PolicyRefusal
 from callvault.policy import CompiledPurpose
 from callvault.store.audit_chain import AuditEntry
+from callvault.store.prepared import Prepared
 from callvault.store.schema.consent import consent_events, consent_records
 from callvault.subjects.actors import check_actor
 from callvault.subjects.directory import find_subject_kind, new_id
@@ -167,8 +168,8 @@ class _Act:
                 )
             )
         )
-        self.conn.execute(
-            _INSERT_EVENT,
+        _INSERT_EVENT.run(
+            self.conn,
             {
                 "tenant_id": self.tenant_id,
                 "record_id": record_id,
@@ -205,7 +206,7 @@ class _Act:
             events=(ConsentEvent(state, self.at, self.actor, self.method, self.version),),
         )
         row = {name: getattr(record, name) for name in _RECORD_COLUMNS}
-        self.conn.execute(_INSERT_RECORD, row)
+        _INSERT_RECORD.run(self.conn, row)
         self.add_event(record.record_id, state, first=True)
         return record
 
@@ -248,8 +249,8 @@ class _Act:
 
 
 # Built once: consent acts are frequent (only parameters change).
-_INSERT_RECORD = insert(consent_records)
-_INSERT_EVENT = insert(consent_events)
+_INSERT_RECORD = Prepared(insert(consent_records))
+_INSERT_EVENT = Prepared(insert(consent_events))
 _RECORD_COLUMNS = tuple(c.name for c in consent_records.columns)
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql
 
+from callvault.store.prepared import Prepared
 from callvault.store.schema.core import audit_heads, audit_log
 from callvault.subjects.actors import check_actor
 
@@ -86,6 +87,9 @@ _SWAP_HEAD = (
 )
 _NEW_HEAD = insert(audit_heads)
 _APPEND = insert(audit_log)
+# The two statements of every append but a chain's first, on the driver's cursor (store.prepared).
+_SWAP = Prepared(_SWAP_HEAD)
+_ADD = Prepared(_APPEND)
 _HEADS = "callvault_audit_heads"  # connection info: {tenant: (seq, hash)} this connection wrote
 _PLAIN = (str, int, float, bool, type(None))
 
@@ -160,8 +164,8 @@ def record(
     if known is not None:
         row = _entry_row(tenant_id, entry, moment, known[0] + 1, known[1], key)
         swap = {"t": tenant_id, "old_s": known[0], "old_h": known[1], "s": row["seq"]}
-        if conn.execute(_SWAP_HEAD, {**swap, "h": row["hash"]}).rowcount == 1:
-            conn.execute(_APPEND, row)
+        if _SWAP.run(conn, {**swap, "h": row["hash"]}) == 1:
+            _ADD.run(conn, row)
             heads[tenant_id] = (row["seq"], row["hash"])
             return int(row["seq"])
     head = _lock_head(conn, tenant_id)

@@ -1,8 +1,9 @@
-"""Prepared queries: a hot SELECT compiled once per dialect and run on the driver's own cursor.
+"""Prepared statements: a hot statement compiled once per dialect and run on the driver's cursor.
 
 SQLAlchemy's ``Connection.execute`` costs tens of microseconds per call in Python (cache key, result
-set-up, events) where an indexed SELECT on SQLite costs a few: for the question the processing gate
-asks per decision (``consent_state``) that overhead is most of the time. A :class:`Prepared` keeps
+set-up, events) where an indexed SELECT or a one-row INSERT on SQLite costs a few: for the question
+the processing gate asks per decision (``consent_state``) and for the audit entry every change and
+decision writes, that overhead is most of the time. A :class:`Prepared` keeps
 everything SQLAlchemy gives (the statement is still a Core construct, rendered by the dialect; bound
 values and results pass through the columns' types, e.g. timestamps stay timezone-aware UTC) and
 skips only the per-call machinery. It runs inside the connection's transaction (begun as
@@ -17,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Select
+from sqlalchemy import CompoundSelect, Connection, Dialect, Insert, Select, Update
 from sqlalchemy.exc import DBAPIError
 
 from callvault.store.database import busy_error
@@ -37,9 +38,10 @@ class _Compiled:
 
 
 class Prepared:
-    """One SELECT, compiled per dialect on first use; :meth:`first` returns its first row."""
+    """One statement, compiled per dialect on first use: :meth:`first` returns a SELECT's first
+    row, :meth:`run` executes an INSERT (of every column) or UPDATE and returns the row count."""
 
-    def __init__(self, statement: Select[Any]) -> None:
+    def __init__(self, statement: Select[Any] | CompoundSelect | Insert | Update) -> None:
         self._statement = statement
         self._compiled: dict[str, _Compiled] = {}
 
@@ -56,7 +58,7 @@ class Prepared:
         }
         order = compiled.positiontup if compiled.positiontup is not None else list(by_name)
         binds = tuple(by_name[name] for name in order)
-        columns = self._statement.selected_columns
+        columns = list(getattr(self._statement, "selected_columns", ()))
         results = tuple(
             c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
         )
@@ -65,6 +67,22 @@ class Prepared:
 
     def first(self, conn: Connection, values: Mapping[str, Any]) -> Any | None:
         """The first row for ``values`` (by bind parameter name), or None."""
+        compiled, cursor = self._execute(conn, values)
+        found = cursor.fetchone()
+        if found is None:
+            return None
+        return compiled.row._make(
+            [
+                v if process is None else process(v)
+                for process, v in zip(compiled.results, found, strict=True)
+            ]
+        )
+
+    def run(self, conn: Connection, values: Mapping[str, Any]) -> int:
+        """Execute with ``values``; the number of rows written."""
+        return int(self._execute(conn, values)[1].rowcount)
+
+    def _execute(self, conn: Connection, values: Mapping[str, Any]) -> tuple[_Compiled, Any]:
         dialect = conn.dialect
         compiled = self._compiled.get(dialect.name)
         if compiled is None:
@@ -83,21 +101,13 @@ class Prepared:
         cursor = _cursor(conn)
         try:
             cursor.execute(compiled.sql, params)
-            found = cursor.fetchone()
         except dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy would wrap it, values hidden
             busy = busy_error(exc)
             if busy is not None:
                 raise busy from exc
             error = dialect.loaded_dbapi.Error
             raise DBAPIError.instance(compiled.sql, None, exc, error, hide_parameters=True) from exc
-        if found is None:
-            return None
-        return compiled.row._make(
-            [
-                v if process is None else process(v)
-                for process, v in zip(compiled.results, found, strict=True)
-            ]
-        )
+        return compiled, cursor
 
 
 _CURSOR = "callvault_prepared_cursor"  # connection info: (driver connection, its cursor)

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, and_, bindparam, delete, insert, select
 from callvault.crypto.keyring import field_aad
 from callvault.crypto.primitives import cipher
 from callvault.errors import NotFound
+from callvault.store.prepared import Prepared
 from callvault.store.schema.core import subject_identifiers, subjects, tenants
 from callvault.subjects.identifiers import INDEXED_KINDS, index_form, lookup_forms
 from callvault.vault import Vault, queue_shreds
@@ -144,6 +145,7 @@ _FIND = (
     )
     .limit(1)
 )
+_FIND_ONE = Prepared(_FIND)
 
 
 def _is_email(text: str) -> bool:
@@ -175,7 +177,7 @@ def find_subject_kind(
     params: dict[str, object] = {"t": tenant_id, "id": text}
     params.update((f"i{n}", indexes[min(n, len(indexes) - 1)]) for n in range(_FORMS))
     # One query: the surrogate id itself, or any blind-indexed form of the text.
-    found = conn.execute(_FIND, params).first()
+    found = _FIND_ONE.first(conn, params)
     if found is None:
         raise no_subject(tenant_id)
     return str(found.subject_id), str(found.kind)
