@@ -351,12 +351,12 @@ def decide(
     # their (immutable) decision is remembered, as the same questions repeat across a read.
     key = (tenant.id, tenant.collect, frozenset(categories) if categories else None, output)
     finished = rule.finished
-    known = finished.get(key)
-    if known is None:
+    decided = finished.get(key)
+    if decided is None:
         if len(finished) >= _FINISHED_MAX:
             finished.clear()
-        known = finished[key] = _finish(rule, tenant, categories, output)
-    return known
+        decided = finished[key] = _finish(rule, tenant, categories, output)
+    return decided
 
 
 _FINISHED_MAX = 4096  # per rule: tenants x category choices actually asked

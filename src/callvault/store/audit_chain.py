@@ -119,7 +119,8 @@ def _details(details: dict[str, Any]) -> dict[str, Any]:
     """The details as they read back from the JSON column (what is hashed must be what is read)."""
     if all(type(k) is str and type(v) in _PLAIN for k, v in details.items()):
         return dict(details)  # already JSON as written: skip the round trip
-    return json.loads(json.dumps(details, sort_keys=True, default=str))  # type: ignore[no-any-return]
+    plain: dict[str, Any] = json.loads(json.dumps(details, sort_keys=True, default=str))
+    return plain
 
 
 def _entry_row(
