@@ -14,7 +14,7 @@ are turned into the same ``Busy`` error as every other statement's.
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,7 @@ Processor = Callable[[Any], Any] | None
 class _Compiled:
     sql: str
     named: bool  # pyformat (psycopg) or qmark (sqlite3)
+    insert: bool  # an INSERT of every column: a column left out of the values is NULL
     # In the order the driver takes them: the name, the caller's key (None: a constant of the
     # statement such as LIMIT's), the constant, and the type's conversion.
     binds: tuple[tuple[str, str | None, Any, Processor], ...]
@@ -63,11 +64,12 @@ class Prepared:
             c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
         )
         row = namedtuple("Row", [c.key for c in columns])  # type: ignore[misc]
-        return _Compiled(compiled.string, compiled.positiontup is None, binds, results, row)
+        named, insert = compiled.positiontup is None, isinstance(self._statement, Insert)
+        return _Compiled(compiled.string, named, insert, binds, results, row)
 
     def first(self, conn: Connection, values: Mapping[str, Any]) -> Any | None:
         """The first row for ``values`` (by bind parameter name), or None."""
-        compiled, cursor = self._execute(conn, values)
+        compiled, cursor = self._execute(conn, [values])
         found = cursor.fetchone()
         if found is None:
             return None
@@ -80,27 +82,29 @@ class Prepared:
 
     def run(self, conn: Connection, values: Mapping[str, Any]) -> int:
         """Execute with ``values``; the number of rows written."""
-        return int(self._execute(conn, values)[1].rowcount)
+        return int(self._execute(conn, [values])[1].rowcount)
 
-    def _execute(self, conn: Connection, values: Mapping[str, Any]) -> tuple[_Compiled, Any]:
+    def run_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Execute once per row of ``rows`` (the driver's executemany)."""
+        if rows:
+            self._execute(conn, rows)
+
+    def _execute(
+        self, conn: Connection, rows: Sequence[Mapping[str, Any]]
+    ) -> tuple[_Compiled, Any]:
         dialect = conn.dialect
         compiled = self._compiled.get(dialect.name)
         if compiled is None:
             compiled = self._compiled[dialect.name] = self._compile(dialect)
-        bound = [
-            (constant if key is None else values[key])
-            if process is None
-            else process(constant if key is None else values[key])
-            for _, key, constant, process in compiled.binds
-        ]
-        params: Any = bound
-        if compiled.named:
-            params = {b[0]: value for b, value in zip(compiled.binds, bound, strict=True)}
+        params = [_params(compiled, values) for values in rows]
         if not conn.in_transaction():
             conn.begin()  # what conn.execute would do: the BEGIN of this connection's reads
         cursor = _cursor(conn)
         try:
-            cursor.execute(compiled.sql, params)
+            if len(params) == 1:
+                cursor.execute(compiled.sql, params[0])
+            else:
+                cursor.executemany(compiled.sql, params)
         except dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy would wrap it, values hidden
             busy = busy_error(exc)
             if busy is not None:
@@ -108,6 +112,28 @@ class Prepared:
             error = dialect.loaded_dbapi.Error
             raise DBAPIError.instance(compiled.sql, None, exc, error, hide_parameters=True) from exc
         return compiled, cursor
+
+
+def _params(compiled: _Compiled, values: Mapping[str, Any]) -> Any:
+    """The driver's parameters for one row: converted by type, in its order (or by name)."""
+    if compiled.insert:  # no Python-side column defaults here: callers give every NOT NULL value
+        values = _Nulls(values)
+    bound = [
+        (constant if key is None else values[key])
+        if process is None
+        else process(constant if key is None else values[key])
+        for _, key, constant, process in compiled.binds
+    ]
+    if compiled.named:
+        return {b[0]: value for b, value in zip(compiled.binds, bound, strict=True)}
+    return bound
+
+
+class _Nulls(dict[str, Any]):
+    """An INSERT's values: a column not given is NULL."""
+
+    def __missing__(self, key: str) -> None:
+        return None
 
 
 _CURSOR = "callvault_prepared_cursor"  # connection info: (driver connection, its cursor)

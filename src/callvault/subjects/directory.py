@@ -85,17 +85,16 @@ def create_subject(
     dek = vault.keyring.new_dek(tenant_id, subject_id)  # in the key store, apart from the data
     row = {"tenant_id": tenant_id, "subject_id": subject_id, "kind": kind, "created_at": now,
            "updated_at": now}  # fmt: skip
-    conn.execute(_INSERT_SUBJECT, row)
+    _INSERT_SUBJECT.run(conn, row)
     region = region or tenant_region(vault, conn, tenant_id)
     rows = identifier_rows(vault, conn, tenant_id, subject_id, dek, values, region)
-    if rows:
-        conn.execute(_INSERT_IDENTIFIERS, rows)
+    _INSERT_IDENTIFIERS.run_many(conn, rows)
     return subject_id
 
 
 # Built once: a subject is stored per directory entry and per new caller (only parameters change).
-_INSERT_SUBJECT = insert(subjects)
-_INSERT_IDENTIFIERS = insert(subject_identifiers)
+_INSERT_SUBJECT = Prepared(insert(subjects))
+_INSERT_IDENTIFIERS = Prepared(insert(subject_identifiers))
 _COUNTRY = select(tenants.c.country).where(tenants.c.tenant_id == bindparam("t"))
 
 
