@@ -2,6 +2,15 @@
 them up, and appending to the audit chain, each beside the raw-database baseline of the same run.
 
     .venv/bin/python bench/vault.py [--rows N] [--backend sqlite|postgresql|both]
+
+The baselines write the same rows as callvault, in plain tables, without crypto or checks:
+
+- store subject: a subject row and one row per identifier (name, e-mail, phone), the looked-up
+  kinds indexed. (The old baseline wrote one row with three columns; callvault must write four
+  rows, one per identifier, so that each can be encrypted, indexed and erased on its own.)
+- audit append: one row with the audit entry's columns and the move of the chain's head row, the
+  two rows an append writes. (The old baseline inserted a one-column row: it left out what makes
+  the log tamper-evident, the head row that catches a truncated tail, and most of the entry.)
 """
 
 from __future__ import annotations
@@ -10,7 +19,19 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    insert,
+    select,
+    update,
+)
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import arguments, backends, report, scratch_vault, timed
@@ -23,13 +44,48 @@ raw_meta = MetaData()
 raw_people = Table(
     "raw_people",
     raw_meta,
-    Column("id", Integer, primary_key=True),
-    Column("name", String(200)),
-    Column("email", String(200), index=True),
-    Column("phone", String(32), index=True),
+    Column("tenant_id", String(64), primary_key=True),
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(16)),
+    Column("created_at", DateTime),
+    Column("updated_at", DateTime),
+)
+raw_values = Table(
+    "raw_values",
+    raw_meta,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("slot", Integer, primary_key=True),
+    Column("value", String(200), index=True),
 )
 raw_log = Table(
     "raw_log", raw_meta, Column("id", Integer, primary_key=True), Column("action", String(64))
+)
+raw_audit = Table(
+    "raw_audit",
+    raw_meta,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    *(Column(name, String(200)) for name in ("actor", "action", "purpose", "legal_basis")),
+    *(Column(name, String(200)) for name in ("subject_id", "outcome", "reason")),
+    Column("at", DateTime),
+    Column("categories", JSON),
+    Column("details", JSON),
+    Column("prev_hash", String(64)),
+    Column("hash", String(64)),
+)
+raw_head = Table(
+    "raw_head",
+    raw_meta,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("seq", Integer),
+    Column("hash", String(64)),
+)
+_MOVE = (
+    update(raw_head)
+    .where(raw_head.c.tenant_id == bindparam("t"))
+    .values(seq=bindparam("s"), hash=bindparam("h"))
 )
 
 
@@ -54,8 +110,13 @@ def bench(backend: str, rows: int, pg: str) -> None:
 
         def raw_store() -> None:
             with vault.engine.begin() as conn:
-                for p in data:
-                    conn.execute(insert(raw_people), [p])
+                for i, p in enumerate(data):
+                    person = {"tenant_id": "acme", "id": f"{i:032x}", "kind": "user"}
+                    conn.execute(insert(raw_people), {**person, "created_at": now.replace(
+                        tzinfo=None), "updated_at": now.replace(tzinfo=None)})  # fmt: skip
+                    values = [{"tenant_id": "acme", "id": person["id"], "kind": kind, "slot": 0,
+                               "value": p[kind]} for kind in ("name", "email", "phone")]  # fmt: skip
+                    conn.execute(insert(raw_values), values)
 
         report("store subject", backend, "rows", rows, timed(ours_store), timed(raw_store))
         probes = [p["email"] for p in data[: min(rows, 2000)]]
@@ -68,7 +129,7 @@ def bench(backend: str, rows: int, pg: str) -> None:
         def raw_find() -> None:
             with vault.engine.connect() as conn:
                 for email in probes:
-                    conn.execute(select(raw_people.c.id).where(raw_people.c.email == email)).one()
+                    conn.execute(select(raw_values.c.id).where(raw_values.c.value == email)).one()
 
         report(
             "find subject by e-mail",
@@ -85,12 +146,20 @@ def bench(backend: str, rows: int, pg: str) -> None:
                     entry = AuditEntry(actor="bench", action="x", details={"i": i})
                     vault.audit(conn, "acme", entry)  # HMAC chain under the key store's key
 
-        def raw_audit() -> None:
-            with vault.engine.begin() as conn:
-                for _ in range(rows):
-                    conn.execute(insert(raw_log), [{"action": "x"}])
+        with vault.engine.begin() as conn:
+            conn.execute(insert(raw_head), {"tenant_id": "acme", "seq": 0, "hash": "0" * 64})
 
-        report("audit append", backend, "entries", rows, timed(ours_audit), timed(raw_audit))
+        def raw_append() -> None:
+            at = now.replace(tzinfo=None)
+            with vault.engine.begin() as conn:
+                for i in range(rows):
+                    entry = {"tenant_id": "acme", "seq": i + 1, "at": at, "actor": "bench",
+                             "action": "x", "outcome": "ok", "categories": [],
+                             "details": {"i": i}, "prev_hash": "0" * 64, "hash": "1" * 64}  # fmt: skip
+                    conn.execute(insert(raw_audit), entry)
+                    conn.execute(_MOVE, {"t": "acme", "s": i + 1, "h": "1" * 64})
+
+        report("audit append", backend, "entries", rows, timed(ours_audit), timed(raw_append))
         shred(vault, backend, now)
         vault.close()
 

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, bindparam, func, insert, select
 
 from callvault.clock import utcnow
 from callvault.errors import InvalidInput, NotFound
 from callvault.policy.taxonomy import CATEGORY_ALIASES
 from callvault.store.audit_chain import OPERATOR, AuditEntry
+from callvault.store.prepared import Prepared
 from callvault.store.schema.core import calls, subjects, tenants, voicemails
 from callvault.store.schema.statistics import call_statistics
 from callvault.subjects.actors import check_actor
@@ -167,8 +168,12 @@ def no_tenant(tenant_id: str) -> NotFound:
     return NotFound(f"no tenant {tenant_id!r}")
 
 
+# Asked by most requests: compiled once, run on the driver's cursor.
+_TENANT = Prepared(select(tenants).where(tenants.c.tenant_id == bindparam("t")))
+
+
 def get_tenant(conn: Connection, tenant_id: str) -> Tenant:
-    row = conn.execute(select(tenants).where(tenants.c.tenant_id == tenant_id)).first()
+    row = _TENANT.first(conn, {"t": tenant_id})
     if row is None:
         raise no_tenant(tenant_id)
     agreement = (

@@ -145,6 +145,9 @@ class Vault:
     policy: CompiledPolicy
     # Called with the events of each committed transaction (see after_commit), in this process.
     listeners: list[Callable[[list[Event]], None]] = field(default_factory=list)
+    # Each tenant's region (country) for reading national numbers, as read once: it is set when
+    # the tenant is added and never changed, and every stored subject needs it.
+    regions: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def open(

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
@@ -43,11 +43,11 @@ from callvault.consent.state import ConsentState, consent_state
 from callvault.errors import InvalidInput, NotFound, PolicyRefusal
 from callvault.policy import CompiledPurpose
 from callvault.store.audit_chain import AuditEntry
+from callvault.store.prepared import Prepared
 from callvault.store.schema.consent import consent_events, consent_records
-from callvault.store.schema.core import subjects
 from callvault.subjects.actors import check_actor
-from callvault.subjects.directory import find_subject, new_id
-from callvault.tenants import get_tenant
+from callvault.subjects.directory import find_subject_kind, new_id
+from callvault.tenants import Tenant, get_tenant, region
 from callvault.vault import Vault
 
 __all__ = [
@@ -90,15 +90,11 @@ def _purpose(vault: Vault, name: str) -> CompiledPurpose:
     return purpose
 
 
-def _subject(vault: Vault, conn: Connection, tenant_id: str, text: str) -> tuple[str, str]:
-    get_tenant(conn, tenant_id)
-    subject_id = find_subject(vault, conn, tenant_id, text)
-    kind = conn.scalar(
-        select(subjects.c.kind).where(
-            subjects.c.tenant_id == tenant_id, subjects.c.subject_id == subject_id
-        )
-    )
-    return subject_id, str(kind)
+def _subject(vault: Vault, conn: Connection, tenant_id: str, text: str) -> tuple[str, str, Tenant]:
+    """The subject's id and kind, and its tenant (NotFound for either): two indexed SELECTs."""
+    tenant = get_tenant(conn, tenant_id)
+    subject_id, kind = find_subject_kind(vault, conn, tenant_id, text, region=region(vault, tenant))
+    return subject_id, kind, tenant
 
 
 def _actor(subject_id: str, kind: str, actor: str | None, act: str) -> str:
@@ -143,6 +139,7 @@ class _Act:
     actor: str
     method: str
     at: datetime
+    tenant: Tenant
 
     @property
     def version(self) -> str:
@@ -171,53 +168,47 @@ class _Act:
                 )
             )
         )
-        self.conn.execute(
-            insert(consent_events),
-            [
-                {
-                    "tenant_id": self.tenant_id,
-                    "record_id": record_id,
-                    "seq": int(seq or 0) + 1,
-                    "event": event,
-                    "at": self.at,
-                    "actor": self.actor,
-                    "method": self.method,
-                    "policy_version": self.version,
-                }
-            ],
+        _INSERT_EVENT.run(
+            self.conn,
+            {
+                "tenant_id": self.tenant_id,
+                "record_id": record_id,
+                "seq": int(seq or 0) + 1,
+                "event": event,
+                "at": self.at,
+                "actor": self.actor,
+                "method": self.method,
+                "policy_version": self.version,
+            },
         )
 
-    def new_record(self, state: str) -> str:
+    def new_record(self, state: str) -> ConsentRecord:
         from callvault.accountability.notice import (
             notice_hash,  # the notice renders the tenant's profile; import late
         )
 
-        record_id = new_id()
         valid_for = self.vault.policy.policy.consent.valid_for
         expires = valid_for.after(self.at) if valid_for and state == "given" else None
-        tenant = get_tenant(self.conn, self.tenant_id)
-        self.conn.execute(
-            insert(consent_records),
-            [
-                {
-                    "tenant_id": self.tenant_id,
-                    "record_id": record_id,
-                    "subject_id": self.subject_id,
-                    "purpose": self.purpose.name,
-                    "policy_version": self.version,
-                    "notice_hash": notice_hash(self.vault.policy, tenant),
-                    "purpose_fingerprint": self.purpose.fingerprint,
-                    "method": self.method,
-                    "actor": self.actor,
-                    "state": state,
-                    "created_at": self.at,
-                    "state_at": self.at,
-                    "expires_at": expires,
-                }
-            ],
+        record = ConsentRecord(
+            record_id=new_id(),
+            tenant_id=self.tenant_id,
+            subject_id=self.subject_id,
+            purpose=self.purpose.name,
+            policy_version=self.version,
+            notice_hash=notice_hash(self.vault.policy, self.tenant),
+            purpose_fingerprint=self.purpose.fingerprint,
+            method=self.method,
+            actor=self.actor,
+            state=state,
+            created_at=self.at,
+            state_at=self.at,
+            expires_at=expires,
+            events=(ConsentEvent(state, self.at, self.actor, self.method, self.version),),
         )
-        self.add_event(record_id, state, first=True)
-        return record_id
+        row = {name: getattr(record, name) for name in _RECORD_COLUMNS}
+        _INSERT_RECORD.run(self.conn, row)
+        self.add_event(record.record_id, state, first=True)
+        return record
 
     def set_state(self, record_id: str, state: str) -> None:
         self.conn.execute(
@@ -230,8 +221,10 @@ class _Act:
         )
         self.add_event(record_id, state)
 
-    def audit(self, action: str, record_id: str, **details: Any) -> ConsentRecord:
-        """Audit the act in its own transaction (Art. 5(2), Art. 7(1)) and return the record."""
+    def audit(self, action: str, record: str | ConsentRecord, **details: Any) -> ConsentRecord:
+        """Audit the act in its own transaction (Art. 5(2), Art. 7(1)) and return the record
+        (read back, unless it was just written: then it is the one given)."""
+        record_id = record if isinstance(record, str) else record.record_id
         self.vault.audit(
             self.conn,
             self.tenant_id,
@@ -250,7 +243,15 @@ class _Act:
                 },
             ),
         )
+        if isinstance(record, ConsentRecord):
+            return record
         return load_record(self.conn, self.tenant_id, record_id)
+
+
+# Built once: consent acts are frequent (only parameters change).
+_INSERT_RECORD = Prepared(insert(consent_records))
+_INSERT_EVENT = Prepared(insert(consent_events))
+_RECORD_COLUMNS = tuple(c.name for c in consent_records.columns)
 
 
 @contextmanager
@@ -269,15 +270,17 @@ def _act(
     refusal: PolicyRefusal | None = None
     subject_id: str | None = None
     with vault.transaction() as conn:
-        subject_id, kind = _subject(vault, conn, tenant_id, subject)  # NotFound: nothing audited
+        subject_id, kind, tenant = _subject(vault, conn, tenant_id, subject)  # NotFound: no audit
         try:
             compiled = _purpose(vault, purpose)
             audited_actor = _actor(subject_id, kind, actor, verb)
         except PolicyRefusal as exc:
             refusal = exc
         else:
+            when = at or utcnow()  # in UTC, as the record reads back (a naive time is refused)
+            when = when.astimezone(UTC) if when.tzinfo is not None else when
             yield _Act(
-                vault, conn, tenant_id, subject_id, compiled, audited_actor, method, at or utcnow()
+                vault, conn, tenant_id, subject_id, compiled, audited_actor, method, when, tenant
             )
     if refusal is not None:  # a refused act is audited too, in its own transaction
         _audit_refusal(vault, tenant_id, subject_id, purpose, actor, verb, refusal)
@@ -372,7 +375,7 @@ def subject_consents(
     check_actor(actor)
     now = utcnow()
     with vault.transaction() as conn:
-        subject_id, _ = _subject(vault, conn, tenant_id, subject)
+        subject_id, _, _ = _subject(vault, conn, tenant_id, subject)
         records = records_of(conn, tenant_id, subject_id)
         audit_show(vault, conn, tenant_id, actor, subject_id, records=len(records))
         states = {

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select
 
 from callvault.policy import CompiledPurpose
+from callvault.store.prepared import Prepared
 from callvault.store.schema.consent import consent_records
 from callvault.store.schema.core import UTCDateTime
 
@@ -29,8 +30,7 @@ def _day(moment: datetime) -> str:
     return moment.date().isoformat()
 
 
-# Built once: the gate asks this per decision, so only parameters change (SQLAlchemy caches the
-# compiled form of one statement object).
+# Built once: the gate asks this per decision, so only parameters change.
 _STATE_QUERY = (
     select(
         consent_records.c.record_id,
@@ -49,6 +49,7 @@ _STATE_QUERY = (
     .order_by(consent_records.c.created_at.desc())
     .limit(1)
 )
+_STATE = Prepared(_STATE_QUERY)  # run on the driver's cursor: the gate asks it per decision
 
 
 def consent_state(
@@ -65,7 +66,7 @@ def consent_state(
     earlier consent, and a later consent overrides an earlier withdrawal.
     """
     params = {"tenant_id": tenant_id, "subject_id": subject_id, "purpose": purpose.name, "at": at}
-    row = conn.execute(_STATE_QUERY, params).first()
+    row = _STATE.first(conn, params)
     if row is None:
         return ConsentState(False, f"no consent for {purpose.name}", None)
     return _judge(row, purpose, policy_version, at)

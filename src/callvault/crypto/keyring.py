@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection
 
 from callvault.crypto.keystore import KeyStore, message_aad
@@ -201,11 +202,12 @@ class Keyring:
 
     # --- data ---------------------------------------------------------------------------------
     @staticmethod
-    def encrypt(dek: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    def encrypt(dek: bytes | AESGCM, plaintext: bytes, aad: bytes) -> bytes:
+        """Seal under ``dek``; pass ``cipher(dek)`` when sealing several values under one key."""
         return seal(dek, plaintext, aad)
 
     @staticmethod
-    def decrypt(dek: bytes, sealed: bytes, aad: bytes) -> bytes:
+    def decrypt(dek: bytes | AESGCM, sealed: bytes, aad: bytes) -> bytes:
         return open_sealed(dek, sealed, aad)
 
     # --- rotation -----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from callvault.crypto.primitives import (
+    cipher,
     decode_key,
     key_fingerprint,
     new_key,
@@ -29,6 +30,7 @@ class MasterKey:
 
     def __init__(self, key: bytes, *, source: str) -> None:
         self._key = key
+        self._cipher = cipher(key)  # every key wrap and unwrap uses it
         self.source = source
 
     @property
@@ -36,11 +38,11 @@ class MasterKey:
         return key_fingerprint(self._key)
 
     def wrap(self, key: bytes, aad: bytes) -> bytes:
-        return seal(self._key, key, aad)
+        return seal(self._cipher, key, aad)
 
     def unwrap(self, wrapped: bytes, aad: bytes) -> bytes:
         try:
-            return open_sealed(self._key, wrapped, aad)
+            return open_sealed(self._cipher, wrapped, aad)
         except IntegrityError as exc:
             hint = ""
             if Path(self.source + ".new").exists():

@@ -51,15 +51,21 @@ def decode_key(text: str, *, source: str) -> bytes:
     return key
 
 
-def seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
+def cipher(key: bytes | AESGCM) -> AESGCM:
+    """The AES-256-GCM cipher of ``key``: made once, it seals many values under that key (its key
+    schedule is most of the cost of sealing one short value)."""
+    return key if isinstance(key, AESGCM) else AESGCM(key)
+
+
+def seal(key: bytes | AESGCM, plaintext: bytes, aad: bytes) -> bytes:
     """AES-256-GCM: nonce || ciphertext+tag."""
     nonce = os.urandom(NONCE_BYTES)
-    return nonce + AESGCM(key).encrypt(nonce, plaintext, aad)
+    return nonce + cipher(key).encrypt(nonce, plaintext, aad)
 
 
-def open_sealed(key: bytes, sealed: bytes, aad: bytes) -> bytes:
+def open_sealed(key: bytes | AESGCM, sealed: bytes, aad: bytes) -> bytes:
     try:
-        return AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], aad)
+        return cipher(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], aad)
     except InvalidTag as exc:
         raise IntegrityError("a ciphertext does not authenticate (wrong key or tampered)") from exc
 

@@ -96,6 +96,10 @@ class PurposeRule:
     basis_problem: str | None  # a missing law or assessment: the basis can never hold
     allow_rule: str = ""
     pseudonymise: frozenset[str] = frozenset()
+    # Steps 6-7's decisions by (tenant, its profile, categories asked, output): see decide().
+    finished: dict[tuple[object, ...], Decision] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
 
 
 def compile_rules(policy: CompiledPolicy) -> dict[str, PurposeRule]:
@@ -343,14 +347,33 @@ def decide(
         problem = _session(rule, actor, subject_id, at, ctx)
     if problem is not None:
         return problem
+    # Steps 6-7 depend only on the rule, the tenant's profile, the categories asked and the output:
+    # their (immutable) decision is remembered, as the same questions repeat across a read.
+    key = (tenant.id, tenant.collect, frozenset(categories) if categories else None, output)
+    finished = rule.finished
+    decided = finished.get(key)
+    if decided is None:
+        if len(finished) >= _FINISHED_MAX:
+            finished.clear()
+        decided = finished[key] = _finish(rule, tenant, categories, output)
+    return decided
+
+
+_FINISHED_MAX = 4096  # per rule: tenants x category choices actually asked
+
+
+def _finish(
+    rule: PurposeRule, tenant: Tenant, categories: Iterable[str] | None, output: str
+) -> Decision:
+    """Steps 6 and 7: the categories allowed, and the pseudonym key's session."""
     allowed = _categories(rule, tenant, categories)
     if isinstance(allowed, Decision):
         return allowed
     if output == RECORDS and rule.pseudonymise & allowed and rule.access != SUPPORT_SESSION:
         return _deny(
             "session.pseudonym_key",
-            f"no support session: {purpose} pseudonymises its output and its tokens are keyed per "
-            "support session (GDPR Art. 4(5)); a tenant-wide key would link them",
+            f"no support session: {rule.name} pseudonymises its output and its tokens are keyed "
+            "per support session (GDPR Art. 4(5)); a tenant-wide key would link them",
             rule.legal_basis,
         )
     return Decision(True, "allowed", rule.allow_rule, rule.legal_basis, allowed)

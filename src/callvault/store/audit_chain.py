@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql
 
+from callvault.store.prepared import Prepared
 from callvault.store.schema.core import audit_heads, audit_log
 from callvault.subjects.actors import check_actor
 
@@ -73,8 +74,24 @@ _MOVE_HEAD = (
     .where(audit_heads.c.tenant_id == bindparam("t"))
     .values(seq=bindparam("s"), hash=bindparam("h"))
 )
+# Compare-and-swap: moves the head only if it still is the one this connection wrote last. It takes
+# the head's row lock like SELECT ... FOR UPDATE does, so one statement both checks and serialises.
+_SWAP_HEAD = (
+    update(audit_heads)
+    .where(
+        audit_heads.c.tenant_id == bindparam("t"),
+        audit_heads.c.seq == bindparam("old_s"),
+        audit_heads.c.hash == bindparam("old_h"),
+    )
+    .values(seq=bindparam("s"), hash=bindparam("h"))
+)
 _NEW_HEAD = insert(audit_heads)
 _APPEND = insert(audit_log)
+# The two statements of every append but a chain's first, on the driver's cursor (store.prepared).
+_SWAP = Prepared(_SWAP_HEAD)
+_ADD = Prepared(_APPEND)
+_HEADS = "callvault_audit_heads"  # connection info: {tenant: (seq, hash)} this connection wrote
+_PLAIN = (str, int, float, bool, type(None))
 
 
 def _lock_head(conn: Connection, tenant_id: str) -> tuple[int, str] | None:
@@ -98,22 +115,21 @@ def chain_started(conn: Connection, tenant_id: str) -> bool:
     return conn.execute(_HEAD, {"t": tenant_id}).first() is not None
 
 
-def record(
-    conn: Connection, tenant_id: str, entry: AuditEntry, key: bytes, *, at: datetime | None = None
-) -> int:
-    """Append ``entry`` to the tenant's chain inside the caller's transaction; return its seq.
+def _details(details: dict[str, Any]) -> dict[str, Any]:
+    """The details as they read back from the JSON column (what is hashed must be what is read)."""
+    if all(type(k) is str and type(v) in _PLAIN for k, v in details.items()):
+        return dict(details)  # already JSON as written: skip the round trip
+    plain: dict[str, Any] = json.loads(json.dumps(details, sort_keys=True, default=str))
+    return plain
 
-    The backstop of :func:`callvault.subjects.actors.check_actor`: an entry is never erased, so an actor that
-    looks like an e-mail address or a number is refused here too (InvalidInput rolls the change back).
-    """
-    check_actor(entry.actor)
-    head = _lock_head(conn, tenant_id)
-    seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS)
-    # Microsecond precision is what both databases keep; hash what will be read back.
+
+def _entry_row(
+    tenant_id: str, entry: AuditEntry, at: datetime, seq: int, prev_hash: str, key: bytes
+) -> dict[str, Any]:
     row = {
         "tenant_id": tenant_id,
         "seq": seq,
-        "at": (at or datetime.now(UTC)).astimezone(UTC),
+        "at": at,
         "actor": entry.actor,
         "action": entry.action,
         "purpose": entry.purpose,
@@ -122,13 +138,44 @@ def record(
         "categories": sorted(entry.categories),
         "outcome": entry.outcome,
         "reason": entry.reason,
-        "details": json.loads(json.dumps(entry.details, sort_keys=True, default=str)),
+        "details": _details(entry.details),
         "prev_hash": prev_hash,
     }
     row["hash"] = digest(row, key)
-    conn.execute(_APPEND, [row])
+    return row
+
+
+def record(
+    conn: Connection, tenant_id: str, entry: AuditEntry, key: bytes, *, at: datetime | None = None
+) -> int:
+    """Append ``entry`` to the tenant's chain inside the caller's transaction; return its seq.
+
+    The backstop of :func:`callvault.subjects.actors.check_actor`: an entry is never erased, so an actor that
+    looks like an e-mail address or a number is refused here too (InvalidInput rolls the change back).
+
+    The head this connection wrote last is remembered: the next entry moves the head from it by a
+    compare-and-swap (two statements, no read). When another writer moved the head meanwhile, or
+    that transaction rolled back, the swap changes no row and the head is read under the lock.
+    """
+    check_actor(entry.actor)
+    # Microsecond precision is what both databases keep; hash what will be read back.
+    moment = (at or datetime.now(UTC)).astimezone(UTC)
+    heads: dict[str, tuple[int, str]] = conn.info.setdefault(_HEADS, {})
+    known = heads.pop(tenant_id, None)
+    if known is not None:
+        row = _entry_row(tenant_id, entry, moment, known[0] + 1, known[1], key)
+        swap = {"t": tenant_id, "old_s": known[0], "old_h": known[1], "s": row["seq"]}
+        if _SWAP.run(conn, {**swap, "h": row["hash"]}) == 1:
+            _ADD.run(conn, row)
+            heads[tenant_id] = (row["seq"], row["hash"])
+            return int(row["seq"])
+    head = _lock_head(conn, tenant_id)
+    seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS)
+    row = _entry_row(tenant_id, entry, moment, seq, prev_hash, key)
+    conn.execute(_APPEND, row)
     if head or conn.dialect.name == "postgresql":  # PostgreSQL made the head row in _lock_head
         conn.execute(_MOVE_HEAD, {"t": tenant_id, "s": seq, "h": row["hash"]})
     else:
         conn.execute(_NEW_HEAD, [{"tenant_id": tenant_id, "seq": seq, "hash": row["hash"]}])
+    heads[tenant_id] = (seq, row["hash"])
     return seq

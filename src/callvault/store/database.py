@@ -65,13 +65,20 @@ _BUSY_SQLITE = ("database is locked", "database table is locked", "database is b
 _BUSY_PG = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
 
 
-def _busy(context: Any) -> None:
-    """A lock held past the busy timeout is a clear, retryable error, never a driver traceback."""
-    original = context.original_exception
+def busy_error(original: BaseException) -> Busy | None:
+    """The Busy error for a driver error that is a lock held past the busy timeout, else None."""
     text = str(original).lower()
     state = getattr(original, "sqlstate", None)
     if any(marker in text for marker in _BUSY_SQLITE) or state in _BUSY_PG:
-        raise Busy("the database is busy with another writer; nothing was changed, try again")
+        return Busy("the database is busy with another writer; nothing was changed, try again")
+    return None
+
+
+def _busy(context: Any) -> None:
+    """A lock held past the busy timeout is a clear, retryable error, never a driver traceback."""
+    busy = busy_error(context.original_exception)
+    if busy is not None:
+        raise busy
 
 
 def connect(url: str) -> Engine:

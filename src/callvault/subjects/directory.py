@@ -7,14 +7,17 @@ under its data key, plus a keyed blind index for the kinds that are looked up.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, delete, insert, select
+from sqlalchemy import Connection, and_, bindparam, delete, insert, select
 
 from callvault.crypto.keyring import field_aad
+from callvault.crypto.primitives import cipher
 from callvault.errors import NotFound
+from callvault.store.prepared import Prepared
 from callvault.store.schema.core import subject_identifiers, subjects, tenants
 from callvault.subjects.identifiers import INDEXED_KINDS, index_form, lookup_forms
 from callvault.vault import Vault, queue_shreds
@@ -40,6 +43,7 @@ def identifier_rows(
     """Encrypted (and, where looked up, blind-indexed) rows for ``values`` of one subject;
     ``since`` gives the instant from which a user holds each number kind (phone, extension)."""
     rows: list[dict[str, object]] = []
+    sealer = cipher(dek)  # one key schedule for all of the subject's values
     for kind, items in values.items():
         for slot, value in enumerate(items):
             aad = field_aad(tenant_id, subject_id, f"{kind}.{slot}")
@@ -55,7 +59,7 @@ def identifier_rows(
                     "kind": kind,
                     "slot": slot,
                     "blind_index": index,
-                    "ciphertext": vault.keyring.encrypt(dek, value.encode("utf-8"), aad),
+                    "ciphertext": vault.keyring.encrypt(sealer, value.encode("utf-8"), aad),
                 }
             )
             if since is not None:  # only the directory ingest knows it; NULL: held for all time
@@ -79,23 +83,19 @@ def create_subject(
         raise ValueError(f"subject kind {kind!r}")
     subject_id = new_id()
     dek = vault.keyring.new_dek(tenant_id, subject_id)  # in the key store, apart from the data
-    conn.execute(
-        insert(subjects),
-        [
-            {
-                "tenant_id": tenant_id,
-                "subject_id": subject_id,
-                "kind": kind,
-                "created_at": now,
-                "updated_at": now,
-            }
-        ],
-    )
+    row = {"tenant_id": tenant_id, "subject_id": subject_id, "kind": kind, "created_at": now,
+           "updated_at": now}  # fmt: skip
+    _INSERT_SUBJECT.run(conn, row)
     region = region or tenant_region(vault, conn, tenant_id)
     rows = identifier_rows(vault, conn, tenant_id, subject_id, dek, values, region)
-    if rows:
-        conn.execute(insert(subject_identifiers), rows)
+    _INSERT_IDENTIFIERS.run_many(conn, rows)
     return subject_id
+
+
+# Built once: a subject is stored per directory entry and per new caller (only parameters change).
+_INSERT_SUBJECT = Prepared(insert(subjects))
+_INSERT_IDENTIFIERS = Prepared(insert(subject_identifiers))
+_COUNTRY = select(tenants.c.country).where(tenants.c.tenant_id == bindparam("t"))
 
 
 def no_subject(tenant_id: str) -> NotFound:
@@ -110,43 +110,87 @@ def vault_region(vault: Vault) -> str:
 
 
 def tenant_region(vault: Vault, conn: Connection, tenant_id: str) -> str:
-    """The region a tenant's national numbers are read in: its country, else the operator's."""
-    country = conn.scalar(select(tenants.c.country).where(tenants.c.tenant_id == tenant_id))
-    return country or vault_region(vault)
+    """The region a tenant's national numbers are read in: its country, else the operator's.
+
+    Read once per tenant and vault: a tenant's country is fixed when it is added."""
+    known = vault.regions.get(tenant_id)
+    if known is not None:
+        return known
+    country = conn.scalar(_COUNTRY, {"t": tenant_id})
+    if country is None:  # no such tenant (or none set): nothing to remember
+        return vault_region(vault)
+    vault.regions[tenant_id] = str(country)
+    return str(country)
 
 
-# Built once: a lookup runs for every request that names a subject (only parameters change).
+# Built once: a lookup runs for every request that names a subject (only parameters change). The
+# blind indexes are a fixed number of parameters (a text has at most _FORMS lookup forms, repeated
+# to fill), so the statement is compiled once and never re-rendered per call.
+_FORMS = 3
+_s, _si = subjects.c, subject_identifiers.c
 _FIND = (
-    select(subjects.c.subject_id)
-    .where(subjects.c.tenant_id == bindparam("t"), subjects.c.subject_id == bindparam("id"))
+    select(_s.subject_id, _s.kind)
+    .where(_s.tenant_id == bindparam("t"), _s.subject_id == bindparam("id"))
     .union_all(
-        select(subject_identifiers.c.subject_id).where(
-            subject_identifiers.c.tenant_id == bindparam("t"),
-            subject_identifiers.c.blind_index.in_(bindparam("indexes", expanding=True)),
+        select(_s.subject_id, _s.kind)
+        .join_from(
+            subject_identifiers,
+            subjects,
+            and_(_s.tenant_id == _si.tenant_id, _s.subject_id == _si.subject_id),
+        )
+        .where(
+            _si.tenant_id == bindparam("t"),
+            _si.blind_index.in_([bindparam(f"i{n}") for n in range(_FORMS)]),
         )
     )
     .limit(1)
 )
+_FIND_ONE = Prepared(_FIND)
+_BY_ID = Prepared(
+    select(_s.subject_id, _s.kind).where(
+        _s.tenant_id == bindparam("t"), _s.subject_id == bindparam("id")
+    )
+)
+_SURROGATE = re.compile(r"^[0-9a-f]{32}$")  # the form of new_id()
 
 
 def _is_email(text: str) -> bool:
     return "@" in text and not text.lower().startswith("sip")
 
 
-def find_subject(vault: Vault, conn: Connection, tenant_id: str, text: str) -> str:
+def find_subject(
+    vault: Vault, conn: Connection, tenant_id: str, text: str, *, region: str | None = None
+) -> str:
     """Resolve a subject id, e-mail, phone number or extension within one tenant only.
 
     A subject of another tenant is "not found": no lookup reveals that it exists elsewhere.
+    ``region``: the tenant's, when the caller has read it already.
     """
+    return find_subject_kind(vault, conn, tenant_id, text, region=region)[0]
+
+
+def find_subject_kind(
+    vault: Vault, conn: Connection, tenant_id: str, text: str, *, region: str | None = None
+) -> tuple[str, str]:
+    """:func:`find_subject`, and the subject's kind (user or external) from the same query."""
     text = text.strip()
+    if _SURROGATE.match(text):  # the commonest lookup: by id, no blind index to compute
+        found = _BY_ID.first(conn, {"t": tenant_id, "id": text})
+        if found is not None:
+            return str(found.subject_id), str(found.kind)
     # Numbers are read in the tenant's country; an e-mail address needs no region (one query less).
-    region = vault_region(vault) if _is_email(text) else tenant_region(vault, conn, tenant_id)
-    indexes = [vault.keyring.index(conn, tenant_id, form) for form in lookup_forms(text, region)]
+    if region is None:
+        region = vault_region(vault) if _is_email(text) else tenant_region(vault, conn, tenant_id)
+    forms = lookup_forms(text, region)
+    assert len(forms) <= _FORMS  # an id, an extension and a number at most
+    indexes = [vault.keyring.index(conn, tenant_id, form) for form in forms]
+    params: dict[str, object] = {"t": tenant_id, "id": text}
+    params.update((f"i{n}", indexes[min(n, len(indexes) - 1)]) for n in range(_FORMS))
     # One query: the surrogate id itself, or any blind-indexed form of the text.
-    found = conn.scalar(_FIND, {"t": tenant_id, "id": text, "indexes": indexes})
+    found = _FIND_ONE.first(conn, params)
     if found is None:
         raise no_subject(tenant_id)
-    return str(found)
+    return str(found.subject_id), str(found.kind)
 
 
 def subject_dek(vault: Vault, conn: Connection, tenant_id: str, subject_id: str) -> bytes:
@@ -174,10 +218,11 @@ def subject_identifiers_of(
         .order_by(subject_identifiers.c.kind, subject_identifiers.c.slot)
     ).all()
     values: dict[str, list[str]] = {}
+    opener = cipher(dek)
     for row in rows:
         aad = field_aad(tenant_id, subject_id, f"{row.kind}.{row.slot}")
         values.setdefault(row.kind, []).append(
-            vault.keyring.decrypt(dek, row.ciphertext, aad).decode("utf-8")
+            vault.keyring.decrypt(opener, row.ciphertext, aad).decode("utf-8")
         )
     return values
 

@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
 )
+from sqlalchemy.dialects import sqlite
 
 metadata = MetaData()
 
@@ -35,11 +36,34 @@ ID = 32  # hex of 16 random bytes
 TENANT_ID = 64
 
 
+class _SQLiteDateTime(sqlite.DATETIME):
+    """SQLite's DATETIME in its usual text form (``2026-01-31 12:00:00.000000``), converted with
+    ``isoformat``/``fromisoformat`` instead of the generic format and regular expression: every
+    timestamp the vault writes or reads passes here, and the generic way costs ten times more."""
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        def process(value: datetime | None) -> str | None:
+            return None if value is None else value.isoformat(" ", "microseconds")
+
+        return process
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        def process(value: str | None) -> datetime | None:
+            return None if value is None else datetime.fromisoformat(value)
+
+        return process
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Timestamps are stored as naive UTC and come back timezone-aware, on both databases."""
 
     impl = DateTime
     cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(_SQLiteDateTime())
+        return dialect.type_descriptor(DateTime())
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
