@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pytest
 
 from apihelp import World, assert_problem, make_world
-from callvault import audit_entries, create_request, get_request
+from callvault import audit_entries, cancel_request, create_request, get_request
 
 A = "/api/v1/tenants/acme/requests"
 
@@ -103,3 +103,12 @@ def test_refusals_wrong_role_other_tenant_no_token(world: World) -> None:
     # globex's own path does not hold acme's request either
     assert_problem(world.call("GET", f"/api/v1/tenants/globex/requests/{rid}", "globex"), 404)
     assert get_request(world.vault, "acme", rid).state == "pending"
+
+
+def test_a_cancelled_request_is_not_carried_out(world: World) -> None:
+    rid = _opendsr(world, "erasure", "carol@acme.dk")
+    cancel_request(world.vault, "acme", rid, actor="tenant-admin:hr")
+    refused = assert_problem(world.call("POST", f"{A}/{rid}/erase", "operator"), 422)
+    assert "cancelled" in refused["detail"]
+    assert world.vault.keyring.keystore.tombstones("acme") == {}
+    assert get_request(world.vault, "acme", rid).state == "cancelled"

@@ -8,8 +8,23 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, or_, select
 
-from callvault import PolicyRefusal, Verification, erase, give_consent, restrict
+from callvault import (
+    InvalidInput,
+    PolicyRefusal,
+    Verification,
+    cancel_request,
+    create_request,
+    erase,
+    get_request,
+    give_consent,
+    object_to,
+    reapply_erasures,
+    rectify,
+    refuse_request,
+    restrict,
+)
 from callvault.accountability.audit import entries
+from callvault.rights.tombstones import subject_markers
 from callvault.store.schema.core import calls, subject_identifiers, voicemails
 from callvault.store.schema.retention import billing_records
 from callvault.vault import Vault
@@ -166,3 +181,59 @@ def test_a_subject_known_only_by_name_is_erased_again(vault, cli_env, capsys, tm
     _restore(vault, tmp_path / "backup")
     assert run_cli(capsys, "dsr", "reapply-erasures", "--json").json()["erased_again"] == 1
     assert run_cli(capsys, "dsr", "restrict", "--tenant", "acme", "--subject", nameless).code == 4
+
+
+def _closed(vault, subject: str, type_: str, how: str) -> str:
+    rid = create_request(vault, "acme", subject, type_, verification=Verification.operator())
+    if how == "cancelled":
+        cancel_request(vault, "acme", rid.request_id)
+    else:
+        refuse_request(vault, "acme", rid.request_id, "manifestly unfounded")
+    return rid.request_id
+
+
+@pytest.mark.parametrize("how", ["cancelled", "refused"])
+def test_a_closed_request_is_never_carried_out(vault, people, how):
+    alice = people["alice"]
+    rid = _closed(vault, alice, "erasure", how)
+    with pytest.raises(InvalidInput, match=f"the request is {how}") as caught:
+        erase(vault, "acme", alice, verification=Verification.operator(), request_id=rid)
+    assert caught.value.pointer == "request_id"
+    assert vault.keyring.keystore.tombstones("acme") == {}  # nothing committed before the check
+    assert _count(vault, subject_identifiers, subject_identifiers.c.subject_id == alice) == 4
+    assert get_request(vault, "acme", rid).state == how
+    actions = (
+        ("rectification", lambda r: rectify(vault, "acme", alice, "name", "Alice B",
+                                            verification=Verification.operator(), request_id=r)),
+        ("restriction", lambda r: restrict(vault, "acme", alice, request_id=r)),
+        ("objection", lambda r: object_to(vault, "acme", alice, "customer_service", request_id=r)),
+    )  # fmt: skip
+    for type_, act in actions:
+        closed = _closed(vault, alice, type_, how)
+        with pytest.raises(InvalidInput, match=f"the request is {how}"):
+            act(closed)
+        assert get_request(vault, "acme", closed).state == how
+
+
+def test_reapply_survives_a_tombstone_of_a_closed_request(vault, people):
+    """A tombstone left on a cancelled request (as an erasure before this check could leave one)
+    neither aborts the re-erasure nor rewrites the closed request; the others are completed."""
+    alice, bob = people["alice"], people["bob"]
+    cancelled = _closed(vault, alice, "erasure", "cancelled")
+    pending = create_request(vault, "acme", bob, "erasure",
+                             verification=Verification.operator()).request_id  # fmt: skip
+    with vault.engine.connect() as conn:
+        marks = {s: subject_markers(vault, conn, "acme", s) for s in (alice, bob)}
+    vault.keyring.keystore.add_tombstones("acme", cancelled, marks[alice])
+    vault.keyring.keystore.add_tombstones("acme", pending, marks[bob])
+    done = reapply_erasures(vault)
+    assert done.total == 2
+    by_subject = {item["subject"]: item for item in done.erased["acme"]}
+    assert by_subject[alice]["request_state"] == "cancelled"
+    assert get_request(vault, "acme", cancelled).state == "cancelled"
+    assert get_request(vault, "acme", pending).state == "completed"
+    for subject in (alice, bob):
+        assert _count(vault, subject_identifiers, subject_identifiers.c.subject_id == subject) == 0
+    with vault.engine.connect() as conn:
+        erased = [e for e in entries(conn, "acme") if e["action"] == "subject.erase"]
+    assert {e["details"]["request_id"] for e in erased} == {cancelled, pending}

@@ -99,9 +99,18 @@ def flush_pages(vault: Vault) -> None:
 
 
 def erase_rows(
-    vault: Vault, conn: Connection, tenant_id: str, subject_id: str, request_id: str, *, actor: str
+    vault: Vault,
+    conn: Connection,
+    tenant_id: str,
+    subject_id: str,
+    request_id: str,
+    *,
+    actor: str,
+    complete: bool = True,
 ) -> Erasure:
-    """The erasure itself, in the caller's transaction, with the request's completion and audit."""
+    """The erasure itself, in the caller's transaction, with the request's completion and audit.
+    With ``complete`` false the request's state is left as it is (a closed request, re-erased from
+    its tombstone after a restore: :mod:`callvault.rights.restore`)."""
     counts = _erase(vault, conn, tenant_id, subject_id)
     hold = legal_hold(vault, conn, tenant_id, subject_id)
     now = utcnow()
@@ -114,8 +123,9 @@ def erase_rows(
     }  # fmt: skip
     kept = "; ".join(f"{h['kept']} {h['kind']} kept under {h['law']}" for h in hold if h["kept"])
     outcome = "erased" + (f" ({kept}, GDPR Art. 17(3)(b))" if kept else "")
-    finish_request(vault, conn, tenant_id, request_id, "completed", actor=actor, outcome=outcome,
-                   evidence=evidence)  # fmt: skip
+    if complete:
+        finish_request(vault, conn, tenant_id, request_id, "completed", actor=actor,
+                       outcome=outcome, evidence=evidence)  # fmt: skip
     vault.audit(conn, tenant_id, AuditEntry(actor=actor, action=ACTION, subject_id=subject_id,
                                             details={"request_id": request_id, **counts}))  # fmt: skip
     return Erasure(request_id, subject_id, counts, hold, evidence)

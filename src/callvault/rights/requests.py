@@ -76,8 +76,13 @@ class SubjectRequest:
         return Verification(self.verification_method, self.verified_by or "operator",
                             self.verified_at, self.subject_id)  # fmt: skip
 
+    @property
+    def is_open(self) -> bool:
+        """Pending or in progress: the only states in which the request may still be acted on."""
+        return self.state in OPEN_STATES
+
     def overdue(self, at: datetime | None = None) -> bool:
-        return self.state in OPEN_STATES and self.due_at < (at or utcnow())
+        return self.is_open and self.due_at < (at or utcnow())
 
     def as_dict(self, at: datetime | None = None) -> dict[str, Any]:
         data = asdict(self)
@@ -187,6 +192,7 @@ def request_for(
         if current.type != type_ or current.subject_id != subject_id:
             raise InvalidInput(f"the request is not a {type_} request of this subject",
                                pointer="request_id")  # fmt: skip
+        check_open(current)
         rid = current.request_id
     else:
         rid = open_request(vault, conn, tenant_id, subject_id, type_, actor=actor,
@@ -194,6 +200,14 @@ def request_for(
     if _load(conn, tenant_id, rid).state == "pending":
         finish_request(vault, conn, tenant_id, rid, "in_progress", actor=actor)
     return rid
+
+
+def check_open(request: SubjectRequest) -> None:
+    """Refuse to act on a request that is no longer open (cancelled, refused or completed): its
+    answer is final, so nothing may be done in its name (Art. 12(3), 17)."""
+    if not request.is_open:
+        raise InvalidInput(f"the request is {request.state}: only a pending or in_progress request "
+                           "can be carried out", pointer="request_id")  # fmt: skip
 
 
 def _load(conn: Connection, tenant_id: str, request_id: str) -> SubjectRequest:

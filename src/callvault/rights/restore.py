@@ -3,6 +3,13 @@
 The key store is not restored with the data (it lives apart), so its tombstones still say which
 subjects were erased since the backup was taken; each one found is erased again with the same
 set-based erasure, completing its request (or recording it again when the backup predates it).
+
+A tombstone whose request the restored database holds as closed (cancelled, refused, or completed)
+does not stop the others: the subject is erased again all the same and the closed request is left as
+it is, the re-erasure audited under it. Why erase again: the key store is written only once the
+erasure was decided on a verified, open request, and a restore must not bring back a person the
+controller was obliged to erase (Art. 17(1), 5(1)(e)); a request state is a record of the past and
+cannot move once final (Art. 12(3)), so it is not rewritten.
 """
 
 from __future__ import annotations
@@ -10,10 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import Connection, select
+
 from callvault.rights.erasure import erase_rows, flush_pages
 from callvault.rights.identity import Verification
-from callvault.rights.requests import request_for
+from callvault.rights.requests import OPEN_STATES, request_for
 from callvault.rights.tombstones import marked_subjects
+from callvault.store.schema.requests import subject_requests
 from callvault.subjects.actors import check_actor
 from callvault.tenants import list_tenants
 from callvault.vault import Vault
@@ -58,8 +68,23 @@ def reapply_one(
     """Erase one restored subject again, answering its request (recorded anew if the backup
     predates it: the key store's tombstone is the proof it was verified then)."""
     with vault.transaction() as conn:
-        rid = request_for(vault, conn, tenant_id, subject_id, "erasure", actor=actor,
-                          verification=Verification("operator", by=actor),
-                          request_id=request_id, reuse=True)  # fmt: skip
-        done = erase_rows(vault, conn, tenant_id, subject_id, rid, actor=actor)
-    return {"subject": subject_id, "request": rid, "erased": done.counts}
+        closed = _closed_state(conn, tenant_id, request_id)
+        if closed is None:
+            rid = request_for(vault, conn, tenant_id, subject_id, "erasure", actor=actor,
+                              verification=Verification("operator", by=actor),
+                              request_id=request_id, reuse=True)  # fmt: skip
+        else:
+            rid = request_id
+        done = erase_rows(vault, conn, tenant_id, subject_id, rid, actor=actor,
+                          complete=closed is None)  # fmt: skip
+    found = {"subject": subject_id, "request": rid, "erased": done.counts}
+    return found if closed is None else {**found, "request_state": closed}
+
+
+def _closed_state(conn: Connection, tenant_id: str, request_id: str) -> str | None:
+    """The state of the tombstone's request when the database holds it closed; None when it is
+    open or absent (a backup older than the request)."""
+    t = subject_requests.c
+    state = conn.scalar(select(t.state).where(t.tenant_id == tenant_id,
+                                              t.request_id == request_id))  # fmt: skip
+    return None if state is None or state in OPEN_STATES else str(state)

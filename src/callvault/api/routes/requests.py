@@ -76,6 +76,9 @@ def _open(vault: VaultDep, tenant: str, request_id: str, kinds: tuple[str, ...])
         raise InvalidInput(f"is not a request of type {' or '.join(kinds)}", pointer="request_id")
     if found.subject_id is None:
         raise InvalidInput("names no known subject", pointer="request_id")
+    if not found.is_open:  # a cancelled, refused or answered request is final (Art. 12(3))
+        raise InvalidInput(f"is {found.state}: only a pending or in_progress request can be "
+                           "carried out", pointer="request_id")  # fmt: skip
     return found
 
 
