@@ -216,3 +216,23 @@ def test_messages_left_past_their_period_are_not_exported(vault, messages_left, 
     counts, doc, files = _export(vault, alice, tmp_path / "later.zip", at=later)
     assert doc["voicemails_left"] == [] and doc["voicemails"] == []
     assert set(files) == {"calls.csv"} and counts["audio_files"] == 0
+
+
+def test_a_named_operator_that_vouched_itself_receives_nothing(vault, ingested, tmp_path):
+    """The operator admin that recorded the identity check may not also receive the export; the
+    controller's check, or the local operator acting on one made elsewhere, lets it through."""
+    out = tmp_path / "x.zip"
+    with pytest.raises(PolicyRefusal, match="vouched for by the operator"):
+        export_subject(vault, "acme", ingested, out, actor="operator:ops",
+                       verification=Verification("operator", "operator:ops"))  # fmt: skip
+    assert not out.exists()
+    with vault.engine.connect() as conn:
+        denied = [e for e in entries(conn, "acme") if e["action"] == "subject.access"][-1]
+    assert (denied["outcome"], denied["details"]["rule"]) == ("deny", "identity.self_vouched")
+    export_subject(vault, "acme", ingested, out, actor="operator:ops",
+                   verification=Verification("controller", "tenant-admin:hr"))  # fmt: skip
+    assert out.exists()
+    export_subject(
+        vault, "acme", ingested, tmp_path / "y.zip", verification=Verification.operator()
+    )
+    assert (tmp_path / "y.zip").exists()

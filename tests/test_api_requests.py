@@ -13,7 +13,14 @@ from datetime import UTC, datetime
 import pytest
 
 from apihelp import World, assert_problem, make_world
-from callvault import audit_entries, cancel_request, create_request, get_request
+from callvault import (
+    Verification,
+    audit_entries,
+    cancel_request,
+    create_request,
+    get_request,
+    verify_request,
+)
 
 A = "/api/v1/tenants/acme/requests"
 
@@ -61,10 +68,11 @@ def test_an_unverified_request_is_refused_until_a_party_records_its_check(world:
     assert "not verified" in refused["detail"]
     entry = audit_entries(world.vault, "acme", limit=1, action="subject.access")[0]
     assert (entry["actor"], entry["outcome"]) == ("operator:ops", "deny")
-    checked = world.call("POST", f"{A}/{rid}/verify", "operator")
+    # the operator admin receives the export: it may not vouch for the requester itself
+    assert_problem(world.call("POST", f"{A}/{rid}/verify", "operator"), 403)
+    assert get_request(world.vault, "acme", rid).verification is None
+    checked = world.call("POST", f"{A}/{rid}/verify", "admin")
     assert checked.status_code == 200, checked.text
-    assert (checked.json()["verification_method"], checked.json()["verified_by"]) == (
-        "operator", "operator:ops")  # fmt: skip
     assert world.call("POST", f"{A}/{rid}/access", "operator").status_code == 200
     assert get_request(world.vault, "acme", rid).state == "completed"
 
@@ -112,3 +120,23 @@ def test_a_cancelled_request_is_not_carried_out(world: World) -> None:
     assert "cancelled" in refused["detail"]
     assert world.vault.keyring.keystore.tombstones("acme") == {}
     assert get_request(world.vault, "acme", rid).state == "cancelled"
+
+
+@pytest.mark.parametrize("action", ["access", "erasure"])
+def test_an_operator_that_vouched_itself_neither_receives_nor_erases(world: World, action) -> None:
+    """A check recorded by the very operator admin that carries the request out (through the
+    library, the API no longer lets it) is refused: 403, audited, nothing exported or erased."""
+    rid = create_request(world.vault, "acme", world.carol, action, actor="tenant-admin:hr",
+                         channel="api").request_id  # fmt: skip
+    verify_request(world.vault, "acme", rid, Verification("operator", "operator:ops"),
+                   actor="operator:ops")  # fmt: skip
+    path, audited = (
+        ("access", "subject.access") if action == "access" else ("erase", "subject.erase")
+    )
+    refused = assert_problem(world.call("POST", f"{A}/{rid}/{path}", "operator"), 403)
+    assert "vouched for by the operator who carries out the request" in refused["detail"]
+    entry = audit_entries(world.vault, "acme", limit=1, action=audited)[0]
+    assert (entry["actor"], entry["outcome"]) == ("operator:ops", "deny")
+    assert entry["details"]["rule"] == "identity.self_vouched"
+    assert world.vault.keyring.keystore.tombstones("acme") == {}
+    assert get_request(world.vault, "acme", rid).state == "pending"

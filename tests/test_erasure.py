@@ -237,3 +237,18 @@ def test_reapply_survives_a_tombstone_of_a_closed_request(vault, people):
     with vault.engine.connect() as conn:
         erased = [e for e in entries(conn, "acme") if e["action"] == "subject.erase"]
     assert {e["details"]["request_id"] for e in erased} == {cancelled, pending}
+
+
+def test_a_named_operator_that_vouched_itself_does_not_erase(vault, people):
+    alice = people["alice"]
+    with pytest.raises(PolicyRefusal, match="vouched for by the operator"):
+        erase(vault, "acme", alice, actor="operator:ops",
+              verification=Verification("operator", "operator:ops"))  # fmt: skip
+    assert vault.keyring.keystore.tombstones("acme") == {}
+    assert _count(vault, subject_identifiers, subject_identifiers.c.subject_id == alice) == 4
+    with vault.engine.connect() as conn:
+        denied = [e for e in entries(conn, "acme") if e["action"] == "subject.erase"][-1]
+    assert (denied["outcome"], denied["details"]["rule"]) == ("deny", "identity.self_vouched")
+    erase(vault, "acme", alice, actor="operator:ops",
+          verification=Verification("controller", "tenant-admin:hr"))  # fmt: skip
+    assert _count(vault, subject_identifiers, subject_identifiers.c.subject_id == alice) == 0

@@ -106,7 +106,7 @@ def _refusal(
     """An unverified identity, or an actor the disclosure gate does not bind to the subject:
     refused and audited (Art. 12(6), 15(1))."""
     refusal = identity_refusal(vault, conn, tenant.id, subject_id, verification, action=ACTION,
-                               actor=actor)  # fmt: skip
+                               actor=actor, carried_out=True)  # fmt: skip
     if refusal is not None:
         return refusal
     decision = decide_disclosure(vault.policy, tenant, SUBJECT, actor=actor,

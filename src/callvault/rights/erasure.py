@@ -75,7 +75,7 @@ def erase(
         get_tenant(conn, tenant_id)
         subject_id = find_subject(vault, conn, tenant_id, subject)
         refusal = identity_refusal(vault, conn, tenant_id, subject_id, verification,
-                                   action=ACTION, actor=actor)  # fmt: skip
+                                   action=ACTION, actor=actor, carried_out=True)  # fmt: skip
         if refusal is None:
             rid = request_for(vault, conn, tenant_id, subject_id, "erasure", actor=actor,
                               channel=channel, verification=verification,

@@ -24,6 +24,7 @@ from callvault.vault import Vault
 METHODS = ("operator", "controller", "one_time_code", "subject_token")
 # Methods that prove control of one subject's identifier: they must name that subject.
 SUBJECT_BOUND = ("one_time_code", "subject_token")
+LOCAL_OPERATOR = "operator"  # the CLI's operator: acts on requests verified elsewhere
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,20 @@ def verification_problem(verification: Verification | None, subject_id: str) -> 
     return None
 
 
+def self_vouched(verification: Verification | None, actor: str) -> bool:
+    """Did the named operator who now carries the request out also vouch for the identity? Then
+    the party that vouches and the party that receives (or erases) are one, self-declared, and
+    nobody else checked the requester (Art. 12(6)). A controller's check or one bound to the
+    subject is someone else's word; the local CLI operator (bare ``operator``) acts on a request
+    verified elsewhere, as ``--verified-by`` records."""
+    return (
+        verification is not None
+        and verification.method == "operator"
+        and actor != LOCAL_OPERATOR
+        and verification.by == actor
+    )
+
+
 def identity_refusal(
     vault: Vault,
     conn: Connection,
@@ -62,17 +77,25 @@ def identity_refusal(
     *,
     action: str,
     actor: str,
+    carried_out: bool = False,
 ) -> PolicyRefusal | None:
     """None when ``verification`` holds for ``subject_id``. Otherwise the refusal is audited in
     ``conn`` and returned: the caller does nothing else, lets the transaction commit, then raises it
-    (exit 3), so the refusal's audit entry is kept."""
+    (exit 3), so the refusal's audit entry is kept. With ``carried_out`` (an export, an erasure) a
+    check the acting operator recorded itself is refused too (:func:`self_vouched`)."""
     problem = verification_problem(verification, subject_id)
+    rule = "identity"
+    if problem is None and carried_out and self_vouched(verification, actor):
+        problem, rule = (
+            "identity vouched for by the operator who carries out the request",
+            ("identity.self_vouched"),
+        )
     if problem is None:
         return None
     vault.audit(
         conn,
         tenant_id,
         AuditEntry(actor=actor, action=action, outcome="deny", subject_id=subject_id,
-                   reason=problem, details={"rule": "identity"}),
+                   reason=problem, details={"rule": rule}),
     )  # fmt: skip
     return PolicyRefusal(f"refused: {problem} (GDPR Art. 12(6))")

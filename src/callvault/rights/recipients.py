@@ -7,7 +7,9 @@ authenticates it; in the CLI the local operator acts as the role ``--actor`` nam
 - ``subject``: the data subject itself, acting as ``subject:<its surrogate id>`` (Art. 15(1),
   20(1)), or the operator carrying out an access request whose identity check passed (Art. 12(2),
   12(6)): ``operator`` (the local CLI) or one of its named administrators, ``operator:<name>`` (an
-  ``operator_admin`` API token); the library marks such a request, no caller declares it. An active restriction does not
+  ``operator_admin`` API token); the library marks such a request, no caller declares it, and
+  a named operator's export on a check it recorded itself is refused before this gate
+  (:func:`callvault.rights.identity.self_vouched`). An active restriction does not
   limit the subject's own access (Art. 18 restricts processing, not the right of access).
 - ``controller``: the tenant, acting as ``tenant-admin:<name>`` of that tenant (Art. 28(3)(a)).
   A restricted subject's data is not disclosed to the controller: under restriction only storage

@@ -1,9 +1,10 @@
 """Data subject requests (Art. 12): the tenant's list, and the operator acting on a request.
 
 A tenant admin (the controller) and an operator admin (the processor) see a tenant's requests. The
-identity check is recorded by whoever performed it, as the token authenticates it: a tenant admin
-records the controller's check (method ``controller``), an operator admin the operator's (method
-``operator``). Only an operator admin carries a request out (the export of an access or portability
+identity check is recorded by the controller: a tenant admin's token records it (method
+``controller``, by that admin). An operator admin may not record one: it is the party that receives
+the export or carries out the erasure, and a party that vouches for the requester and then receives
+the data is self-declared (Art. 12(6)). Only an operator admin carries a request out (the export of an access or portability
 request, an erasure), with the verification *recorded on the request*, never one the call declares;
 an unverified request is refused (403) and the refusal audited (Art. 12(6)).
 """
@@ -36,7 +37,6 @@ from callvault.api.problems import documented
 router = APIRouter(prefix="/api/v1/tenants/{tenant}/requests", tags=["requests"])
 ERRORS = documented(401, 403, 404, 413, 422)
 ADMINS = ("tenant_admin", "operator_admin")
-_METHOD = {"tenant_admin": "controller", "operator_admin": "operator"}
 REQUEST_ID = PathParam(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
                        description="The request's id (a lowercase UUID).")  # fmt: skip
 
@@ -61,12 +61,13 @@ def show(
 
 
 @router.post("/{request_id}/verify", responses=ERRORS,
-             summary="Record that the requester's identity was checked (by this token's party)")  # fmt: skip
+             summary="Record that the controller checked the requester's identity (tenant admin)")  # fmt: skip
 def verify(
     vault: VaultDep, tenant: str, request_id: str = REQUEST_ID, who: Principal = Depends(in_tenant)
 ) -> dict[str, Any]:
-    allow(vault, who, "request.verify", *ADMINS)
-    check = Verification(_METHOD[who.role], who.actor)
+    # Not the operator admin: it carries the request out, so it cannot also vouch (Art. 12(6)).
+    allow(vault, who, "request.verify", "tenant_admin")
+    check = Verification("controller", who.actor)
     return verify_request(vault, tenant, request_id, check, actor=who.actor).as_dict()
 
 
