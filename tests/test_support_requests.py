@@ -60,6 +60,12 @@ def test_denied_stale_and_other_tenants_requests(vault) -> None:  # type: ignore
         deny_session(vault, "acme", theirs.session_id, actor="tenant-admin:hr", reason="no")
     with pytest.raises(InvalidInput):
         deny_session(vault, "acme", asked.session_id, actor="tenant-admin:hr", reason=" ")
+    for personal in ("call her back on +45 22 33 44 55", "ask alice@acme.dk", "ring 22334455"):
+        with pytest.raises(InvalidInput, match=r"^reason: must not hold an e-mail") as refused:
+            deny_session(vault, "acme", asked.session_id, actor="tenant-admin:hr", reason=personal)
+        assert personal not in str(refused.value)
+    assert [s.session_id for s in pending_sessions(vault, "acme")] == [asked.session_id]
+    assert audit_entries(vault, "acme", action="support.deny") == []
     denied = deny_session(vault, "acme", asked.session_id, actor="tenant-admin:hr", reason="no")
     assert denied.closed_at is not None and pending_sessions(vault, "acme") == []
     with pytest.raises(NotFound):

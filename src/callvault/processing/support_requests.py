@@ -33,7 +33,7 @@ from callvault.processing.support import (
 )
 from callvault.store.audit_chain import AuditEntry
 from callvault.store.schema.support import support_session_subjects, support_sessions
-from callvault.subjects.actors import check_actor, check_ref
+from callvault.subjects.actors import check_actor, check_note, check_ref
 from callvault.subjects.directory import find_subject, new_id
 from callvault.tenants import get_tenant
 from callvault.vault import Vault
@@ -149,6 +149,7 @@ def deny_session(
     session_id = check_ref(session_id, field="session")
     if not reason.strip():
         raise InvalidInput("a denial needs its reason", pointer="reason")
+    reason = check_note(reason, field="reason")  # it goes into the audit log, kept for good
     t = support_sessions.c
     with vault.transaction() as conn:
         asked = _pending(conn, tenant_id, session_id)
@@ -157,6 +158,6 @@ def deny_session(
                      .values(closed_at=utcnow()))  # fmt: skip
         details = {"session": session_id, "ticket": asked.ticket}
         vault.audit(conn, tenant_id, AuditEntry(actor=actor, action="support.deny",
-                                                outcome="deny", reason=reason.strip()[:500],
+                                                outcome="deny", reason=reason[:500],
                                                 details=details))  # fmt: skip
         return _pending_or_open(conn, tenant_id, session_id)

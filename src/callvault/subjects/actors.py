@@ -8,7 +8,8 @@ optionally with a short name: ``operator``, ``support:eng-joe``, ``service:crm``
 telephone number is refused before anything is stored or audited.
 
 :func:`check_ref` applies the same shape rule to other free-text references that reach the audit
-log (support tickets).
+log (support tickets); :func:`check_note` keeps e-mail addresses and telephone numbers out of prose
+that reaches it (a denial's reason).
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+import phonenumbers
+
 from callvault.errors import InvalidInput
 from callvault.subjects.identifiers import possible_phone
 
-__all__ = ["check_actor", "check_ref"]
+__all__ = ["check_actor", "check_note", "check_ref"]
 
 _ACTOR = re.compile(r"^[a-z][a-z0-9_-]*(:[A-Za-z0-9][A-Za-z0-9_.-]{0,63})?$")
 _REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
@@ -27,6 +30,7 @@ _REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 # number, as a number has at most 20 digits (3 of country code, 17 national) and hex has no
 # extension marker, so the costly number check is skipped for the commonest actor of all.
 _BY_SURROGATE = re.compile(r"^[a-z][a-z0-9_-]*:[0-9a-f]{32}$")
+_EMAIL_IN_TEXT = re.compile(r"[^@\s]+@[^@\s]+")
 _REFUSED = "actor must be a role such as support:eng-joe, not a personal identifier"
 
 
@@ -62,5 +66,21 @@ def check_ref(text: str, *, field: str) -> str:
         raise InvalidInput(
             f"{field} must be a reference such as T-1 (letters, digits, '_', '.', ':', '-'), "
             "not a personal identifier"
+        )
+    return value
+
+
+def check_note(text: str, *, field: str, region: str = "DK") -> str:
+    """Free prose bound for the audit log (a reason), stripped: InvalidInput naming ``field`` (never
+    quoting it) when it holds an e-mail address or a telephone number, since the hash-chained log
+    can never erase it again (Art. 5(1)(e), 17)."""
+    value = text.strip()
+    matches = phonenumbers.PhoneNumberMatcher(
+        value, region, leniency=phonenumbers.Leniency.POSSIBLE
+    )
+    if _EMAIL_IN_TEXT.search(value) or matches.has_next():
+        raise InvalidInput(
+            "must not hold an e-mail address or a telephone number (the audit log keeps it for good)",
+            pointer=field,
         )
     return value
