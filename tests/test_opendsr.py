@@ -90,7 +90,10 @@ def test_discovery_is_public_and_names_the_certificate(world: World) -> None:
     kinds = {item["identity_type"] for item in document["supported_identities"]}
     assert kinds == {"email", "phone_number", "controller_customer_id"}
     assert set(document["supported_subject_request_types"]) == {"access", "portability", "erasure"}
-    assert document["processor_certificate"] == "http://testserver/opendsr/v1/certificate.pem"
+    assert document["processor_certificate"] == "https://localhost/opendsr/v1/certificate.pem"
+    forged = world.client.get("/opendsr/v1/discovery", headers={"Host": "evil.example"})
+    assert forged.json()["processor_certificate"] == document["processor_certificate"]
+    assert forged.content == response.content  # the very document signed, whatever the Host
     # the same document whoever asks: nothing of any tenant in it
     for who in ("admin", "globex", "alice"):
         assert world.call("GET", "/opendsr/v1/discovery", who).json() == document

@@ -145,7 +145,9 @@ def discovery(vault: VaultDep, request: Request) -> Response:
         ],
         "supported_subject_request_types": list(REQUEST_TYPES),
         "supported_regulations": ["gdpr"],
-        "processor_certificate": str(request.url_for("certificate")),
+        # From the configured domain, never the Host header: the document is signed, and a forged
+        # Host would have us sign a URL pointing at someone else's certificate.
+        "processor_certificate": f"https://{domain_of(request)}{request.app.url_path_for('certificate')}",
         "processor_public_key": callback_verifying_key(vault),
         "signature_algorithm": "ecdsa-p256-sha256",
     }
