@@ -8,6 +8,7 @@ import json
 import os
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, insert, select
 
 from callvault.accountability.audit import entries
@@ -139,3 +140,21 @@ def test_voicemail_arriving_past_its_period_is_not_stored(vault, tmp_path):
     with vault.engine.connect() as conn:
         held = conn.scalars(select(voicemails.c.received_at)).all()
     assert held == [RECENT]
+
+
+def test_an_error_while_reducing_arrivals_is_the_error_raised(vault):
+    """A failure inside the arrivals' temporary table (here two identical ids) surfaces as itself:
+    on PostgreSQL a DROP in the aborted transaction used to hide it behind InFailedSqlTransaction.
+    The table goes with the rolled-back transaction, so the next ingest finds none."""
+    import sqlalchemy.exc
+
+    from callvault.retention.arrival import calls_expired_on_arrival
+
+    make_tenant(vault)
+    at = datetime.now(UTC)
+    with pytest.raises(sqlalchemy.exc.IntegrityError) as failed, vault.transaction() as conn:
+        calls_expired_on_arrival(vault, conn, "acme", ["a" * 32, "a" * 32], at)
+    assert "InFailedSqlTransaction" not in str(failed.value)
+    with vault.transaction() as conn:
+        done = calls_expired_on_arrival(vault, conn, "acme", ["b" * 32], at)
+    assert done["anonymised"] == 0

@@ -27,25 +27,28 @@ from callvault.vault import Vault
 
 _INSERT_CHUNK = 10_000
 # The ids of this ingest's expired calls, so that each step is one statement over all of them (not
-# one per chunk of ids): a temporary table, private to the connection, dropped before commit.
+# one per chunk of ids): a temporary table, private to the connection, dropped before commit (and on
+# PostgreSQL at commit whatever happens).
 _ARRIVALS = Table(
     "callvault_arrivals",
     MetaData(),
     Column("call_id", String(32), primary_key=True),
     prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
 )
 
 
 @contextmanager
 def _arrivals(conn: Connection, call_ids: Sequence[str]) -> Iterator[Table]:
+    """The temporary table, filled; dropped on success only. On an error the caller's transaction
+    rolls back, and with it the table's creation (DDL is transactional on SQLite and PostgreSQL):
+    a DROP there would fail in PostgreSQL's aborted transaction and hide the error itself."""
     _ARRIVALS.create(conn, checkfirst=True)
-    try:
-        for start in range(0, len(call_ids), _INSERT_CHUNK):
-            chunk = call_ids[start : start + _INSERT_CHUNK]
-            conn.execute(insert(_ARRIVALS), [{"call_id": call_id} for call_id in chunk])
-        yield _ARRIVALS
-    finally:
-        _ARRIVALS.drop(conn, checkfirst=True)
+    for start in range(0, len(call_ids), _INSERT_CHUNK):
+        chunk = call_ids[start : start + _INSERT_CHUNK]
+        conn.execute(insert(_ARRIVALS), [{"call_id": call_id} for call_id in chunk])
+    yield _ARRIVALS
+    _ARRIVALS.drop(conn, checkfirst=True)
 
 
 @contextmanager
