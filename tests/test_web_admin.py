@@ -331,3 +331,33 @@ def test_a_non_admin_token_still_cannot_sign_in(site) -> None:  # type: ignore[n
     engineer, _ = create_token(vault, "acme", "support_engineer", name="eve")
     csrf = _csrf(client.get("/admin/login").text)
     assert client.post("/admin/login", data={"csrf": csrf, "token": engineer}).status_code == 401
+
+
+def _title(html: str) -> str:
+    found = re.search(r"<title>(.*?)</title>", html, re.S)
+    assert found
+    return found.group(1)
+
+
+def test_no_page_title_holds_a_csrf_token_or_an_identifier(site, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from webhelp import catch_codes, sign_in_http
+
+    vault, client, made = site
+    codes = catch_codes(monkeypatch)
+    subject_csrf = sign_in_http(client, codes)
+    pages = [client.get(p) for p in ("/privacy/acme/me", "/privacy/acme/requests")]
+    admin = TestClient(create_app(vault), base_url="https://testserver")
+    admin_csrf = _csrf(admin.get("/admin/login").text)
+    pages.append(admin.post("/admin/login", data={"token": made["admin"], "csrf": admin_csrf}))
+    admin_csrf = _csrf(pages[-1].text)
+    for path in ("/admin/requests", "/admin/support", "/admin/audit", "/admin/retention",
+                 "/admin/profile", "/admin/records", "/admin/notice", "/admin/statistics"):  # fmt: skip
+        pages.append(admin.get(path))
+    pages.append(admin.post("/admin/requests/open",
+                            data={"csrf": admin_csrf, "request": made["request"]}))  # fmt: skip
+    secrets = (subject_csrf, admin_csrf, made["alice"], made["admin"], made["request"], ADDRESS)
+    for page in pages:
+        assert page.status_code == 200, page.url
+        title = _title(page.text)
+        assert "csrf" not in title and "<" not in title, page.url
+        assert not any(s in title for s in secrets), page.url
