@@ -85,9 +85,11 @@ async def ask_code(request: Request, tenant: str = TENANT) -> Response:
         code = _codes(request).issue(tenant, address, client_of(request)) if address else None
     except RateLimited:
         return limited(request, tenant, session)
-    session.tenant_id, session.address = tenant, address
-    sessions_of(request).save(session)
-    response = redirect(request, f"/privacy/{tenant}/code", session)
+    # A fresh anonymous session holds the address: whoever was signed in here (a subject of this
+    # or another tenant, an admin) is signed out, and nothing of theirs is carried over.
+    sessions_of(request).drop(session)
+    fresh = sessions_of(request).new(tenant_id=tenant, address=address)
+    response = redirect(request, f"/privacy/{tenant}/code", fresh)
     if code is not None:  # sent after the answer: its time tells nothing
         response.background = BackgroundTask(_mail, address, code, i18n.language(request))
     return response
