@@ -5,6 +5,7 @@ each must give (no session, revoked token, another tenant's id, no CSRF token)."
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -361,3 +362,33 @@ def test_no_page_title_holds_a_csrf_token_or_an_identifier(site, monkeypatch) ->
         title = _title(page.text)
         assert "csrf" not in title and "<" not in title, page.url
         assert not any(s in title for s in secrets), page.url
+
+
+def test_refused_sign_ins_and_not_found_pages_are_audited_without_values(site, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    vault, client, made = site
+    _sso_env(monkeypatch)
+    csrf = _csrf(client.get("/admin/login").text)
+    wrong = "cv_" + "x" * 40
+    before = len(audit_entries(vault, "_operator", action="web.admin.sign_in"))
+    assert client.post("/admin/login", data={"csrf": csrf, "token": wrong}).status_code == 401
+    assert client.post("/admin/login", data={"csrf": csrf, "method": "sso"},
+                       headers=_proxy(secret="wrong" * 8)).status_code == 401  # fmt: skip
+    newest_first = audit_entries(vault, "_operator", action="web.admin.sign_in")
+    refused = newest_first[: len(newest_first) - before][::-1]
+    assert [(e["actor"], e["outcome"], e["details"]) for e in refused] == [
+        ("anonymous", "deny", {"method": "token"}), ("anonymous", "deny", {"method": "sso"})]  # fmt: skip
+    assert all(wrong not in json.dumps(e, default=str) and "wrong" * 8 not in
+               json.dumps(e, default=str) for e in refused)  # fmt: skip
+    csrf = _sign_in(client, made["admin"])
+    unknown = "00000000-0000-4000-8000-000000000000"
+    pages = [client.post("/admin/requests/open", data={"csrf": csrf, "request": unknown}),
+             client.post("/admin/requests/act", data={"csrf": csrf, "request": "nope", "action": "cancel"}),
+             client.post("/admin/support/decide", data={"csrf": csrf, "session": unknown,
+                                                         "decision": "deny", "reason": "no"})]  # fmt: skip
+    assert [p.status_code for p in pages] == [404, 404, 404]
+    entries = audit_entries(vault, "acme", action="not_found")[::-1]
+    assert [e["details"]["route"] for e in entries] == [
+        "POST /admin/requests/open", "POST /admin/requests/act", "POST /admin/support/decide"]  # fmt: skip
+    assert all(e["actor"] == "tenant-admin:hr" and e["outcome"] == "not_found" for e in entries)
+    assert all(unknown not in json.dumps(e, default=str) and "nope" not in
+               json.dumps(e, default=str) for e in entries)  # fmt: skip

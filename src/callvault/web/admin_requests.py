@@ -74,7 +74,7 @@ async def open_request_page(request: Request) -> Response:
     vault = vault_of(request)
     found = _request(vault, who, fields)
     if found is None:
-        return not_found(request, session)
+        return not_found(request, session, who)
     return _show(request, session, vault, found)
 
 
@@ -142,7 +142,7 @@ async def act(request: Request) -> Response:
     vault = vault_of(request)
     found = _request(vault, who, fields)
     if found is None:
-        return not_found(request, session)
+        return not_found(request, session, who)
     try:
         _act(vault, found, who, fields)
     except (CallvaultError, ValueError) as exc:
