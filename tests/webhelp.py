@@ -121,6 +121,7 @@ def catch_codes(monkeypatch: Any) -> list[str]:
     import callvault.web.privacy as privacy
 
     caught: list[str] = []
+    monkeypatch.setenv("CALLVAULT_SMTP_URL", "console")  # a delivery configured (then caught here)
     monkeypatch.setattr(privacy, "send_code", lambda url, to, code, *rest: caught.append(code))
     return caught
 
