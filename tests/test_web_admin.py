@@ -392,3 +392,60 @@ def test_refused_sign_ins_and_not_found_pages_are_audited_without_values(site, m
     assert all(e["actor"] == "tenant-admin:hr" and e["outcome"] == "not_found" for e in entries)
     assert all(unknown not in json.dumps(e, default=str) and "nope" not in
                json.dumps(e, default=str) for e in entries)  # fmt: skip
+
+
+def _my_export(client: TestClient, csrf: str) -> str:
+    """The subject's own access export (subject.json), as the subject downloads it."""
+    import io
+    import zipfile
+
+    export = client.post("/privacy/acme/export", data={"csrf": csrf})
+    with zipfile.ZipFile(io.BytesIO(export.content)) as archive:
+        return archive.read("subject.json").decode()
+
+
+def test_a_privacy_centre_rectification_reaches_the_admin_sealed_value_unseen(
+    site, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from webhelp import catch_codes, sign_in_http
+
+    vault, client, made = site
+    codes = catch_codes(monkeypatch)
+    subject = TestClient(create_app(vault), base_url="https://testserver")
+    mine = sign_in_http(subject, codes)
+    asked = subject.post("/privacy/acme/rectification",
+                         data={"csrf": mine, "field": "name", "value": "Alice Aagaard"})  # fmt: skip
+    assert asked.status_code == 200
+    rid = next(
+        r for r in list_requests(vault, tenant="acme") if r.type == "rectification"
+    ).request_id
+    sealed = get_request(vault, "acme", rid).evidence["sealed_value"]
+    assert "Alice Aagaard" not in _my_export(subject, mine)
+    csrf = _sign_in(client, made["admin"])
+    opened = client.post("/admin/requests/open", data={"csrf": csrf, "request": rid})
+    assert opened.status_code == 200 and sealed not in opened.text
+    assert re.search(r'id="asked-field">name<', opened.text)
+    assert re.search(r'id="asked-value">Alice Aagaard<', opened.text)
+    assert 'id="value"' not in opened.text  # nothing to type: the subject's own value
+    seen = audit_entries(vault, "acme", action="request.value")[0]
+    assert seen["actor"] == "tenant-admin:hr" and "Aagaard" not in json.dumps(seen, default=str)
+    done = _act(client, csrf, rid, "complete", field="email", value="mallory@evil.dk")
+    assert done.status_code == 200 and get_request(vault, "acme", rid).state == "completed"
+    assert get_request(vault, "acme", rid).outcome == "name rectified"
+    assert "Alice Aagaard" in _my_export(subject, mine)
+
+
+def test_a_typed_rectification_must_be_of_the_field_the_request_names(site) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text as sql
+
+    vault, client, made = site
+    # a request made elsewhere that names its field but holds no sealed value
+    rid = create_request(vault, "acme", made["alice"], "rectification").request_id
+    with vault.transaction() as conn:
+        conn.execute(sql("UPDATE subject_requests SET evidence = :e WHERE request_id = :r"),
+                     {"e": json.dumps({"field": "phone"}), "r": rid})  # fmt: skip
+    csrf = _sign_in(client, made["admin"])
+    wrong = _act(client, csrf, rid, "complete", identity_checked="yes", field="email",
+                 value="x@acme.dk")  # fmt: skip
+    assert wrong.status_code == 422 and "field: the request asks to rectify phone" in wrong.text
+    assert get_request(vault, "acme", rid).state == "pending"
