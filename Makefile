@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 
 DEMO := .demo
 DEMO_ENV := CALLVAULT_DB=sqlite:///$(DEMO)/callvault.db CALLVAULT_KEY_FILE=$(DEMO)/callvault.key \
-	CALLVAULT_KEYSTORE=sqlite:///$(DEMO)/callvault.keystore.db
+	CALLVAULT_KEYSTORE=sqlite:///$(DEMO)/callvault.keystore.db CALLVAULT_SMTP_URL=console
 
 .PHONY: run test lint bench bench-scale clean
 

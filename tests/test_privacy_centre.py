@@ -161,14 +161,14 @@ def test_an_expired_or_reused_code_does_not_sign_in(site, monkeypatch) -> None: 
     vault, client, _, codes = site
     client.app.state.web_codes = SignInCodes(vault, ttl=timedelta(0))  # type: ignore[attr-defined]
     csrf = csrf_of(client.get("/privacy/acme/").text)
-    client.post("/privacy/acme/code", data={"address": ADDRESS, "csrf": csrf})
+    csrf = csrf_of(client.post("/privacy/acme/code", data={"address": ADDRESS, "csrf": csrf}).text)
     expired = client.post("/privacy/acme/code/verify", data={"code": codes[-1], "csrf": csrf})
     assert expired.status_code == 401 and "wrong or has expired" in expired.text
     client.app.state.web_codes = SignInCodes(vault)  # type: ignore[attr-defined]
     sign_in_http(client, codes)
     reuse = _client(vault)
     csrf = csrf_of(reuse.get("/privacy/acme/").text)
-    reuse.post("/privacy/acme/code", data={"address": ADDRESS, "csrf": csrf})
+    csrf = csrf_of(reuse.post("/privacy/acme/code", data={"address": ADDRESS, "csrf": csrf}).text)
     # the code the first client already redeemed, entered again (a newer one is pending)
     page = reuse.post("/privacy/acme/code/verify", data={"code": codes[-2], "csrf": csrf})
     assert page.status_code == 401 and "wrong or has expired" in page.text
@@ -177,7 +177,7 @@ def test_an_expired_or_reused_code_does_not_sign_in(site, monkeypatch) -> None: 
 def test_codes_and_sessions_survive_a_restart_and_hold_no_secret(site) -> None:  # type: ignore[no-untyped-def]
     vault, client, made, codes = site
     csrf = csrf_of(client.get("/privacy/acme/").text)
-    client.post("/privacy/acme/code", data={"address": ADDRESS, "csrf": csrf})
+    csrf = csrf_of(client.post("/privacy/acme/code", data={"address": ADDRESS, "csrf": csrf}).text)
     restarted = _client(vault)  # another process: a new app on the same database
     restarted.cookies.update(client.cookies)
     page = restarted.post("/privacy/acme/code/verify", data={"code": codes[-1], "csrf": csrf})
@@ -244,8 +244,12 @@ def test_a_client_asking_or_guessing_too_often_gets_429(site) -> None:  # type: 
     vault, client, _, codes = site
     client.app.state.web_codes = SignInCodes(vault, client_per_hour=2, client_entries_per_hour=3)  # type: ignore[attr-defined]
     csrf = csrf_of(client.get("/privacy/acme/").text)
-    answers = [client.post("/privacy/acme/code", data={"address": f"x{i}@acme.dk", "csrf": csrf}).status_code
-               for i in range(3)]  # fmt: skip
+    answers = []
+    for i in range(3):
+        asked = client.post("/privacy/acme/code", data={"address": f"x{i}@acme.dk", "csrf": csrf})
+        answers.append(asked.status_code)
+        if asked.status_code == 200:
+            csrf = csrf_of(asked.text)  # each answered ask starts a fresh session
     assert answers == [200, 200, 429]
     page = client.post("/privacy/acme/code", data={"address": ADDRESS, "csrf": csrf})
     assert page.status_code == 429 and "Too many sign-in attempts" in page.text and codes == []
@@ -269,3 +273,40 @@ def test_an_erased_subject_loses_its_sessions(site) -> None:  # type: ignore[no-
     assert client.get("/privacy/acme/me", follow_redirects=False).status_code == 303
     with pytest.raises(Unauthenticated):
         SignInCodes(vault).redeem("acme", ADDRESS, codes[-1])
+
+
+def test_asking_for_a_code_signs_the_subject_out_even_for_another_tenant(site) -> None:  # type: ignore[no-untyped-def]
+    vault, client, _, codes = site
+    make_tenant(vault, "globex")
+    make_user(vault, "globex", email="bob@globex.dk")
+    signed = sign_in_http(client, codes)
+    old_sid = client.cookies.get("cv_session")
+    asked = client.post("/privacy/globex/code", data={"address": "bob@globex.dk", "csrf": signed})
+    assert asked.status_code == 200 and asked.url.path == "/privacy/globex/code"
+    assert client.cookies.get("cv_session") != old_sid  # a fresh session, the old one dropped
+    assert client.get("/privacy/acme/me", follow_redirects=False).status_code == 303
+    stale = _client(vault)
+    stale.cookies.set("cv_session", old_sid or "")
+    assert stale.get("/privacy/acme/me", follow_redirects=False).status_code == 303
+    again = sign_in_http(client, codes)  # asking again in the same tenant also signs out first
+    old_sid = client.cookies.get("cv_session")
+    client.post("/privacy/acme/code", data={"address": ADDRESS, "csrf": again})
+    stale.cookies.set("cv_session", old_sid or "")
+    assert stale.get("/privacy/acme/me", follow_redirects=False).status_code == 303
+
+
+def test_a_code_entered_with_no_live_code_is_an_audited_refusal(site) -> None:  # type: ignore[no-untyped-def]
+    vault, client, _, _ = site
+    csrf = csrf_of(client.get("/privacy/acme/").text)
+    csrf = csrf_of(
+        client.post("/privacy/acme/code", data={"address": "nobody@acme.dk", "csrf": csrf}).text
+    )
+    before = len(audit_entries(vault, "acme", action="subject.sign_in"))
+    page = client.post("/privacy/acme/code/verify", data={"code": "123456", "csrf": csrf})
+    assert page.status_code == 401
+    entries = audit_entries(vault, "acme", action="subject.sign_in")
+    assert len(entries) == before + 1
+    entry = entries[0]  # the newest
+    assert (entry["actor"], entry["outcome"], entry["subject_id"]) == ("anonymous", "deny", None)
+    dumped = json.dumps(entry, default=str)
+    assert "123456" not in dumped and "nobody" not in dumped

@@ -18,7 +18,7 @@ from webhelp import ADDRESS, make_site
 
 @pytest.fixture
 def site(vault, monkeypatch):  # type: ignore[no-untyped-def]
-    monkeypatch.delenv("CALLVAULT_SMTP_URL", raising=False)  # codes go to the console
+    monkeypatch.setenv("CALLVAULT_SMTP_URL", "console")  # the demo's delivery: codes on the console
     made = make_site(vault)
     client = TestClient(create_app(vault), base_url="https://testserver")
     return vault, client, made
@@ -139,3 +139,36 @@ def test_rows_older_than_the_hour_are_pruned(vault, monkeypatch) -> None:  # typ
     with vault.engine.connect() as conn:
         assert conn.scalar(text("SELECT count(*) FROM sign_in_codes")) == 1
         assert conn.scalar(text("SELECT count(*) FROM sign_in_attempts")) == 1
+
+
+def test_without_a_mail_server_no_code_is_issued_or_printed(
+    site, monkeypatch, capfd, caplog
+) -> None:  # type: ignore[no-untyped-def]
+    vault, client, _ = site
+    csrf = _csrf(client.get("/privacy/acme/").text)  # a form from before the setting changed
+    monkeypatch.delenv("CALLVAULT_SMTP_URL")
+    form = client.get("/privacy/acme/?lang=en")
+    assert "Sign-in by code is not available on this server" in form.text
+    assert 'id="address"' not in form.text
+    pages = []
+    for address in (ADDRESS, "nobody@acme.dk"):
+        page = client.post("/privacy/acme/code?lang=da", data={"address": address, "csrf": csrf})
+        assert page.status_code == 503 and "Log ind med kode er ikke muligt" in page.text
+        pages.append(page.text)
+    assert pages[0] == pages[1]
+    output = capfd.readouterr()
+    assert "code" not in (output.out + output.err + caplog.text).lower()
+    with vault.engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM sign_in_codes")) == 0
+    assert client.get("/privacy/acme/code", follow_redirects=False).status_code == 303
+
+
+def test_serve_warns_without_a_mail_server(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from callvault.cli.serve import _mail_warning
+
+    monkeypatch.delenv("CALLVAULT_SMTP_URL", raising=False)
+    assert "cannot deliver sign-in codes" in (_mail_warning() or "")
+    monkeypatch.setenv("CALLVAULT_SMTP_URL", "console")
+    assert "demo only" in (_mail_warning() or "")
+    monkeypatch.setenv("CALLVAULT_SMTP_URL", "smtp://127.0.0.1:25")
+    assert _mail_warning() is None

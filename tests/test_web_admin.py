@@ -5,6 +5,7 @@ each must give (no session, revoked token, another tenant's id, no CSRF token)."
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -331,3 +332,120 @@ def test_a_non_admin_token_still_cannot_sign_in(site) -> None:  # type: ignore[n
     engineer, _ = create_token(vault, "acme", "support_engineer", name="eve")
     csrf = _csrf(client.get("/admin/login").text)
     assert client.post("/admin/login", data={"csrf": csrf, "token": engineer}).status_code == 401
+
+
+def _title(html: str) -> str:
+    found = re.search(r"<title>(.*?)</title>", html, re.S)
+    assert found
+    return found.group(1)
+
+
+def test_no_page_title_holds_a_csrf_token_or_an_identifier(site, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from webhelp import catch_codes, sign_in_http
+
+    vault, client, made = site
+    codes = catch_codes(monkeypatch)
+    subject_csrf = sign_in_http(client, codes)
+    pages = [client.get(p) for p in ("/privacy/acme/me", "/privacy/acme/requests")]
+    admin = TestClient(create_app(vault), base_url="https://testserver")
+    admin_csrf = _csrf(admin.get("/admin/login").text)
+    pages.append(admin.post("/admin/login", data={"token": made["admin"], "csrf": admin_csrf}))
+    admin_csrf = _csrf(pages[-1].text)
+    for path in ("/admin/requests", "/admin/support", "/admin/audit", "/admin/retention",
+                 "/admin/profile", "/admin/records", "/admin/notice", "/admin/statistics"):  # fmt: skip
+        pages.append(admin.get(path))
+    pages.append(admin.post("/admin/requests/open",
+                            data={"csrf": admin_csrf, "request": made["request"]}))  # fmt: skip
+    secrets = (subject_csrf, admin_csrf, made["alice"], made["admin"], made["request"], ADDRESS)
+    for page in pages:
+        assert page.status_code == 200, page.url
+        title = _title(page.text)
+        assert "csrf" not in title and "<" not in title, page.url
+        assert not any(s in title for s in secrets), page.url
+
+
+def test_refused_sign_ins_and_not_found_pages_are_audited_without_values(site, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    vault, client, made = site
+    _sso_env(monkeypatch)
+    csrf = _csrf(client.get("/admin/login").text)
+    wrong = "cv_" + "x" * 40
+    before = len(audit_entries(vault, "_operator", action="web.admin.sign_in"))
+    assert client.post("/admin/login", data={"csrf": csrf, "token": wrong}).status_code == 401
+    assert client.post("/admin/login", data={"csrf": csrf, "method": "sso"},
+                       headers=_proxy(secret="wrong" * 8)).status_code == 401  # fmt: skip
+    newest_first = audit_entries(vault, "_operator", action="web.admin.sign_in")
+    refused = newest_first[: len(newest_first) - before][::-1]
+    assert [(e["actor"], e["outcome"], e["details"]) for e in refused] == [
+        ("anonymous", "deny", {"method": "token"}), ("anonymous", "deny", {"method": "sso"})]  # fmt: skip
+    assert all(wrong not in json.dumps(e, default=str) and "wrong" * 8 not in
+               json.dumps(e, default=str) for e in refused)  # fmt: skip
+    csrf = _sign_in(client, made["admin"])
+    unknown = "00000000-0000-4000-8000-000000000000"
+    pages = [client.post("/admin/requests/open", data={"csrf": csrf, "request": unknown}),
+             client.post("/admin/requests/act", data={"csrf": csrf, "request": "nope", "action": "cancel"}),
+             client.post("/admin/support/decide", data={"csrf": csrf, "session": unknown,
+                                                         "decision": "deny", "reason": "no"})]  # fmt: skip
+    assert [p.status_code for p in pages] == [404, 404, 404]
+    entries = audit_entries(vault, "acme", action="not_found")[::-1]
+    assert [e["details"]["route"] for e in entries] == [
+        "POST /admin/requests/open", "POST /admin/requests/act", "POST /admin/support/decide"]  # fmt: skip
+    assert all(e["actor"] == "tenant-admin:hr" and e["outcome"] == "not_found" for e in entries)
+    assert all(unknown not in json.dumps(e, default=str) and "nope" not in
+               json.dumps(e, default=str) for e in entries)  # fmt: skip
+
+
+def _my_export(client: TestClient, csrf: str) -> str:
+    """The subject's own access export (subject.json), as the subject downloads it."""
+    import io
+    import zipfile
+
+    export = client.post("/privacy/acme/export", data={"csrf": csrf})
+    with zipfile.ZipFile(io.BytesIO(export.content)) as archive:
+        return archive.read("subject.json").decode()
+
+
+def test_a_privacy_centre_rectification_reaches_the_admin_sealed_value_unseen(
+    site, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from webhelp import catch_codes, sign_in_http
+
+    vault, client, made = site
+    codes = catch_codes(monkeypatch)
+    subject = TestClient(create_app(vault), base_url="https://testserver")
+    mine = sign_in_http(subject, codes)
+    asked = subject.post("/privacy/acme/rectification",
+                         data={"csrf": mine, "field": "name", "value": "Alice Aagaard"})  # fmt: skip
+    assert asked.status_code == 200
+    rid = next(
+        r for r in list_requests(vault, tenant="acme") if r.type == "rectification"
+    ).request_id
+    sealed = get_request(vault, "acme", rid).evidence["sealed_value"]
+    assert "Alice Aagaard" not in _my_export(subject, mine)
+    csrf = _sign_in(client, made["admin"])
+    opened = client.post("/admin/requests/open", data={"csrf": csrf, "request": rid})
+    assert opened.status_code == 200 and sealed not in opened.text
+    assert re.search(r'id="asked-field">name<', opened.text)
+    assert re.search(r'id="asked-value">Alice Aagaard<', opened.text)
+    assert 'id="value"' not in opened.text  # nothing to type: the subject's own value
+    seen = audit_entries(vault, "acme", action="request.value")[0]
+    assert seen["actor"] == "tenant-admin:hr" and "Aagaard" not in json.dumps(seen, default=str)
+    done = _act(client, csrf, rid, "complete", field="email", value="mallory@evil.dk")
+    assert done.status_code == 200 and get_request(vault, "acme", rid).state == "completed"
+    assert get_request(vault, "acme", rid).outcome == "name rectified"
+    assert "Alice Aagaard" in _my_export(subject, mine)
+
+
+def test_a_typed_rectification_must_be_of_the_field_the_request_names(site) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text as sql
+
+    vault, client, made = site
+    # a request made elsewhere that names its field but holds no sealed value
+    rid = create_request(vault, "acme", made["alice"], "rectification").request_id
+    with vault.transaction() as conn:
+        conn.execute(sql("UPDATE subject_requests SET evidence = :e WHERE request_id = :r"),
+                     {"e": json.dumps({"field": "phone"}), "r": rid})  # fmt: skip
+    csrf = _sign_in(client, made["admin"])
+    wrong = _act(client, csrf, rid, "complete", identity_checked="yes", field="email",
+                 value="x@acme.dk")  # fmt: skip
+    assert wrong.status_code == 422 and "field: the request asks to rectify phone" in wrong.text
+    assert get_request(vault, "acme", rid).state == "pending"

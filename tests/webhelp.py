@@ -109,7 +109,8 @@ def sign_in_http(
     """Sign ``client`` (a TestClient) in to the privacy centre; ``codes`` collects the codes the
     app mailed (see :func:`catch_codes`). Returns the CSRF token of the subject's session."""
     csrf = csrf_of(client.get(f"/privacy/{tenant}/").text)
-    client.post(f"/privacy/{tenant}/code", data={"address": address, "csrf": csrf})
+    asked = client.post(f"/privacy/{tenant}/code", data={"address": address, "csrf": csrf})
+    csrf = csrf_of(asked.text)  # asking for a code starts a fresh session
     page = client.post(f"/privacy/{tenant}/code/verify", data={"code": codes[-1], "csrf": csrf})
     assert page.status_code == 200 and page.url.path == f"/privacy/{tenant}/me", page.status_code
     return csrf_of(page.text)
@@ -120,6 +121,7 @@ def catch_codes(monkeypatch: Any) -> list[str]:
     import callvault.web.privacy as privacy
 
     caught: list[str] = []
+    monkeypatch.setenv("CALLVAULT_SMTP_URL", "console")  # a delivery configured (then caught here)
     monkeypatch.setattr(privacy, "send_code", lambda url, to, code, *rest: caught.append(code))
     return caught
 

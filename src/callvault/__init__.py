@@ -118,6 +118,7 @@ from callvault.subjects.tokens import (
     authenticate,
     create_token,
     refuse_role,
+    refuse_sign_in,
     refuse_unknown,
     revoke_token,
 )
@@ -232,6 +233,7 @@ __all__ = [
     "refuse_consent",
     "refuse_request",
     "refuse_role",
+    "refuse_sign_in",
     "refuse_unknown",
     "render_notice",
     "request_session",

@@ -176,8 +176,9 @@ def _tour(url: str, t: dict[str, Any], built: dict[str, Any]) -> list[str]:
         f"# the OpenAPI document: {url}/docs",
         f"# in a browser, the admin console: {url}/admin/login (paste the admin token above);",
         "#   its support page has the engineer's request for ticket INC-1002 to approve or deny",
-        f"# the privacy centre: {url}/privacy/acme/ (sign in as {built['subject']}; without",
-        "#   CALLVAULT_SMTP_URL the one-time code is printed on the server's console)",
+        f"# the privacy centre: {url}/privacy/acme/ (sign in as {built['subject']}; serve with",
+        "#   CALLVAULT_SMTP_URL=console, as `make run` does, and the one-time code is printed on",
+        "#   the server's console: for the demo only)",
     ]
 
 

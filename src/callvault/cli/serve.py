@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import isodate
@@ -22,6 +23,18 @@ def _every(text: str) -> timedelta | None:
     if not isinstance(period, timedelta) or period <= timedelta(0):
         raise InvalidInput("--schedule must be a positive duration in days, hours or minutes")
     return period
+
+
+def _mail_warning() -> str | None:
+    """The warning for a server whose privacy centre cannot deliver sign-in codes, or None."""
+    url = os.environ.get("CALLVAULT_SMTP_URL", "")
+    if not url:
+        return ("warning: CALLVAULT_SMTP_URL is not set: the privacy centre cannot deliver "
+                "sign-in codes, so subjects cannot sign in")  # fmt: skip
+    if url == "console":
+        return ("warning: CALLVAULT_SMTP_URL=console prints sign-in codes on this console: "
+                "for the demo only")  # fmt: skip
+    return None
 
 
 def serve(
@@ -50,6 +63,9 @@ def serve(
     import uvicorn
 
     every = _every(schedule)
+    warning = _mail_warning()
+    if warning:
+        typer.echo(warning, err=True)
     app = create_app(open_vault(ctx), schedule_every=every, upload_limit=upload_mb * 1024 * 1024,
                      notify_every=5.0, domain=domain)  # fmt: skip
     uvicorn.run(app, host=host, port=port, log_level="info")

@@ -156,6 +156,11 @@ class SignInCodes:
             c.tenant_id == tenant_id, c.slot == slot, c.used_at.is_(None), c.attempts_left > 0,
             c.expires_at > now).order_by(c.created_at.desc()).limit(1)).first()  # fmt: skip
         if row is None or row.subject_id is None:
+            # No live code for this address (or none held): refused all the same, and audited
+            # without the address or the code entered (Art. 5(2), 32).
+            self.vault.audit(conn, tenant_id, AuditEntry(
+                actor="anonymous", action="subject.sign_in", outcome="deny",
+                reason="no live code", details={"method": "one_time_code"}))  # fmt: skip
             return None
         mine = (c.tenant_id == tenant_id) & (c.code_id == row.code_id)
         # Conditional updates: of two processes entering the same code at once, one wins.

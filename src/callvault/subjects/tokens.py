@@ -39,6 +39,7 @@ __all__ = [
     "authenticate",
     "create_token",
     "refuse_role",
+    "refuse_sign_in",
     "refuse_unknown",
     "revoke_token",
 ]
@@ -207,4 +208,15 @@ def refuse_unknown(vault: Vault, principal: Principal, route: str) -> None:
             actor=principal.actor, action="not_found", outcome="not_found",
             reason="nothing this token may know of",
             details={"token_id": principal.token_id, "role": principal.role, "route": route},
+        ))  # fmt: skip
+
+
+def refuse_sign_in(vault: Vault, method: str) -> None:
+    """Audit a refused sign-in (an unknown or revoked token, a request the SSO proxy did not vouch
+    for) in the operator's chain: who tried is unknown, so no tenant's chain is theirs to write.
+    The entry names the method only, never the token or a header's value (Art. 5(2), 32)."""
+    with vault.transaction() as conn:
+        vault.audit(conn, OPERATOR, AuditEntry(
+            actor="anonymous", action="web.admin.sign_in", outcome="deny",
+            reason="not authenticated", details={"method": method},
         ))  # fmt: skip

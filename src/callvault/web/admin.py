@@ -16,9 +16,11 @@ from fastapi.responses import Response
 
 from callvault import (
     CallvaultError,
+    PolicyRefusal,
     Principal,
     Vault,
     list_requests,
+    refuse_sign_in,
     retention_status,
     statistics,
     verify_audit,
@@ -52,7 +54,9 @@ async def login(request: Request) -> Response:
         if method is None:
             raise CallvaultError("this sign-in is not configured")
         who, token = method.sign_in(vault_of(request), request.headers, fields)
-    except CallvaultError:
+    except CallvaultError as exc:
+        if not isinstance(exc, PolicyRefusal):  # a role refusal is audited where it is decided
+            refuse_sign_in(vault_of(request), "sso" if fields.get("method") == "sso" else "token")
         return render(request, "admin_login.html", session, status=401, refused=True,
                       sso="admin_sso" in methods)  # fmt: skip
     sessions_of(request).drop(session)

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
-from callvault import CallvaultError, Principal, Vault
+from callvault import CallvaultError, Principal, Vault, refuse_unknown
 from callvault.web.admin_auth import Authenticator, authenticators
 from callvault.web.pages import form, redirect, render, session_of, sessions_of
 from callvault.web.sessions import Session
@@ -71,6 +71,8 @@ def forbidden_page(request: Request) -> HTMLResponse:
     return render(request, "admin_error.html", session_of(request), status=403, code=403)
 
 
-def not_found(request: Request, session: Session) -> HTMLResponse:
-    """The same page for a request id of another tenant, an unknown one and a malformed one."""
+def not_found(request: Request, session: Session, who: Principal) -> HTMLResponse:
+    """The same page for a request id of another tenant, an unknown one and a malformed one;
+    audited in the admin's own tenant like the API's 404s, naming the route, never the id asked."""
+    refuse_unknown(vault_of(request), who, f"{request.method} {request.url.path}")
     return render(request, "admin_error.html", session, status=404, code=404)

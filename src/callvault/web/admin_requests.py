@@ -33,6 +33,7 @@ from callvault import (
     parse_instant,
     rectify,
     refuse_request,
+    requested_value,
     restrict,
     start_request,
 )
@@ -59,10 +60,33 @@ def _objectable(vault: Vault) -> list[str]:
     return sorted(p.name for p in purposes if p.legal_basis in OBJECTABLE)
 
 
-def _show(request: Request, session: Session, vault: Vault, found: SubjectRequest,
-          status: int = 200, **message: Any) -> Response:  # fmt: skip
-    return render(request, "admin_request.html", session, status=status, r=found,
-                  fields=FIELDS, objectable=_objectable(vault), **message)  # fmt: skip
+def _sealed(found: SubjectRequest) -> bool:
+    """A rectification asked in the privacy centre: its new value is sealed in the request."""
+    return found.type == "rectification" and bool(found.evidence.get("sealed_value"))
+
+
+def _show(request: Request, session: Session, vault: Vault, who: Principal,
+          found: SubjectRequest, status: int = 200, **message: Any) -> Response:  # fmt: skip
+    """The request's page. An open privacy-centre rectification shows the field and value the
+    subject asked for, opened for this admin (audited, Art. 16), never the sealed value itself."""
+    asked = None
+    if _sealed(found) and found.state in ("pending", "in_progress"):
+        asked = requested_value(vault, who.tenant_id, found.request_id, actor=who.actor)
+    evidence = {k: v for k, v in found.evidence.items() if k != "sealed_value"}
+    return render(request, "admin_request.html", session, status=status, r=found, asked=asked,
+                  evidence=evidence, fields=FIELDS, objectable=_objectable(vault), **message)  # fmt: skip
+
+
+def _rectification(vault: Vault, found: SubjectRequest, who: Principal,
+                   fields: dict[str, str]) -> tuple[str, str]:  # fmt: skip
+    """The field and value to rectify: the subject's own, from the request, when it holds them
+    (the admin only confirms); else typed by the admin, for the field the request names if any."""
+    if _sealed(found):
+        return requested_value(vault, who.tenant_id, found.request_id, actor=who.actor)
+    field, named = fields.get("field", ""), found.evidence.get("field")
+    if named and field != named:
+        raise UsageError(f"field: the request asks to rectify {named}")
+    return field, fields.get("value", "")
 
 
 @router.post("/requests/open")
@@ -74,8 +98,8 @@ async def open_request_page(request: Request) -> Response:
     vault = vault_of(request)
     found = _request(vault, who, fields)
     if found is None:
-        return not_found(request, session)
-    return _show(request, session, vault, found)
+        return not_found(request, session, who)
+    return _show(request, session, vault, who, found)
 
 
 def _verification(found: SubjectRequest, who: Principal, fields: dict[str, str]) -> Verification:
@@ -97,7 +121,7 @@ def _complete(vault: Vault, found: SubjectRequest, who: Principal, fields: dict[
     if found.type == "erasure":
         erase(*args, **common)
     elif found.type == "rectification":
-        rectify(*args, fields.get("field", ""), fields.get("value", ""), **common)
+        rectify(*args, *_rectification(vault, found, who, fields), **common)
     elif found.type == "restriction":
         restrict(*args, **common)
     elif found.type == "objection":
@@ -142,13 +166,13 @@ async def act(request: Request) -> Response:
     vault = vault_of(request)
     found = _request(vault, who, fields)
     if found is None:
-        return not_found(request, session)
+        return not_found(request, session, who)
     try:
         _act(vault, found, who, fields)
     except (CallvaultError, ValueError) as exc:
         # Library messages name the field and the rule, never the value (README: errors).
         message = str(exc) if isinstance(exc, CallvaultError) else "months: must be 1 or 2"
-        return _show(request, session, vault, get_request(vault, who.tenant_id, found.request_id),
+        return _show(request, session, vault, who, get_request(vault, who.tenant_id, found.request_id),
                      status=422, error=message)  # fmt: skip
-    return _show(request, session, vault, get_request(vault, who.tenant_id, found.request_id),
+    return _show(request, session, vault, who, get_request(vault, who.tenant_id, found.request_id),
                  done=fields.get("action"))  # fmt: skip

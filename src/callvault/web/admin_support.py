@@ -53,7 +53,7 @@ async def decide(request: Request) -> Response:
                          reason=fields.get("reason", ""))  # fmt: skip
             done = "denied"
     except NotFound:
-        return not_found(request, session)
+        return not_found(request, session, who)
     except (CallvaultError, ValueError) as exc:
         message = str(exc) if isinstance(exc, CallvaultError) else "hours: must be a number"
         return render(request, "admin_support.html", session, status=422, error=message,

@@ -85,6 +85,7 @@ WORDS["en"].update({
     "limited_title": "Too many attempts",
     "limited": "Too many sign-in attempts from your connection. Wait an hour and try again.",
     "back_to_sign_in": "Back to sign-in",
+    "no_code_delivery": "Sign-in by code is not available on this server. Contact the company to exercise your rights.",
 })  # fmt: skip
 WORDS["da"].update({
     "my_requests": "Dine anmodninger", "your_rights": "Dine rettigheder",
@@ -107,6 +108,7 @@ WORDS["da"].update({
     "limited_title": "For mange forsøg",
     "limited": "For mange forsøg på at logge ind fra din forbindelse. Vent en time, og prøv igen.",
     "back_to_sign_in": "Tilbage til log ind",
+    "no_code_delivery": "Log ind med kode er ikke muligt på denne server. Kontakt virksomheden for at udøve dine rettigheder.",
 })  # fmt: skip
 
 

@@ -71,7 +71,8 @@ def _mail(address: str, code: str, lang: str) -> None:
 @router.get("/")
 def sign_in_form(request: Request, tenant: str = TENANT) -> Response:
     session = session_of(request) or sessions_of(request).new()
-    return render(request, "privacy_sign_in.html", session, tenant=tenant)
+    return render(request, "privacy_sign_in.html", session, tenant=tenant,
+                  no_delivery=smtp_url() is None)  # fmt: skip
 
 
 @router.post("/code")
@@ -80,14 +81,20 @@ async def ask_code(request: Request, tenant: str = TENANT) -> Response:
     fields = await form(request, session)
     if fields is None or session is None:
         return forbidden(request)
+    if smtp_url() is None:
+        # No code could reach anyone: issue none, and answer alike for every address.
+        return render(request, "privacy_sign_in.html", session, status=503, tenant=tenant,
+                      no_delivery=True)  # fmt: skip
     address = fields.get("address", "").strip()[:254]
     try:
         code = _codes(request).issue(tenant, address, client_of(request)) if address else None
     except RateLimited:
         return limited(request, tenant, session)
-    session.tenant_id, session.address = tenant, address
-    sessions_of(request).save(session)
-    response = redirect(request, f"/privacy/{tenant}/code", session)
+    # A fresh anonymous session holds the address: whoever was signed in here (a subject of this
+    # or another tenant, an admin) is signed out, and nothing of theirs is carried over.
+    sessions_of(request).drop(session)
+    fresh = sessions_of(request).new(tenant_id=tenant, address=address)
+    response = redirect(request, f"/privacy/{tenant}/code", fresh)
     if code is not None:  # sent after the answer: its time tells nothing
         response.background = BackgroundTask(_mail, address, code, i18n.language(request))
     return response
