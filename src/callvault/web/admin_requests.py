@@ -89,8 +89,9 @@ def _rectification(vault: Vault, found: SubjectRequest, who: Principal,
     return field, fields.get("value", "")
 
 
-@router.post("/requests/open")
-async def open_request_page(request: Request) -> Response:
+async def _posted_request(request: Request) -> Response | tuple[Any, ...]:
+    """The signed-in admin's posted form and the request it names, or the page to answer with
+    (sign-in, CSRF refusal, or the audited not-found page for another tenant's or an unknown id)."""
     got = await posted(request)
     if isinstance(got, Response):
         return got
@@ -99,6 +100,15 @@ async def open_request_page(request: Request) -> Response:
     found = _request(vault, who, fields)
     if found is None:
         return not_found(request, session, who)
+    return session, who, fields, vault, found
+
+
+@router.post("/requests/open")
+async def open_request_page(request: Request) -> Response:
+    got = await _posted_request(request)
+    if isinstance(got, Response):
+        return got
+    session, who, _, vault, found = got
     return _show(request, session, vault, who, found)
 
 
@@ -159,14 +169,10 @@ def _act(vault: Vault, found: SubjectRequest, who: Principal, fields: dict[str, 
 
 @router.post("/requests/act")
 async def act(request: Request) -> Response:
-    got = await posted(request)
+    got = await _posted_request(request)
     if isinstance(got, Response):
         return got
-    session, who, fields = got
-    vault = vault_of(request)
-    found = _request(vault, who, fields)
-    if found is None:
-        return not_found(request, session, who)
+    session, who, fields, vault, found = got
     try:
         _act(vault, found, who, fields)
     except (CallvaultError, ValueError) as exc:
