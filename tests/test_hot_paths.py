@@ -91,9 +91,8 @@ def test_consent_state_reads_back_aware_utc_times(vault):
     assert not before.valid and not other.valid  # a moment earlier; another tenant
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # only SQLite stores them as text
 def test_sqlite_timestamps_keep_their_text_form(vault):
-    if vault.engine.dialect.name != "sqlite":
-        pytest.skip("SQLite stores timestamps as text")
     make_tenant(vault)
     at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
     with vault.transaction() as conn:
