@@ -12,15 +12,10 @@ from fastapi.responses import HTMLResponse, Response
 
 from callvault import CallvaultError, Principal, Vault, refuse_unknown
 from callvault.web.admin_auth import Authenticator, authenticators
-from callvault.web.pages import form, redirect, render, session_of, sessions_of
+from callvault.web.pages import form, redirect, render, session_of, sessions_of, vault_of
 from callvault.web.sessions import Session
 
 Build = Callable[[Vault, Principal], dict[str, Any]]
-
-
-def vault_of(request: Request) -> Vault:
-    vault: Vault = request.app.state.vault
-    return vault
 
 
 def sign_ins(request: Request) -> dict[str, Authenticator]:

@@ -13,6 +13,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from callvault import Vault
 from callvault.web import i18n
 from callvault.web.sessions import COOKIE, Session, Sessions
 
@@ -29,6 +30,11 @@ HEADERS = {
 FORM_LIMIT = 8 * 1024
 
 env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape())
+
+
+def vault_of(request: Request) -> Vault:
+    vault: Vault = request.app.state.vault
+    return vault
 
 
 def sessions_of(request: Request) -> Sessions:

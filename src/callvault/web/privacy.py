@@ -18,23 +18,26 @@ from callvault import (
     CallvaultError,
     RateLimited,
     SignInCodes,
-    Vault,
     give_consent,
     subject_overview,
     withdraw_consent,
 )
 from callvault.web import i18n
 from callvault.web.mail import send_code
-from callvault.web.pages import forbidden, form, redirect, render, session_of, sessions_of, smtp_url
+from callvault.web.pages import (
+    forbidden,
+    form,
+    redirect,
+    render,
+    session_of,
+    sessions_of,
+    smtp_url,
+    vault_of,
+)
 from callvault.web.sessions import Session
 
 router = APIRouter(prefix="/privacy/{tenant}", include_in_schema=False)
 TENANT = Path(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$", max_length=64)
-
-
-def vault_of(request: Request) -> Vault:
-    vault: Vault = request.app.state.vault
-    return vault
 
 
 def _codes(request: Request) -> SignInCodes:
