@@ -1,7 +1,9 @@
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from callvault.crypto.master_key import MasterKey
-from callvault.crypto.primitives import blind_index, new_key, open_sealed, seal
+from callvault.crypto.primitives import blind_index, blind_indexer, new_key, open_sealed, seal
 from callvault.errors import ConfigError, IntegrityError
 from callvault.subjects.identifiers import index_form, lookup_forms, party
 
@@ -45,3 +47,9 @@ def test_emails_are_case_insensitive_and_kinds_never_collide():
 
 def test_blind_index_depends_on_the_key():
     assert blind_index(new_key(), "tel:+4522334455") != blind_index(new_key(), "tel:+4522334455")
+
+
+@given(key=st.binary(min_size=1, max_size=200), value=st.text(max_size=80))
+def test_the_bulk_indexer_gives_the_one_blind_index(key, value):
+    # Keys longer than SHA-256's block are hashed first, as HMAC does (RFC 2104).
+    assert blind_indexer(key)(value) == blind_index(key, value)

@@ -9,6 +9,7 @@ naive UTC datetimes (psycopg pipelines ``executemany``). Values are bound parame
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -115,3 +116,36 @@ def serialise_ingest(conn: Connection, tenant_id: str) -> None:
         dbapi: Any = conn.connection.dbapi_connection
         if not dbapi.in_transaction:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class WriteBehind:
+    """One batch's INSERT runs in a worker thread while the caller reads and keys the next batch.
+
+    The database's own work on a batch (SQLite's b-tree inserts, PostgreSQL's COPY on the server)
+    runs without the GIL, so parsing and blind-indexing the next batch overlap it instead of
+    waiting for it. The connection is used by one thread at a time: :meth:`wait` must be called
+    before the caller touches the connection again (the next batch's SELECTs, the audit entry).
+    Same transaction, same rows: a failure in the worker is raised by the next :meth:`wait`.
+    """
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="callvault-write")
+        self._pending: Future[None] | None = None
+
+    def submit(
+        self, conn: Connection, table: Table, columns: Sequence[str], rows: list[tuple[object, ...]]
+    ) -> None:
+        self.wait()
+        self._pending = self._pool.submit(insert_rows, conn, table, columns, rows)
+
+    def wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        """Stop the worker once its write is over. Raises nothing: on the way out of an error the
+        caller's own error is the one to report (and the transaction rolls back either way); on
+        success the caller has called :meth:`wait`, which raises the worker's error."""
+        self._pending = None
+        self._pool.shutdown(wait=True)

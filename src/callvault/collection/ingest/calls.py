@@ -34,7 +34,12 @@ from typing import IO, Any
 from sqlalchemy import Connection
 
 from callvault.clock import utcnow
-from callvault.collection.ingest.bulk import fetch_in, insert_rows, serialise_ingest, time_encoder
+from callvault.collection.ingest.bulk import (
+    WriteBehind,
+    fetch_in,
+    serialise_ingest,
+    time_encoder,
+)
 from callvault.collection.ingest.parties import Parties, source_region
 from callvault.collection.ingest.report import (
     IngestReport,
@@ -180,20 +185,27 @@ def _store(
     oldest = held_from(parties.vault, get_tenant(conn, tenant_id), now)["call_record"]
     expired: list[str] = []  # ids of fresh calls already past their period
     dropped: Counter[tuple[str, ...]] = Counter()
-    for batch in batched(items, BATCH):
-        good: list[ParsedCall] = []
-        for item in batch:
-            if isinstance(item, RowError):
-                bad.add(item)
-            else:
-                good.append(item)
-        for record in good:  # every accepted row: its values were seen and not kept
-            dropped[record.dropped_fields] += 1
-            if record.caller_name is not None:
-                report.dropped_fields[_CALLER_NAME] += 1
-        fresh = _new_records(parties, conn, tenant_id, format, good, report)
-        unparsed += _insert(parties, conn, tenant_id, format, fresh, now, (oldest, expired))
-        report.stored += len(fresh)
+    writer = WriteBehind()
+    try:
+        for batch in batched(items, BATCH):  # the parser reads while the last batch is written
+            good: list[ParsedCall] = []
+            for item in batch:
+                if isinstance(item, RowError):
+                    bad.add(item)
+                else:
+                    good.append(item)
+            for record in good:  # every accepted row: its values were seen and not kept
+                dropped[record.dropped_fields] += 1
+                if record.caller_name is not None:
+                    report.dropped_fields[_CALLER_NAME] += 1
+            keyed = _keyed(parties, format, good, report)
+            writer.wait()  # the connection is ours again: the earlier batches are in
+            fresh = _new_records(conn, tenant_id, keyed, report)
+            unparsed += _insert(parties, writer, tenant_id, format, fresh, now, (oldest, expired))
+            report.stored += len(fresh)
+        writer.wait()
+    finally:
+        writer.close()
     kept = calls_expired_on_arrival(parties.vault, conn, tenant_id, expired, now)
     report.expired_on_arrival = kept["anonymised"]
     report.stored -= kept["anonymised"]  # never an event: only what retention keeps of it
@@ -204,15 +216,10 @@ def _store(
     return report
 
 
-def _new_records(
-    parties: Parties,
-    conn: Connection,
-    tenant_id: str,
-    format: str,
-    good: list[ParsedCall],
-    report: IngestReport,
-) -> list[tuple[ParsedCall, bytes]]:
-    """The records of ``good`` not yet held (nor repeated earlier in the batch), with their keys."""
+def _keyed(
+    parties: Parties, format: str, good: list[ParsedCall], report: IngestReport
+) -> dict[bytes, ParsedCall]:
+    """The records of ``good`` by their source key, without those repeated earlier in the batch."""
     prefix, index = f"src:{format}:", parties.index
     keyed = {}
     for record in good:
@@ -221,6 +228,13 @@ def _new_records(
             report.duplicates += 1
         else:
             keyed[key] = record
+    return keyed
+
+
+def _new_records(
+    conn: Connection, tenant_id: str, keyed: dict[bytes, ParsedCall], report: IngestReport
+) -> list[tuple[ParsedCall, bytes]]:
+    """The records of ``keyed`` not yet held (one SELECT, which sees the earlier batches)."""
     sql = "SELECT source_key FROM calls WHERE tenant_id = {p} AND source_key {in}"
     held = {bytes(row[0]) for row in fetch_in(conn, sql, tenant_id, list(keyed))}
     report.duplicates += len(held)
@@ -229,15 +243,16 @@ def _new_records(
 
 def _insert(
     parties: Parties,
-    conn: Connection,
+    writer: WriteBehind,
     tenant_id: str,
     format: str,
     fresh: list[tuple[ParsedCall, bytes]],
     now: Any,
     expiry: tuple[Any, list[str]],
 ) -> int:
-    """Insert ``fresh``; the ids of those started before ``expiry[0]`` go to ``expiry[1]``.
-    Returns the number of parties among them that are unparsed numbers."""
+    """Insert ``fresh`` (written behind, by ``writer``); the ids of those started before
+    ``expiry[0]`` go to ``expiry[1]``. Returns the number of parties among them that are unparsed
+    numbers."""
     if not fresh:
         return 0
     # By number and the call's time: a recycled number's earlier calls stay its previous holder's.
@@ -248,6 +263,7 @@ def _insert(
     prior = parties.prior_holders(_earlier(fresh, since)) if since else {}
     link, index = f"link:{format}:", parties.index
     linked: dict[str, bytes] = {}
+    conn = parties.conn
     encode = time_encoder(conn)
     ids = ordered_ids()
     created = encode(now)
@@ -295,7 +311,7 @@ def _insert(
                 created,
             )
         )
-    insert_rows(conn, calls, _CALL_COLUMNS, rows)
+    writer.submit(conn, calls, _CALL_COLUMNS, rows)
     return unparsed
 
 

@@ -28,7 +28,7 @@ from sqlalchemy import Connection
 
 from callvault.collection.ingest.bulk import fetch_in, insert_rows, time_encoder
 from callvault.crypto.keyring import field_aad
-from callvault.crypto.primitives import blind_index
+from callvault.crypto.primitives import blind_indexer
 from callvault.errors import InvalidInput, UsageError
 from callvault.store.schema.core import subject_identifiers, subjects
 from callvault.subjects.directory import new_id
@@ -77,7 +77,7 @@ class Parties:
     ) -> None:
         self.vault, self.conn, self.tenant_id = vault, conn, tenant_id
         self.create, self.now, self.region = create, now, region
-        self._key = vault.keyring.tenant_key(conn, tenant_id, "blind_index")
+        self.index = blind_indexer(vault.keyring.tenant_key(conn, tenant_id, "blind_index"))
         self._found: dict[str, tuple[str | None, bool]] = {}  # form -> (subject id, is a user)
         self._since: dict[str, datetime] = {}  # form -> from when its user holds it
         self._looked_up: set[str] = set()
@@ -86,9 +86,6 @@ class Parties:
         self.since_of: dict[str | None, datetime] = {}
         self._prior_party: dict[str | None, Party] = {}
         self.created = 0
-
-    def index(self, form: str) -> bytes:
-        return blind_index(self._key, form)
 
     def resolve(self, raws: Iterable[str | None]) -> dict[str | None, Resolved]:
         """The subject of every party among ``raws`` (a cache: holds earlier batches' too).
