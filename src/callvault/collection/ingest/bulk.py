@@ -133,7 +133,11 @@ class WriteBehind:
         self._pending: Future[None] | None = None
 
     def submit(
-        self, conn: Connection, table: Table, columns: Sequence[str], rows: list[tuple[object, ...]]
+        self,
+        conn: Connection,
+        table: Table,
+        columns: Sequence[str],
+        rows: Sequence[tuple[Any, ...]],
     ) -> None:
         self.wait()
         self._pending = self._pool.submit(insert_rows, conn, table, columns, rows)
