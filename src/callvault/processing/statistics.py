@@ -103,7 +103,9 @@ def _live_filter(
     return and_(*conditions)
 
 
-def _live(conn: Connection, window: ColumnElement[bool], cells: dict[Key, Cell]) -> None:
+def _live(
+    conn: Connection, tenant_id: str, window: ColumnElement[bool], cells: dict[Key, Cell]
+) -> None:
     """The base (hour) cells of the live calls in the window, with their populations."""
     c = calls.c
     bucket = bucket_start(conn, c.started_at, "hour")
@@ -123,7 +125,7 @@ def _live(conn: Connection, window: ColumnElement[bool], cells: dict[Key, Cell])
         cells[(_label(b, "hour"), direction, outcome)] = Cell(
             int(n), 0, int(duration or 0), int(billsec or 0)
         )
-    for b, direction, outcome, people in conn.execute(population(window, bucket)):
+    for b, direction, outcome, people in conn.execute(population(window, bucket, tenant_id)):
         cells[(_label(b, "hour"), direction, outcome)].subjects = int(people)
 
 
@@ -211,7 +213,7 @@ def statistics(
         suppressed = 0
         if decision.allowed:
             cells: dict[Key, Cell] = {}  # the base grid: hour cells
-            _live(conn, _live_filter(tenant_id, purpose, start, end, at), cells)
+            _live(conn, tenant_id, _live_filter(tenant_id, purpose, start, end, at), cells)
             _stored(conn, tenant_id, start, end, cells)
             shown, suppressed = _publish(cells, by, k)
         details = {"by": by, "cells": len(shown), "suppressed_cells": suppressed, "k": k}
