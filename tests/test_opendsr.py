@@ -402,3 +402,31 @@ def test_an_operator_installs_a_ca_issued_certificate(
     refused = run_cli(capsys, "opendsr", "install", str(tmp_path / "foreign.pem"))
     assert refused.code == 5 and "signing key" in refused.err
     assert discovered_certificate(world.client).issuer.rfc4514_string() == "CN=Test CA"
+
+
+def test_an_installed_certificate_is_not_served_once_expired_or_for_another_domain(
+    world: World, cli_env, capsys, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from callvault.rights import certificate as certificates
+
+    made = run_cli(capsys, "opendsr", "csr", "--domain", "localhost")
+    (tmp_path / "issued.pem").write_text(_ca_signed(made.out, days=10))
+    assert run_cli(capsys, "opendsr", "install", str(tmp_path / "issued.pem")).code == 0
+    assert discovered_certificate(world.client).issuer.rfc4514_string() == "CN=Test CA"
+    # another domain: a controller checking the name would reject the CA's certificate
+    other = x509.load_pem_x509_certificate(
+        certificates.callback_certificate(world.vault, "dsr.example").encode()
+    )
+    assert other.issuer == other.subject  # self-signed, naming the domain served
+    check_certificate(other, "dsr.example")
+    entry = audit_entries(world.vault, "_operator", limit=1, action="opendsr.certificate")[0]
+    assert entry["details"]["replaced_installed"] is True
+    # expired: after its not-after, the installed certificate is never served
+    (tmp_path / "again.pem").write_text(_ca_signed(made.out, days=10))
+    assert run_cli(capsys, "opendsr", "install", str(tmp_path / "again.pem")).code == 0
+    later = datetime.now(UTC) + timedelta(days=11)
+    monkeypatch.setattr(certificates, "utcnow", lambda: later)
+    served = x509.load_pem_x509_certificate(
+        certificates.callback_certificate(world.vault, "localhost").encode()
+    )
+    assert served.issuer == served.subject and served.not_valid_after_utc > later

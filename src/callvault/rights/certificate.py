@@ -87,24 +87,38 @@ def _self_signed(vault: Vault, domain: str, now: datetime) -> str:
     return certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
 
+def _usable(stored: dict[str, object] | None, domain: str, now: datetime) -> bool:
+    """May the stored certificate be served for ``domain`` at ``now``? An installed (CA-issued)
+    one while it names the domain and has not expired; a self-signed one while it names the
+    domain and has 30 days left (it is renewed before, a CA-issued one cannot be)."""
+    if not stored:
+        return False
+    certificate = _load(str(stored["pem"]))
+    if stored["installed"]:
+        return domain in _names(certificate) and certificate.not_valid_after_utc > now
+    return _fits(certificate, domain, now)
+
+
 def callback_certificate(vault: Vault, domain: str) -> str:
-    """The PEM certificate of the signing key: the installed (CA-issued) one, else a self-signed
-    one naming ``domain``, made (and audited) on first use or when the domain changed or it expires
-    within 30 days."""
+    """The PEM certificate of the signing key: the installed (CA-issued) one while it names
+    ``domain`` and has not expired, else a self-signed one naming ``domain``, made (and audited)
+    on first use, when the domain changed, or within 30 days of its expiry. A controller would
+    reject an expired certificate or one of another domain: none is served."""
     with vault.engine.connect() as conn:
         stored = _stored(conn)
     now = utcnow()
-    if stored and (stored["installed"] or _fits(_load(str(stored["pem"])), domain, now)):
-        return str(stored["pem"])
+    if _usable(stored, domain, now):
+        return str(stored["pem"])  # type: ignore[index]
     with vault.transaction() as conn:
         stored = _stored(conn)  # another process may have made it meanwhile
-        if stored and (stored["installed"] or _fits(_load(str(stored["pem"])), domain, now)):
-            return str(stored["pem"])
+        if _usable(stored, domain, now):
+            return str(stored["pem"])  # type: ignore[index]
+        replaced = {"replaced_installed": True} if stored and stored["installed"] else {}
         pem = _self_signed(vault, domain, now)
         _store(conn, pem, installed=False)
         vault.audit(conn, OPERATOR, AuditEntry(actor="operator", action="opendsr.certificate",
-                                               details={"self_signed": True,
-                                                        "domain": domain}))  # fmt: skip
+                                               details={"self_signed": True, "domain": domain,
+                                                        **replaced}))  # fmt: skip
     return pem
 
 
