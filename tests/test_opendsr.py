@@ -30,6 +30,12 @@ from callvault.api import create_app
 from clihelp import run_cli
 
 
+@pytest.fixture(autouse=True)
+def private_callbacks(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The tests' controller listens on 127.0.0.1, which callbacks refuse unless allowed."""
+    monkeypatch.setenv("CALLVAULT_CALLBACK_PRIVATE", "allow")
+
+
 @pytest.fixture
 def world(vault) -> World:  # type: ignore[no-untyped-def]
     return make_world(vault)
@@ -430,3 +436,35 @@ def test_an_installed_certificate_is_not_served_once_expired_or_for_another_doma
         certificates.callback_certificate(world.vault, "localhost").encode()
     )
     assert served.issuer == served.subject and served.not_valid_after_utc > later
+
+
+def test_callbacks_reach_no_private_address_and_follow_no_redirect(
+    world: World, controller: Controller, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A callback URL is the controller's input: the processor's own network is off limits, and a
+    redirect could lead there, so neither is followed (OWASP SSRF prevention)."""
+    from callvault.rights.callbacks import _post
+
+    monkeypatch.delenv("CALLVAULT_CALLBACK_PRIVATE")
+    assert _post(controller.url, b"{}", {}, 2.0) == (False, "PermissionError")
+    assert controller.received == []  # nothing reached the loopback receiver
+
+    class Redirect(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.send_response(307)
+            self.send_header("Location", controller.url)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    monkeypatch.setenv("CALLVAULT_CALLBACK_PRIVATE", "allow")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        moved = f"http://127.0.0.1:{server.server_address[1]}/moved"
+        assert _post(moved, b"{}", {}, 2.0) == (False, "307")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert controller.received == []

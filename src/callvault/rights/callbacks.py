@@ -7,12 +7,21 @@ over SHA-256 (FIPS 186-4, as the specification asks), by a key derived from a ra
 store (never in the data database); its public half is published by the discovery endpoint. Each
 attempt is audited (Art. 5(2), Art. 28(3)(e): the processor shows it assisted the controller), with
 the URL's position in the request, never the URL or any identifier.
+
+A callback URL is the controller's input, so the processor's own network is off limits (OWASP's
+server-side request forgery guidance): the address actually connected to must be a public one, and
+redirects are not followed (a 3xx is a failed delivery). A controller on the operator's own network
+(and the tests' receiver on 127.0.0.1) needs ``CALLVAULT_CALLBACK_PRIVATE=allow``.
 """
 
 from __future__ import annotations
 
 import base64
+import http.client
+import ipaddress
 import json
+import os
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -130,6 +139,50 @@ def send_callbacks(
     return delivered
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is not followed: it could lead anywhere, past the address check."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _check_peer(sock: socket.socket) -> None:
+    """Refuse a connection to a loopback, private, link-local or otherwise non-public address
+    (checked on the connected socket, so a DNS answer cannot change between check and use)."""
+    if os.environ.get("CALLVAULT_CALLBACK_PRIVATE") == "allow":
+        return
+    address = ipaddress.ip_address(sock.getpeername()[0])
+    if not address.is_global:
+        sock.close()
+        raise PermissionError("callback address is not public")
+
+
+class _PublicHTTPConnection(http.client.HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        _check_peer(self.sock)
+
+
+class _PublicHTTPSConnection(http.client.HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        _check_peer(self.sock)
+
+
+class _PublicHTTP(urllib.request.HTTPHandler):
+    def http_open(self, req: urllib.request.Request) -> Any:
+        return self.do_open(_PublicHTTPConnection, req)
+
+
+class _PublicHTTPS(urllib.request.HTTPSHandler):
+    def https_open(self, req: urllib.request.Request) -> Any:
+        # as the standard handler does, with the connection that checks the peer
+        return self.do_open(_PublicHTTPSConnection, req, context=self._context)
+
+
+_OPENER = urllib.request.build_opener(_PublicHTTP, _PublicHTTPS, _NoRedirect)
+
+
 def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[bool, str]:
     """(delivered, what happened): the HTTP status, or the error's class (never its text, which may
     quote the URL)."""
@@ -137,12 +190,12 @@ def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tup
         return False, "unsupported scheme"
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(
-            request, timeout=timeout
-        ) as response:  # the scheme is checked above
+        with _OPENER.open(request, timeout=timeout) as response:  # the scheme is checked above
             return 200 <= response.status < 300, str(response.status)
     except urllib.error.HTTPError as exc:
         return False, str(exc.code)
+    except urllib.error.URLError as exc:
+        return False, type(exc.reason).__name__ if isinstance(exc.reason, OSError) else "URLError"
     except (OSError, ValueError) as exc:
         return False, type(exc).__name__
 
