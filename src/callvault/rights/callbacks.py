@@ -177,7 +177,8 @@ class _PublicHTTP(urllib.request.HTTPHandler):
 class _PublicHTTPS(urllib.request.HTTPSHandler):
     def https_open(self, req: urllib.request.Request) -> Any:
         # as the standard handler does, with the connection that checks the peer
-        return self.do_open(_PublicHTTPSConnection, req, context=self._context)
+        context = getattr(self, "_context", None)  # the handler's SSL context, if one was given
+        return self.do_open(_PublicHTTPSConnection, req, context=context)
 
 
 _OPENER = urllib.request.build_opener(_PublicHTTP, _PublicHTTPS, _NoRedirect)
