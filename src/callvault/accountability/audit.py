@@ -103,10 +103,18 @@ def verify(conn: Connection, key: bytes, tenant_id: str | None = None) -> Verify
 def entries(
     conn: Connection, tenant_id: str | None = None, *, limit: int = 100, action: str | None = None
 ) -> Iterator[dict[str, Any]]:
-    """The newest entries first, as plain dicts (they hold no identifier values)."""
-    query = select(audit_log).order_by(audit_log.c.at.desc(), audit_log.c.seq.desc()).limit(limit)
+    """The newest entries first, as plain dicts (they hold no identifier values).
+
+    One tenant's: in its chain's order (newest ``seq`` first), which walks the primary key
+    backwards and reads ``limit`` rows however long the log is; its ``at`` follows ``seq``.
+    Every tenant's: by time, then ``seq``.
+    """
+    c = audit_log.c
     if tenant_id is not None:
-        query = query.where(audit_log.c.tenant_id == tenant_id)
+        query = select(audit_log).where(c.tenant_id == tenant_id).order_by(c.seq.desc())
+    else:
+        query = select(audit_log).order_by(c.at.desc(), c.seq.desc())
+    query = query.limit(limit)
     if action is not None:
         query = query.where(audit_log.c.action == action)
     for row in conn.execute(query):
