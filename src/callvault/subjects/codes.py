@@ -34,10 +34,23 @@ from callvault.subjects.sessions import web_key
 from callvault.tenants import get_tenant
 from callvault.vault import Vault
 
-__all__ = ["SignInCodes"]
+__all__ = ["SignInCodes", "prune_sign_in_codes"]
 
 HOUR = timedelta(hours=1)
 WRONG = "the code is wrong or has expired"
+
+
+def prune_sign_in_codes(conn: Connection, tenant_id: str, now: datetime) -> int:
+    """Delete the tenant's codes and entry attempts older than the hour the rate limits count
+    (Art. 5(1)(e)): their keyed hashes of addresses and client addresses are personal data too.
+    Run by every sign-in and by retention, so a tenant nobody signs in to keeps none either.
+    Returns the rows deleted."""
+    c, a = sign_in_codes.c, sign_in_attempts.c
+    codes = conn.execute(delete(sign_in_codes).where(c.tenant_id == tenant_id,
+                                                     c.created_at < now - HOUR))  # fmt: skip
+    tries = conn.execute(delete(sign_in_attempts).where(a.tenant_id == tenant_id,
+                                                        a.at < now - HOUR))  # fmt: skip
+    return int(codes.rowcount or 0) + int(tries.rowcount or 0)
 
 
 @dataclass
@@ -110,9 +123,7 @@ class SignInCodes:
         subject_id = self._holder(conn, tenant_id, address)
         held = subject_id is not None and not over
         code_id = new_id()
-        c = sign_in_codes.c
-        conn.execute(delete(sign_in_codes).where(c.tenant_id == tenant_id,
-                                                 c.created_at < now - HOUR))  # fmt: skip
+        prune_sign_in_codes(conn, tenant_id, now)
         conn.execute(insert(sign_in_codes), [{
             "tenant_id": tenant_id, "code_id": code_id, "slot": slot, "client": who,
             "subject_id": subject_id if held else None, "created_at": now,
@@ -146,9 +157,7 @@ class SignInCodes:
             if int(tried or 0) >= self.client_entries_per_hour:
                 self._refuse(conn, tenant_id, "subject.sign_in")
                 return "limited"
-            conn.execute(
-                delete(sign_in_attempts).where(a.tenant_id == tenant_id, a.at < now - HOUR)
-            )
+            prune_sign_in_codes(conn, tenant_id, now)
             conn.execute(insert(sign_in_attempts), [{"tenant_id": tenant_id, "attempt_id": new_id(),
                                                      "client": who, "at": now}])  # fmt: skip
         c = sign_in_codes.c

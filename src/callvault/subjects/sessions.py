@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Connection, delete, insert, select
 
 from callvault.clock import utcnow
 from callvault.crypto.keyring import OPERATOR_KEYS
@@ -29,7 +29,15 @@ from callvault.errors import IntegrityError
 from callvault.store.schema.web import web_sessions
 from callvault.vault import Vault
 
-__all__ = ["StoredSession", "WebSessions", "web_key"]
+__all__ = ["StoredSession", "WebSessions", "prune_web_sessions", "web_key"]
+
+
+def prune_web_sessions(conn: Connection, tenant_id: str, now: datetime) -> int:
+    """Delete the tenant's sessions past their expiry (Art. 5(1)(e)); the rows deleted. Run when a
+    session is stored and by retention."""
+    t = web_sessions.c
+    done = conn.execute(delete(web_sessions).where(t.tenant_id == tenant_id, t.expires_at < now))
+    return int(done.rowcount or 0)
 
 
 def web_key(vault: Vault) -> bytes:
@@ -74,8 +82,8 @@ class WebSessions:
         sealed = seal(self._box(sid), json.dumps(values).encode(), self._aad(tenant_id, digest))
         t = web_sessions.c
         with self.vault.transaction() as conn:
-            conn.execute(delete(web_sessions).where(
-                (t.session_hash == digest) | ((t.tenant_id == tenant_id) & (t.expires_at < utcnow()))))  # fmt: skip
+            conn.execute(delete(web_sessions).where(t.session_hash == digest))
+            prune_web_sessions(conn, tenant_id, utcnow())
             conn.execute(insert(web_sessions), [{
                 "tenant_id": tenant_id, "session_hash": digest, "kind": kind,
                 "subject_id": subject_id, "sealed": sealed, "created_at": utcnow(),
