@@ -176,19 +176,30 @@ def get_tenant(conn: Connection, tenant_id: str) -> Tenant:
     row = _TENANT.first(conn, {"t": tenant_id})
     if row is None:
         raise no_tenant(tenant_id)
+    return tenant_from(row)
+
+
+def tenant_from(row: Any, prefix: str = "") -> Tenant:
+    """The tenant of a row holding the ``tenants`` columns, each named ``prefix`` + its name (a
+    query that reads the tenant beside other tables labels them so)."""
+
+    def value(name: str) -> Any:
+        return getattr(row, prefix + name)
+
+    agreement_id = value("agreement_id")
     agreement = (
-        Agreement(row.agreement_id, row.agreement_from, row.agreement_to)
-        if row.agreement_id
+        Agreement(agreement_id, value("agreement_from"), value("agreement_to"))
+        if agreement_id
         else None
     )
     return Tenant(
-        row.tenant_id,
-        row.name,
-        tuple(row.collect),
+        value("tenant_id"),
+        value("name"),
+        tuple(value("collect")),
         agreement,
-        dict(row.retention),
-        row.created_at,
-        row.country,
+        dict(value("retention")),
+        value("created_at"),
+        value("country"),
     )
 
 

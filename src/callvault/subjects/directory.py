@@ -154,6 +154,11 @@ _BY_ID = Prepared(
 _SURROGATE = re.compile(r"^[0-9a-f]{32}$")  # the form of new_id()
 
 
+def is_surrogate(text: str) -> bool:
+    """Whether ``text`` (stripped) has the form of a subject's surrogate id (:func:`new_id`)."""
+    return _SURROGATE.match(text) is not None
+
+
 def _is_email(text: str) -> bool:
     return "@" in text and not text.lower().startswith("sip")
 
