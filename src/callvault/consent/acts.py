@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, literal_column, select, update
 
 from callvault.clock import utcnow
 from callvault.consent.records import (
@@ -281,8 +281,11 @@ class _Act:
             events=(ConsentEvent(state, self.at, self.actor, self.method, self.version),),
         )
         row = {name: getattr(record, name) for name in _RECORD_COLUMNS}
-        _INSERT_RECORD.run(self.conn, row)
-        self.add_event(record.record_id, state, first=True)
+        if self.conn.dialect.name == "postgresql":  # one round trip: the event from the record
+            _INSERT_RECORD_AND_EVENT.run(self.conn, row)
+        else:
+            _INSERT_RECORD.run(self.conn, row)
+            self.add_event(record.record_id, state, first=True)
         return record
 
     def set_state(self, record_id: str, state: str) -> None:
@@ -327,6 +330,34 @@ class _Act:
 _INSERT_RECORD = Prepared(insert(consent_records))
 _INSERT_EVENT = Prepared(insert(consent_events))
 _RECORD_COLUMNS = tuple(c.name for c in consent_records.columns)
+# PostgreSQL: the record and its first event (the same values add_event(first=True) writes) in one
+# statement, the event made from the record the CTE inserted.
+_r = consent_records.c
+_NEW = (
+    insert(consent_records)
+    .values({c.name: bindparam(c.name, type_=c.type) for c in consent_records.columns})
+    .returning(
+        _r.tenant_id, _r.record_id, _r.state, _r.created_at, _r.actor, _r.method, _r.policy_version
+    )
+    .cte("new_record")
+)
+_INSERT_RECORD_AND_EVENT = Prepared(
+    insert(consent_events)
+    .from_select(
+        ["tenant_id", "record_id", "seq", "event", "at", "actor", "method", "policy_version"],
+        select(
+            _NEW.c.tenant_id,
+            _NEW.c.record_id,
+            literal_column("1"),
+            _NEW.c.state,
+            _NEW.c.created_at,
+            _NEW.c.actor,
+            _NEW.c.method,
+            _NEW.c.policy_version,
+        ),
+    )
+    .add_cte(_NEW)
+)
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, exists, insert, select, update
 from sqlalchemy.dialects import postgresql
 
 from callvault.store.prepared import Prepared
@@ -90,6 +90,18 @@ _APPEND = insert(audit_log)
 # The two statements of every append but a chain's first, on the driver's cursor (store.prepared).
 _SWAP = Prepared(_SWAP_HEAD)
 _ADD = Prepared(_APPEND)
+# PostgreSQL: both in one round trip; the entry is inserted only if the swap moved the head.
+_SWAPPED = _SWAP_HEAD.returning(audit_heads.c.seq).cte("swapped")
+_SWAP_AND_ADD = Prepared(
+    insert(audit_log)
+    .from_select(
+        [c.name for c in audit_log.columns],
+        select(*[bindparam(c.name, type_=c.type) for c in audit_log.columns]).where(
+            exists(select(_SWAPPED.c.seq))
+        ),
+    )
+    .add_cte(_SWAPPED)
+)
 _HEADS = "callvault_audit_heads"  # connection info: {tenant: (seq, hash)} this connection wrote
 _PLAIN = (str, int, float, bool, type(None))
 
@@ -154,8 +166,9 @@ def record(
     looks like an e-mail address or a number is refused here too (InvalidInput rolls the change back).
 
     The head this connection wrote last is remembered: the next entry moves the head from it by a
-    compare-and-swap (two statements, no read). When another writer moved the head meanwhile, or
-    that transaction rolled back, the swap changes no row and the head is read under the lock.
+    compare-and-swap (two statements, no read; on PostgreSQL one, the swap in a CTE of the entry's
+    INSERT). When another writer moved the head meanwhile, or that transaction rolled back, the
+    swap changes no row (nor is the entry inserted) and the head is read under the lock.
     """
     check_actor(entry.actor)
     # Microsecond precision is what both databases keep; hash what will be read back.
@@ -165,8 +178,12 @@ def record(
     if known is not None:
         row = _entry_row(tenant_id, entry, moment, known[0] + 1, known[1], key)
         swap = {"t": tenant_id, "old_s": known[0], "old_h": known[1], "s": row["seq"]}
-        if _SWAP.run(conn, {**swap, "h": row["hash"]}) == 1:
+        swap["h"] = row["hash"]
+        if conn.dialect.name == "postgresql":
+            moved = _SWAP_AND_ADD.run(conn, {**swap, **row}) == 1
+        elif moved := _SWAP.run(conn, swap) == 1:
             _ADD.run(conn, row)
+        if moved:
             heads[tenant_id] = (row["seq"], row["hash"])
             return int(row["seq"])
     head = _lock_head(conn, tenant_id)
