@@ -8,8 +8,10 @@ that error diagnosis relies on, Art. 6(1)(b)) and retention overrides that may o
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select
@@ -179,28 +181,22 @@ def get_tenant(conn: Connection, tenant_id: str) -> Tenant:
     return tenant_from(row)
 
 
+_FIELDS = ("tenant_id", "name", "collect", "agreement_id", "agreement_from", "agreement_to",
+           "retention", "created_at", "country")  # fmt: skip
+_PICK: dict[str, Callable[[Any], tuple[Any, ...]]] = {}
+
+
 def tenant_from(row: Any, prefix: str = "") -> Tenant:
     """The tenant of a row holding the ``tenants`` columns, each named ``prefix`` + its name (a
     query that reads the tenant beside other tables labels them so)."""
-
-    def value(name: str) -> Any:
-        return getattr(row, prefix + name)
-
-    agreement_id = value("agreement_id")
-    agreement = (
-        Agreement(agreement_id, value("agreement_from"), value("agreement_to"))
-        if agreement_id
-        else None
+    pick = _PICK.get(prefix)
+    if pick is None:
+        pick = _PICK[prefix] = attrgetter(*(prefix + name for name in _FIELDS))
+    tenant_id, name, collect, agreement_id, valid_from, valid_to, retention, created_at, country = (
+        pick(row)
     )
-    return Tenant(
-        value("tenant_id"),
-        value("name"),
-        tuple(value("collect")),
-        agreement,
-        dict(value("retention")),
-        value("created_at"),
-        value("country"),
-    )
+    agreement = Agreement(agreement_id, valid_from, valid_to) if agreement_id else None
+    return Tenant(tenant_id, name, tuple(collect), agreement, dict(retention), created_at, country)
 
 
 def region(vault: Vault, tenant: Tenant) -> str:

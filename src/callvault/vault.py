@@ -223,7 +223,9 @@ class Vault:
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """One transaction: a change and its audit entry commit together or not at all."""
-        with writing(self.engine) as conn:
+        # store.database.writing's transaction, inlined: every change passes here
+        with self.engine.connect().execution_options(write=True) as conn, conn.begin():
+            info = conn.info
             try:
                 yield conn
                 self.keyring.flush()  # new subjects' keys are stored before their data commits
@@ -231,8 +233,8 @@ class Vault:
                 self.keyring.discard()  # keys of subjects that never were
                 raise
             finally:
-                queued = conn.info.pop(_SHREDS, False)
-                events = conn.info.pop(_EVENTS, [])
+                queued = info.pop(_SHREDS, False)
+                events = info.pop(_EVENTS, [])
         if queued:  # only after the commit: a rolled-back deletion keeps its subjects' keys
             self.finish_shreds()
         if events:

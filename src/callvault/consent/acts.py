@@ -262,25 +262,25 @@ class _Act:
             notice_hash,  # the notice renders the tenant's profile; import late
         )
 
-        valid_for = self.vault.policy.policy.consent.valid_for
-        expires = valid_for.after(self.at) if valid_for and state == "given" else None
-        record = ConsentRecord(
-            record_id=new_id(),
-            tenant_id=self.tenant_id,
-            subject_id=self.subject_id,
-            purpose=self.purpose.name,
-            policy_version=self.version,
-            notice_hash=notice_hash(self.vault.policy, self.tenant),
-            purpose_fingerprint=self.purpose.fingerprint,
-            method=self.method,
-            actor=self.actor,
-            state=state,
-            created_at=self.at,
-            state_at=self.at,
-            expires_at=expires,
-            events=(ConsentEvent(state, self.at, self.actor, self.method, self.version),),
-        )
-        row = {name: getattr(record, name) for name in _RECORD_COLUMNS}
+        policy, at, version = self.vault.policy, self.at, self.version
+        valid_for = policy.policy.consent.valid_for
+        row = {  # the record's columns
+            "tenant_id": self.tenant_id,
+            "record_id": new_id(),
+            "subject_id": self.subject_id,
+            "purpose": self.purpose.name,
+            "policy_version": version,
+            "notice_hash": notice_hash(policy, self.tenant),
+            "purpose_fingerprint": self.purpose.fingerprint,
+            "method": self.method,
+            "actor": self.actor,
+            "state": state,
+            "created_at": at,
+            "state_at": at,
+            "expires_at": valid_for.after(at) if valid_for and state == "given" else None,
+        }
+        event = ConsentEvent(state, at, self.actor, self.method, version)
+        record = ConsentRecord(**row, events=(event,))
         if self.conn.dialect.name == "postgresql":  # one round trip: the event from the record
             _INSERT_RECORD_AND_EVENT.run(self.conn, row)
         else:
@@ -329,7 +329,6 @@ class _Act:
 # Built once: consent acts are frequent (only parameters change).
 _INSERT_RECORD = Prepared(insert(consent_records))
 _INSERT_EVENT = Prepared(insert(consent_events))
-_RECORD_COLUMNS = tuple(c.name for c in consent_records.columns)
 # PostgreSQL: the record and its first event (the same values add_event(first=True) writes) in one
 # statement, the event made from the record the CTE inserted.
 _r = consent_records.c

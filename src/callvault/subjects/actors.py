@@ -50,10 +50,10 @@ def check_actor(text: str) -> str:
 
 @lru_cache(maxsize=4096)  # an act checks its actor twice (the act, its audit entry); roles repeat
 def _is_role(text: str) -> bool:
+    if _BY_SURROGATE.fullmatch(text):  # the commonest actor: no @, + or space, a role's shape
+        return True
     if _looks_personal(text) or not _ACTOR.match(text):
         return False
-    if _BY_SURROGATE.match(text):
-        return True
     _, _, name = text.partition(":")
     return not (name and possible_phone(name))
 
