@@ -264,7 +264,7 @@ class _Act:
 
         policy, at, version = self.vault.policy, self.at, self.version
         valid_for = policy.policy.consent.valid_for
-        row = {  # the record's columns
+        row: dict[str, Any] = {  # the record's columns
             "tenant_id": self.tenant_id,
             "record_id": new_id(),
             "subject_id": self.subject_id,
