@@ -223,7 +223,8 @@ class Vault:
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """One transaction: a change and its audit entry commit together or not at all."""
-        # store.database.writing's transaction, inlined: every change passes here
+        # store.database.writing's transaction, inlined: every change passes here. (An engine made
+        # once with the write option would cost more: its events dispatch through the parent's.)
         with self.engine.connect().execution_options(write=True) as conn, conn.begin():
             info = conn.info
             try:

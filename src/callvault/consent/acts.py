@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, insert, literal_column, select, update
 
+from callvault.accountability.notice import notice_hash
 from callvault.clock import utcnow
 from callvault.consent.records import (
     ConsentEvent,
@@ -258,10 +259,6 @@ class _Act:
         )
 
     def new_record(self, state: str) -> ConsentRecord:
-        from callvault.accountability.notice import (
-            notice_hash,  # the notice renders the tenant's profile; import late
-        )
-
         policy, at, version = self.vault.policy, self.at, self.version
         valid_for = policy.policy.consent.valid_for
         row: dict[str, Any] = {  # the record's columns

@@ -60,8 +60,13 @@ def digest(row: dict[str, Any], key: bytes) -> str:
         "details": row["details"],
         "prev_hash": row["prev_hash"],
     }
-    canonical = json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = _CANONICAL.encode(material)
     return hmac.digest(key, canonical.encode("utf-8"), "sha256").hex()
+
+
+# What json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False) builds per
+# call, built once.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 # Statements built once: an audit entry is written for every decision, so it must stay cheap.
@@ -129,7 +134,10 @@ def chain_started(conn: Connection, tenant_id: str) -> bool:
 
 def _details(details: dict[str, Any]) -> dict[str, Any]:
     """The details as they read back from the JSON column (what is hashed must be what is read)."""
-    if all(type(k) is str and type(v) in _PLAIN for k, v in details.items()):
+    for k, v in details.items():
+        if type(k) is not str or type(v) not in _PLAIN:
+            break
+    else:
         return dict(details)  # already JSON as written: skip the round trip
     plain: dict[str, Any] = json.loads(json.dumps(details, sort_keys=True, default=str))
     return plain
@@ -172,7 +180,7 @@ def record(
     """
     check_actor(entry.actor)
     # Microsecond precision is what both databases keep; hash what will be read back.
-    moment = (at or datetime.now(UTC)).astimezone(UTC)
+    moment = datetime.now(UTC) if at is None else at.astimezone(UTC)
     heads: dict[str, tuple[int, str]] = conn.info.setdefault(_HEADS, {})
     known = heads.pop(tenant_id, None)
     if known is not None:
