@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, insert, literal_column, select, update
@@ -148,11 +149,11 @@ def _read(
     surrogate id (the privacy centre, the API), else one per question."""
     key = text.strip()
     if is_surrogate(key):
-        params: dict[str, Any] = {"t": tenant_id, "id": key}
         if purpose is None:
-            row = _CONTEXT.first(conn, params)
+            row = _CONTEXT.first(conn, {"t": tenant_id, "id": key})
         else:
-            row = _CONTEXT_AND_STATE.first(conn, {**params, "purpose": purpose.name, "at": at})
+            asked = {"t": tenant_id, "id": key, "purpose": purpose.name, "at": at}
+            row = _CONTEXT_AND_STATE.first(conn, asked)
         if row is None:
             raise no_tenant(tenant_id)
         if row.s_subject_id is not None:
@@ -217,7 +218,7 @@ class _Act:
     tenant: Tenant
     current: ConsentState | None = None  # the state before the act, when the act asked for it
 
-    @property
+    @cached_property
     def version(self) -> str:
         return self.vault.policy.version
 

@@ -71,7 +71,7 @@ class Prepared:
 
     def first(self, conn: Connection, values: Mapping[str, Any]) -> Any | None:
         """The first row for ``values`` (by bind parameter name), or None."""
-        compiled = self._for(conn)
+        compiled = self._compiled.get(conn.dialect.name) or self._for(conn)
         found = self._execute(conn, compiled, _params(compiled, values), many=False).fetchone()
         if found is None:
             return None
@@ -83,7 +83,7 @@ class Prepared:
 
     def run(self, conn: Connection, values: Mapping[str, Any]) -> int:
         """Execute with ``values``; the number of rows written."""
-        compiled = self._for(conn)
+        compiled = self._compiled.get(conn.dialect.name) or self._for(conn)
         return int(self._execute(conn, compiled, _params(compiled, values), many=False).rowcount)
 
     def run_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -105,7 +105,12 @@ class Prepared:
         """Run on the driver's cursor (one row's ``params``, or with ``many`` a list of them)."""
         if not conn.in_transaction():
             conn.begin()  # what conn.execute would do: the BEGIN of this connection's reads
-        cursor = _cursor(conn)
+        fairy = conn.connection  # one cursor per driver connection, kept in its info, reused
+        driver, info = fairy.dbapi_connection, fairy.info
+        held = info.get(_CURSOR)
+        if held is None or held[0] is not driver:
+            held = info[_CURSOR] = (driver, driver.cursor())  # type: ignore[union-attr]
+        cursor = held[1]
         try:
             if many:
                 cursor.executemany(compiled.sql, params)
@@ -145,12 +150,5 @@ class _Nulls(dict[str, Any]):
 _CURSOR = "callvault_prepared_cursor"  # connection info: (driver connection, its cursor)
 
 
-def _cursor(conn: Connection) -> Any:
-    """One cursor per driver connection, reused: a prepared query fetches its one row at once,
-    so the cursor holds nothing open between calls."""
-    fairy = conn.connection  # conn.info is this pooled connection's info
-    driver, info = fairy.dbapi_connection, fairy.info
-    held = info.get(_CURSOR)
-    if held is None or held[0] is not driver:
-        held = info[_CURSOR] = (driver, driver.cursor())  # type: ignore[union-attr]
-    return held[1]
+# One cursor per driver connection, reused (Prepared._execute): a prepared query fetches its one
+# row at once, so the cursor holds nothing open between calls.
