@@ -44,7 +44,7 @@ from callvault.consent.records import (
 from callvault.consent.state import STATE_COLUMNS, ConsentState, consent_state, judge
 from callvault.errors import InvalidInput, NotFound, PolicyRefusal
 from callvault.policy import CompiledPurpose
-from callvault.store.audit_chain import AuditEntry
+from callvault.store.audit_chain import AuditEntry, WithRows
 from callvault.store.prepared import Prepared
 from callvault.store.schema.consent import consent_events, consent_records
 from callvault.store.schema.core import UTCDateTime, subjects, tenants
@@ -217,6 +217,7 @@ class _Act:
     at: datetime
     tenant: Tenant
     current: ConsentState | None = None  # the state before the act, when the act asked for it
+    pending: WithRows | None = None  # a new record and its first event, written by audit()
 
     @cached_property
     def version(self) -> str:
@@ -279,11 +280,14 @@ class _Act:
         }
         event = ConsentEvent(state, at, self.actor, self.method, version)
         record = ConsentRecord(**row, events=(event,))
-        if self.conn.dialect.name == "postgresql":  # one round trip: the event from the record
-            _INSERT_RECORD_AND_EVENT.run(self.conn, row)
-        else:
-            _INSERT_RECORD.run(self.conn, row)
+
+        def write(conn: Connection) -> None:
+            _INSERT_RECORD.run(conn, row)
             self.add_event(record.record_id, state, first=True)
+
+        # Written with the act's audit entry (audit() below): on PostgreSQL in its statement.
+        values = {f"r_{name}": value for name, value in row.items()}
+        self.pending = WithRows(_RECORD_AND_EVENT, values, write)
         return record
 
     def set_state(self, record_id: str, state: str) -> None:
@@ -301,6 +305,7 @@ class _Act:
         """Audit the act in its own transaction (Art. 5(2), Art. 7(1)) and return the record
         (read back, unless it was just written: then it is the one given)."""
         record_id = record if isinstance(record, str) else record.record_id
+        pending, self.pending = self.pending, None
         self.vault.audit(
             self.conn,
             self.tenant_id,
@@ -318,6 +323,7 @@ class _Act:
                     **details,
                 },
             ),
+            with_rows=pending,
         )
         if isinstance(record, ConsentRecord):
             return record
@@ -327,18 +333,19 @@ class _Act:
 # Built once: consent acts are frequent (only parameters change).
 _INSERT_RECORD = Prepared(insert(consent_records))
 _INSERT_EVENT = Prepared(insert(consent_events))
-# PostgreSQL: the record and its first event (the same values add_event(first=True) writes) in one
-# statement, the event made from the record the CTE inserted.
+# PostgreSQL: the record and its first event (the same values add_event(first=True) writes) as two
+# CTEs of the audit entry's statement (WithRows), the event made from the record the first inserted;
+# their values are the record's columns prefixed r_.
 _r = consent_records.c
 _NEW = (
     insert(consent_records)
-    .values({c.name: bindparam(c.name, type_=c.type) for c in consent_records.columns})
+    .values({c.name: bindparam(f"r_{c.name}", type_=c.type) for c in consent_records.columns})
     .returning(
         _r.tenant_id, _r.record_id, _r.state, _r.created_at, _r.actor, _r.method, _r.policy_version
     )
     .cte("new_record")
 )
-_INSERT_RECORD_AND_EVENT = Prepared(
+_NEW_EVENT = (
     insert(consent_events)
     .from_select(
         ["tenant_id", "record_id", "seq", "event", "at", "actor", "method", "policy_version"],
@@ -353,8 +360,9 @@ _INSERT_RECORD_AND_EVENT = Prepared(
             _NEW.c.policy_version,
         ),
     )
-    .add_cte(_NEW)
+    .cte("new_event")
 )
+_RECORD_AND_EVENT = (_NEW, _NEW_EVENT)
 
 
 @contextmanager
@@ -396,10 +404,13 @@ def _act(
                 current = consent_state(
                     conn, tenant_id, subject_id, compiled, vault.policy.version, when
                 )
-            yield _Act(
+            act = _Act(
                 vault, conn, tenant_id, subject_id, compiled, audited_actor, method, when, tenant,
                 current,
             )  # fmt: skip
+            yield act
+            if act.pending is not None:  # never: every change commits with its audit entry
+                raise RuntimeError("a consent record was made but not audited; rolled back")
     if refusal is not None:  # a refused act is audited too, in its own transaction
         _audit_refusal(vault, tenant_id, subject_id, purpose, actor, verb, refusal)
         raise refusal
