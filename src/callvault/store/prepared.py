@@ -78,7 +78,8 @@ class Prepared:
         if compiled.reads:
             found = list(found)
             for i, process in compiled.reads:
-                found[i] = process(found[i])
+                if found[i] is not None:  # NULL reads back as None through every type
+                    found[i] = process(found[i])
         return compiled.row._make(found)
 
     def run(self, conn: Connection, values: Mapping[str, Any]) -> int:
