@@ -3,13 +3,20 @@ with purposes and retention, consent states, audit entry, Jinja2 rendering) and 
 request queue (token re-check, requests, rendering) and the subject's own requests (audited), each
 against a bare route on the same app that runs the raw SELECT of the same rows. In process (Starlette's test client), sequential requests.
 
+The subject signs in as a real one does: asks for a code on the sign-in page, reads it from the
+mail a local SMTP server (aiosmtpd, ``CALLVAULT_SMTP_URL``) received, and enters it; the admin signs
+in with a tenant_admin token on the login page.
+
     .venv/bin/python bench/web.py [--rows REQUESTS] [--backend sqlite|postgresql|both]
 """
 
 from __future__ import annotations
 
+import os
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,7 +30,7 @@ from callvault import Vault, create_request
 from callvault.api import create_app
 from callvault.store.schema.consent import consent_records
 from callvault.store.schema.requests import subject_requests
-from webhelp import ADDRESS, make_site
+from webhelp import ADDRESS, Mailbox, make_site, smtp_server
 
 PAGES = 200
 
@@ -55,24 +62,43 @@ def _csrf(html: str) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
 
 
+@contextmanager
+def mail_delivery() -> Iterator[Mailbox]:
+    """A local SMTP server the privacy centre mails its sign-in codes to, for this run."""
+    before = os.environ.get("CALLVAULT_SMTP_URL")
+    with smtp_server() as (mailbox, url):
+        os.environ["CALLVAULT_SMTP_URL"] = url
+        try:
+            yield mailbox
+        finally:
+            if before is None:
+                os.environ.pop("CALLVAULT_SMTP_URL", None)
+            else:
+                os.environ["CALLVAULT_SMTP_URL"] = before
+
+
+def sign_in(client: TestClient, mailbox: Mailbox) -> None:
+    """The subject's sign-in, as in a browser: ask for a code, enter the one mailed."""
+    csrf = _csrf(client.get("/privacy/acme/").text)
+    asked = client.post("/privacy/acme/code", data={"address": ADDRESS, "csrf": csrf})
+    csrf = _csrf(asked.text)  # asking for a code starts a fresh session (its own CSRF token)
+    code = mailbox.code_for(ADDRESS)
+    page = client.post("/privacy/acme/code/verify", data={"code": code, "csrf": csrf})
+    assert page.status_code == 200 and page.url.path == "/privacy/acme/me", page.status_code
+
+
 def run(backend: str, pg: str, requests: int) -> None:
-    with scratch_vault(backend, pg) as vault:
+    with scratch_vault(backend, pg) as vault, mail_delivery() as mailbox:
         made = make_site(vault)
         for i in range(requests - 1):
             create_request(vault, "acme", made["alice"], "access",
                            received_at=datetime.now(UTC) - timedelta(days=i % 60))  # fmt: skip
         subject_client = _client(vault, made["alice"])
-        csrf = _csrf(subject_client.get("/privacy/acme/").text)
-        subject_client.post("/privacy/acme/code", data={"address": ADDRESS, "csrf": csrf})
-        # the code went to the console (no SMTP server here): issue a fresh one to enter
-        issued = subject_client.app.state.web_codes.issue("acme", ADDRESS)  # type: ignore[attr-defined]
-        csrf = _csrf(subject_client.get("/privacy/acme/code").text)
-        page = subject_client.post("/privacy/acme/code/verify", data={"code": issued, "csrf": csrf})
-        assert page.status_code == 200
+        sign_in(subject_client, mailbox)
 
-        def pages(client: TestClient, path: str) -> None:
+        def pages(client: TestClient, path: str) -> None:  # signed in: the page, no redirect
             for _ in range(PAGES):
-                assert client.get(path).status_code == 200
+                assert client.get(path, follow_redirects=False).status_code == 200
 
         ours = timed(lambda: pages(subject_client, "/privacy/acme/me"))
         raw = timed(lambda: pages(subject_client, "/bench/raw-consents"))
@@ -82,7 +108,8 @@ def run(backend: str, pg: str, requests: int) -> None:
         report(f"subject's requests ({requests} req)", backend, "pages", PAGES, ours, raw)
         admin = _client(vault, made["alice"])
         csrf = _csrf(admin.get("/admin/login").text)
-        admin.post("/admin/login", data={"token": made["admin"], "csrf": csrf})
+        signed = admin.post("/admin/login", data={"token": made["admin"], "csrf": csrf})
+        assert signed.url.path == "/admin/requests", signed.status_code
         ours = timed(lambda: pages(admin, "/admin/requests"))
         raw = timed(lambda: pages(admin, "/bench/raw-requests"))
         report(f"admin queue ({requests} req)", backend, "pages", PAGES, ours, raw)

@@ -8,8 +8,10 @@ that error diagnosis relies on, Art. 6(1)(b)) and retention overrides that may o
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select
@@ -176,20 +178,25 @@ def get_tenant(conn: Connection, tenant_id: str) -> Tenant:
     row = _TENANT.first(conn, {"t": tenant_id})
     if row is None:
         raise no_tenant(tenant_id)
-    agreement = (
-        Agreement(row.agreement_id, row.agreement_from, row.agreement_to)
-        if row.agreement_id
-        else None
+    return tenant_from(row)
+
+
+_FIELDS = ("tenant_id", "name", "collect", "agreement_id", "agreement_from", "agreement_to",
+           "retention", "created_at", "country")  # fmt: skip
+_PICK: dict[str, Callable[[Any], tuple[Any, ...]]] = {}
+
+
+def tenant_from(row: Any, prefix: str = "") -> Tenant:
+    """The tenant of a row holding the ``tenants`` columns, each named ``prefix`` + its name (a
+    query that reads the tenant beside other tables labels them so)."""
+    pick = _PICK.get(prefix)
+    if pick is None:
+        pick = _PICK[prefix] = attrgetter(*(prefix + name for name in _FIELDS))
+    tenant_id, name, collect, agreement_id, valid_from, valid_to, retention, created_at, country = (
+        pick(row)
     )
-    return Tenant(
-        row.tenant_id,
-        row.name,
-        tuple(row.collect),
-        agreement,
-        dict(row.retention),
-        row.created_at,
-        row.country,
-    )
+    agreement = Agreement(agreement_id, valid_from, valid_to) if agreement_id else None
+    return Tenant(tenant_id, name, tuple(collect), agreement, dict(retention), created_at, country)
 
 
 def region(vault: Vault, tenant: Tenant) -> str:

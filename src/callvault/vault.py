@@ -25,7 +25,7 @@ from callvault.errors import ConfigError
 from callvault.policy import CompiledPolicy, Policy, default_policy, load_policy
 from callvault.policy.versions import PolicyVersion, list_versions, stored_policy
 from callvault.store import connect, migrate
-from callvault.store.audit_chain import OPERATOR, AuditEntry, chain_started, record
+from callvault.store.audit_chain import OPERATOR, AuditEntry, WithRows, chain_started, record
 from callvault.store.database import writing
 from callvault.store.schema.core import shred_queue, tenants, vault_meta
 
@@ -223,7 +223,10 @@ class Vault:
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """One transaction: a change and its audit entry commit together or not at all."""
-        with writing(self.engine) as conn:
+        # store.database.writing's transaction, inlined: every change passes here. (An engine made
+        # once with the write option would cost more: its events dispatch through the parent's.)
+        with self.engine.connect().execution_options(write=True) as conn, conn.begin():
+            info = conn.info
             try:
                 yield conn
                 self.keyring.flush()  # new subjects' keys are stored before their data commits
@@ -231,8 +234,8 @@ class Vault:
                 self.keyring.discard()  # keys of subjects that never were
                 raise
             finally:
-                queued = conn.info.pop(_SHREDS, False)
-                events = conn.info.pop(_EVENTS, [])
+                queued = info.pop(_SHREDS, False)
+                events = info.pop(_EVENTS, [])
         if queued:  # only after the commit: a rolled-back deletion keeps its subjects' keys
             self.finish_shreds()
         if events:
@@ -245,10 +248,17 @@ class Vault:
             except Exception:  # a listener's failure never undoes nor fails a committed change
                 log.exception("a commit listener failed")
 
-    def audit(self, conn: Connection, tenant_id: str, entry: AuditEntry) -> int:
+    def audit(
+        self,
+        conn: Connection,
+        tenant_id: str,
+        entry: AuditEntry,
+        *,
+        with_rows: WithRows | None = None,
+    ) -> int:
         """Append ``entry`` to the tenant's chain in ``conn``'s transaction (HMAC under the audit
-        key from the key store)."""
-        return record(conn, tenant_id, entry, self.keyring.audit_key())
+        key from the key store); ``with_rows``, the change's own rows, are written with it."""
+        return record(conn, tenant_id, entry, self.keyring.audit_key(), with_rows=with_rows)
 
     def ready(self) -> bool:
         """Whether the database answers and is this vault's (its id is readable): for

@@ -25,10 +25,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, literal_column, select, update
 
+from callvault.accountability.notice import notice_hash
 from callvault.clock import utcnow
 from callvault.consent.records import (
     ConsentEvent,
@@ -39,15 +41,16 @@ from callvault.consent.records import (
     load_record,
     records_of,
 )
-from callvault.consent.state import ConsentState, consent_state
+from callvault.consent.state import STATE_COLUMNS, ConsentState, consent_state, judge
 from callvault.errors import InvalidInput, NotFound, PolicyRefusal
 from callvault.policy import CompiledPurpose
-from callvault.store.audit_chain import AuditEntry
+from callvault.store.audit_chain import AuditEntry, WithRows
 from callvault.store.prepared import Prepared
 from callvault.store.schema.consent import consent_events, consent_records
+from callvault.store.schema.core import UTCDateTime, subjects, tenants
 from callvault.subjects.actors import check_actor
-from callvault.subjects.directory import find_subject_kind, new_id
-from callvault.tenants import Tenant, get_tenant, region
+from callvault.subjects.directory import find_subject_kind, is_surrogate, new_id
+from callvault.tenants import Tenant, get_tenant, no_tenant, region, tenant_from
 from callvault.vault import Vault
 
 __all__ = [
@@ -97,6 +100,79 @@ def _subject(vault: Vault, conn: Connection, tenant_id: str, text: str) -> tuple
     return subject_id, kind, tenant
 
 
+def _context(state: bool) -> Prepared:
+    """One query for what an act reads first: the tenant (its columns as ``t_<name>``), the subject
+    named by its surrogate id (``s_subject_id``, ``s_kind``) and, with ``state``, the newest consent
+    record for the purpose made at or before the act (:data:`STATE_COLUMNS`, what the state is
+    judged on). Each table is joined on the tenant: no row is no tenant; NULLs, no subject or no
+    record."""
+    t, s, c = tenants.c, subjects.c, consent_records.c
+    source = tenants.outerjoin(
+        subjects, and_(s.tenant_id == t.tenant_id, s.subject_id == bindparam("id"))
+    )
+    columns = [col.label(f"t_{col.name}") for col in tenants.columns]
+    query = select(*columns, s.subject_id.label("s_subject_id"), s.kind.label("s_kind"))
+    if state:  # the newest record by the index, as consent_state finds it; then joined by key
+        newest = (
+            select(c.record_id)
+            .where(
+                c.tenant_id == bindparam("t"),
+                c.subject_id == bindparam("id"),
+                c.purpose == bindparam("purpose"),
+                c.created_at <= bindparam("at", type_=UTCDateTime()),
+            )
+            .order_by(c.created_at.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        source = source.outerjoin(
+            consent_records, and_(c.tenant_id == t.tenant_id, c.record_id == newest)
+        )
+        query = query.add_columns(*STATE_COLUMNS)
+    return Prepared(query.select_from(source).where(t.tenant_id == bindparam("t")))
+
+
+_CONTEXT = _context(state=False)
+_CONTEXT_AND_STATE = _context(state=True)
+
+
+def _read(
+    vault: Vault,
+    conn: Connection,
+    tenant_id: str,
+    text: str,
+    purpose: CompiledPurpose | None,
+    at: datetime,
+) -> tuple[str, str, Tenant, ConsentState | None]:
+    """The subject's id and kind and its tenant (NotFound for either), and with ``purpose`` the
+    subject's consent state for it at ``at``: one indexed SELECT for a subject named by its
+    surrogate id (the privacy centre, the API), else one per question."""
+    key = text.strip()
+    if is_surrogate(key):
+        if purpose is None:
+            row = _CONTEXT.first(conn, {"t": tenant_id, "id": key})
+        else:
+            asked = {"t": tenant_id, "id": key, "purpose": purpose.name, "at": at}
+            row = _CONTEXT_AND_STATE.first(conn, asked)
+        if row is None:
+            raise no_tenant(tenant_id)
+        if row.s_subject_id is not None:
+            tenant = tenant_from(row, "t_")
+            found = row if purpose is not None and row.record_id is not None else None
+            state = None if purpose is None else judge(found, purpose, vault.policy.version, at)
+            return str(row.s_subject_id), str(row.s_kind), tenant, state
+    subject_id, kind, tenant = _subject(vault, conn, tenant_id, text)
+    if purpose is None:
+        return subject_id, kind, tenant, None
+    version = vault.policy.version
+    return (
+        subject_id,
+        kind,
+        tenant,
+        consent_state(conn, tenant_id, subject_id, purpose, version, at),
+    )
+
+
 def _actor(subject_id: str, kind: str, actor: str | None, act: str) -> str:
     """Consent is personal (Art. 4(11)): nobody consents for another person.
 
@@ -140,8 +216,10 @@ class _Act:
     method: str
     at: datetime
     tenant: Tenant
+    current: ConsentState | None = None  # the state before the act, when the act asked for it
+    pending: WithRows | None = None  # a new record and its first event, written by audit()
 
-    @property
+    @cached_property
     def version(self) -> str:
         return self.vault.policy.version
 
@@ -183,31 +261,33 @@ class _Act:
         )
 
     def new_record(self, state: str) -> ConsentRecord:
-        from callvault.accountability.notice import (
-            notice_hash,  # the notice renders the tenant's profile; import late
-        )
+        policy, at, version = self.vault.policy, self.at, self.version
+        valid_for = policy.policy.consent.valid_for
+        row: dict[str, Any] = {  # the record's columns
+            "tenant_id": self.tenant_id,
+            "record_id": new_id(),
+            "subject_id": self.subject_id,
+            "purpose": self.purpose.name,
+            "policy_version": version,
+            "notice_hash": notice_hash(policy, self.tenant),
+            "purpose_fingerprint": self.purpose.fingerprint,
+            "method": self.method,
+            "actor": self.actor,
+            "state": state,
+            "created_at": at,
+            "state_at": at,
+            "expires_at": valid_for.after(at) if valid_for and state == "given" else None,
+        }
+        event = ConsentEvent(state, at, self.actor, self.method, version)
+        record = ConsentRecord(**row, events=(event,))
 
-        valid_for = self.vault.policy.policy.consent.valid_for
-        expires = valid_for.after(self.at) if valid_for and state == "given" else None
-        record = ConsentRecord(
-            record_id=new_id(),
-            tenant_id=self.tenant_id,
-            subject_id=self.subject_id,
-            purpose=self.purpose.name,
-            policy_version=self.version,
-            notice_hash=notice_hash(self.vault.policy, self.tenant),
-            purpose_fingerprint=self.purpose.fingerprint,
-            method=self.method,
-            actor=self.actor,
-            state=state,
-            created_at=self.at,
-            state_at=self.at,
-            expires_at=expires,
-            events=(ConsentEvent(state, self.at, self.actor, self.method, self.version),),
-        )
-        row = {name: getattr(record, name) for name in _RECORD_COLUMNS}
-        _INSERT_RECORD.run(self.conn, row)
-        self.add_event(record.record_id, state, first=True)
+        def write(conn: Connection) -> None:
+            _INSERT_RECORD.run(conn, row)
+            self.add_event(record.record_id, state, first=True)
+
+        # Written with the act's audit entry (audit() below): on PostgreSQL in its statement.
+        values = {f"r_{name}": value for name, value in row.items()}
+        self.pending = WithRows(_RECORD_AND_EVENT, values, write)
         return record
 
     def set_state(self, record_id: str, state: str) -> None:
@@ -225,6 +305,7 @@ class _Act:
         """Audit the act in its own transaction (Art. 5(2), Art. 7(1)) and return the record
         (read back, unless it was just written: then it is the one given)."""
         record_id = record if isinstance(record, str) else record.record_id
+        pending, self.pending = self.pending, None
         self.vault.audit(
             self.conn,
             self.tenant_id,
@@ -242,6 +323,7 @@ class _Act:
                     **details,
                 },
             ),
+            with_rows=pending,
         )
         if isinstance(record, ConsentRecord):
             return record
@@ -251,7 +333,36 @@ class _Act:
 # Built once: consent acts are frequent (only parameters change).
 _INSERT_RECORD = Prepared(insert(consent_records))
 _INSERT_EVENT = Prepared(insert(consent_events))
-_RECORD_COLUMNS = tuple(c.name for c in consent_records.columns)
+# PostgreSQL: the record and its first event (the same values add_event(first=True) writes) as two
+# CTEs of the audit entry's statement (WithRows), the event made from the record the first inserted;
+# their values are the record's columns prefixed r_.
+_r = consent_records.c
+_NEW = (
+    insert(consent_records)
+    .values({c.name: bindparam(f"r_{c.name}", type_=c.type) for c in consent_records.columns})
+    .returning(
+        _r.tenant_id, _r.record_id, _r.state, _r.created_at, _r.actor, _r.method, _r.policy_version
+    )
+    .cte("new_record")
+)
+_NEW_EVENT = (
+    insert(consent_events)
+    .from_select(
+        ["tenant_id", "record_id", "seq", "event", "at", "actor", "method", "policy_version"],
+        select(
+            _NEW.c.tenant_id,
+            _NEW.c.record_id,
+            literal_column("1"),
+            _NEW.c.state,
+            _NEW.c.created_at,
+            _NEW.c.actor,
+            _NEW.c.method,
+            _NEW.c.policy_version,
+        ),
+    )
+    .cte("new_event")
+)
+_RECORD_AND_EVENT = (_NEW, _NEW_EVENT)
 
 
 @contextmanager
@@ -264,24 +375,42 @@ def _act(
     method: str,
     at: datetime | None,
     verb: str,
+    *,
+    state: bool = False,
 ) -> Iterator[_Act]:
+    """The act's transaction; with ``state``, the act is told the subject's consent state for the
+    purpose at the act's moment, read with the tenant and the subject (see :func:`_read`)."""
     if method not in METHODS:
         raise InvalidInput(f"method must be one of {', '.join(METHODS)}", pointer="method")
     refusal: PolicyRefusal | None = None
     subject_id: str | None = None
+    # Read the state with the subject only for a purpose the act may be for (any other is refused
+    # below) and an aware time (a naive one is refused when first bound, after the checks).
+    known = vault.policy.purposes.get(purpose)
+    ask = known if state and known and known.legal_basis == "consent" else None
     with vault.transaction() as conn:
-        subject_id, kind, tenant = _subject(vault, conn, tenant_id, subject)  # NotFound: no audit
+        when = at or utcnow()  # in UTC, as the record reads back (a naive time is refused)
+        when = when.astimezone(UTC) if when.tzinfo is not None else when
+        ask = ask if when.tzinfo is not None else None
+        # NotFound (no tenant, no subject): no audit
+        subject_id, kind, tenant, current = _read(vault, conn, tenant_id, subject, ask, when)
         try:
             compiled = _purpose(vault, purpose)
             audited_actor = _actor(subject_id, kind, actor, verb)
         except PolicyRefusal as exc:
             refusal = exc
         else:
-            when = at or utcnow()  # in UTC, as the record reads back (a naive time is refused)
-            when = when.astimezone(UTC) if when.tzinfo is not None else when
-            yield _Act(
-                vault, conn, tenant_id, subject_id, compiled, audited_actor, method, when, tenant
-            )
+            if state and current is None:  # a naive time: refused here, as before
+                current = consent_state(
+                    conn, tenant_id, subject_id, compiled, vault.policy.version, when
+                )
+            act = _Act(
+                vault, conn, tenant_id, subject_id, compiled, audited_actor, method, when, tenant,
+                current,
+            )  # fmt: skip
+            yield act
+            if act.pending is not None:  # never: every change commits with its audit entry
+                raise RuntimeError("a consent record was made but not audited; rolled back")
     if refusal is not None:  # a refused act is audited too, in its own transaction
         _audit_refusal(vault, tenant_id, subject_id, purpose, actor, verb, refusal)
         raise refusal
@@ -320,10 +449,9 @@ def give_consent(
     at: datetime | None = None,
 ) -> ConsentRecord:
     """Record the subject's explicit consent to ``purpose`` under the policy in force (Art. 7(1))."""
-    with _act(vault, tenant_id, subject, purpose, actor, method, at, "give") as act:
-        current = consent_state(
-            act.conn, tenant_id, act.subject_id, act.purpose, act.version, act.at
-        )
+    with _act(vault, tenant_id, subject, purpose, actor, method, at, "give", state=True) as act:
+        current = act.current
+        assert current is not None  # asked for with state=True
         if current.valid and current.record_id:  # already given for this very purpose text
             return act.audit("consent.give", current.record_id, unchanged=True)
         return act.audit("consent.give", act.new_record("given"), unchanged=False)
@@ -375,7 +503,7 @@ def subject_consents(
     check_actor(actor)
     now = utcnow()
     with vault.transaction() as conn:
-        subject_id, _, _ = _subject(vault, conn, tenant_id, subject)
+        subject_id, _, _, _ = _read(vault, conn, tenant_id, subject, None, now)
         records = records_of(conn, tenant_id, subject_id)
         audit_show(vault, conn, tenant_id, actor, subject_id, records=len(records))
         states = {

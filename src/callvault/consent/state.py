@@ -30,16 +30,18 @@ def _day(moment: datetime) -> str:
     return moment.date().isoformat()
 
 
+# What a decision reads of the newest record (judge() takes a row with these names).
+STATE_COLUMNS = (
+    consent_records.c.record_id,
+    consent_records.c.state,
+    consent_records.c.state_at,
+    consent_records.c.expires_at,
+    consent_records.c.purpose_fingerprint,
+    consent_records.c.created_at,
+)
 # Built once: the gate asks this per decision, so only parameters change.
 _STATE_QUERY = (
-    select(
-        consent_records.c.record_id,
-        consent_records.c.state,
-        consent_records.c.state_at,
-        consent_records.c.expires_at,
-        consent_records.c.purpose_fingerprint,
-        consent_records.c.created_at,
-    )
+    select(*STATE_COLUMNS)
     .where(
         consent_records.c.tenant_id == bindparam("tenant_id"),
         consent_records.c.subject_id == bindparam("subject_id"),
@@ -66,13 +68,16 @@ def consent_state(
     earlier consent, and a later consent overrides an earlier withdrawal.
     """
     params = {"tenant_id": tenant_id, "subject_id": subject_id, "purpose": purpose.name, "at": at}
-    row = _STATE.first(conn, params)
+    return judge(_STATE.first(conn, params), purpose, policy_version, at)
+
+
+def judge(
+    row: Any | None, purpose: CompiledPurpose, policy_version: str, at: datetime
+) -> ConsentState:
+    """The state at ``at`` given the newest record made at or before it (``row``, with the names of
+    :data:`STATE_COLUMNS`; None: there is none)."""
     if row is None:
         return ConsentState(False, f"no consent for {purpose.name}", None)
-    return _judge(row, purpose, policy_version, at)
-
-
-def _judge(row: Any, purpose: CompiledPurpose, policy_version: str, at: datetime) -> ConsentState:
     if row.state in ("withdrawn", "refused") and row.state_at <= at:
         return ConsentState(False, f"consent {row.state} on {_day(row.state_at)}", row.record_id)
     if row.state == "expired" or (row.expires_at is not None and row.expires_at <= at):

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, exists, insert, select, update
 from sqlalchemy.dialects import postgresql
 
 from callvault.store.prepared import Prepared
@@ -60,8 +61,13 @@ def digest(row: dict[str, Any], key: bytes) -> str:
         "details": row["details"],
         "prev_hash": row["prev_hash"],
     }
-    canonical = json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = _CANONICAL.encode(material)
     return hmac.digest(key, canonical.encode("utf-8"), "sha256").hex()
+
+
+# What json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False) builds per
+# call, built once.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 # Statements built once: an audit entry is written for every decision, so it must stay cheap.
@@ -90,6 +96,50 @@ _APPEND = insert(audit_log)
 # The two statements of every append but a chain's first, on the driver's cursor (store.prepared).
 _SWAP = Prepared(_SWAP_HEAD)
 _ADD = Prepared(_APPEND)
+# PostgreSQL: both in one round trip; the entry is inserted only if the swap moved the head.
+_SWAPPED = _SWAP_HEAD.returning(audit_heads.c.seq).cte("swapped")
+
+
+def _swap_and_add(*ctes: Any) -> Prepared:
+    """The swap and the entry's INSERT in one statement, with the change's ``ctes`` (WithRows)."""
+    return Prepared(
+        insert(audit_log)
+        .from_select(
+            [c.name for c in audit_log.columns],
+            select(*[bindparam(c.name, type_=c.type) for c in audit_log.columns]).where(
+                exists(select(_SWAPPED.c.seq))
+            ),
+        )
+        .add_cte(_SWAPPED, *ctes)
+    )
+
+
+_SWAP_AND_ADD = _swap_and_add()
+_WITH: dict[tuple[int, ...], tuple[tuple[Any, ...], Prepared]] = {}  # by the CTEs' identity
+
+
+@dataclass(frozen=True)
+class WithRows:
+    """Rows a change writes in its audit entry's transaction, handed to :func:`record` so that on
+    PostgreSQL they travel in the entry's own statement (one round trip for both): ``ctes`` are
+    data-modifying CTEs (built once) and ``values`` their bind values, named apart from the
+    entry's columns and ``t``, ``s``, ``h``, ``old_s``, ``old_h``. ``write`` writes the same rows
+    on their own: on SQLite, and when the head must be read first. A CTE that modifies data runs
+    whether or not the main statement inserts, so the rows are written either way."""
+
+    ctes: tuple[Any, ...]
+    values: Mapping[str, Any]
+    write: Callable[[Connection], None]
+
+
+def _with(ctes: tuple[Any, ...]) -> Prepared:
+    key = tuple(id(cte) for cte in ctes)
+    found = _WITH.get(key)
+    if found is None:  # the CTEs are kept in the value, so their ids are not reused
+        found = _WITH[key] = (ctes, _swap_and_add(*ctes))
+    return found[1]
+
+
 _HEADS = "callvault_audit_heads"  # connection info: {tenant: (seq, hash)} this connection wrote
 _PLAIN = (str, int, float, bool, type(None))
 
@@ -117,7 +167,10 @@ def chain_started(conn: Connection, tenant_id: str) -> bool:
 
 def _details(details: dict[str, Any]) -> dict[str, Any]:
     """The details as they read back from the JSON column (what is hashed must be what is read)."""
-    if all(type(k) is str and type(v) in _PLAIN for k, v in details.items()):
+    for k, v in details.items():
+        if type(k) is not str or type(v) not in _PLAIN:
+            break
+    else:
         return dict(details)  # already JSON as written: skip the round trip
     plain: dict[str, Any] = json.loads(json.dumps(details, sort_keys=True, default=str))
     return plain
@@ -146,7 +199,13 @@ def _entry_row(
 
 
 def record(
-    conn: Connection, tenant_id: str, entry: AuditEntry, key: bytes, *, at: datetime | None = None
+    conn: Connection,
+    tenant_id: str,
+    entry: AuditEntry,
+    key: bytes,
+    *,
+    at: datetime | None = None,
+    with_rows: WithRows | None = None,
 ) -> int:
     """Append ``entry`` to the tenant's chain inside the caller's transaction; return its seq.
 
@@ -154,19 +213,32 @@ def record(
     looks like an e-mail address or a number is refused here too (InvalidInput rolls the change back).
 
     The head this connection wrote last is remembered: the next entry moves the head from it by a
-    compare-and-swap (two statements, no read). When another writer moved the head meanwhile, or
-    that transaction rolled back, the swap changes no row and the head is read under the lock.
+    compare-and-swap (two statements, no read; on PostgreSQL one, the swap in a CTE of the entry's
+    INSERT). When another writer moved the head meanwhile, or that transaction rolled back, the
+    swap changes no row (nor is the entry inserted) and the head is read under the lock.
+
+    ``with_rows``: the change's own rows, written first (see :class:`WithRows`).
     """
     check_actor(entry.actor)
     # Microsecond precision is what both databases keep; hash what will be read back.
-    moment = (at or datetime.now(UTC)).astimezone(UTC)
+    moment = datetime.now(UTC) if at is None else at.astimezone(UTC)
     heads: dict[str, tuple[int, str]] = conn.info.setdefault(_HEADS, {})
     known = heads.pop(tenant_id, None)
+    postgres = conn.dialect.name == "postgresql"
+    if with_rows is not None and not (postgres and known is not None):
+        with_rows.write(conn)
+        with_rows = None
     if known is not None:
         row = _entry_row(tenant_id, entry, moment, known[0] + 1, known[1], key)
         swap = {"t": tenant_id, "old_s": known[0], "old_h": known[1], "s": row["seq"]}
-        if _SWAP.run(conn, {**swap, "h": row["hash"]}) == 1:
+        swap["h"] = row["hash"]
+        if postgres and with_rows is not None:  # the rows are written whether or not it moved
+            moved = _with(with_rows.ctes).run(conn, {**with_rows.values, **swap, **row}) == 1
+        elif postgres:
+            moved = _SWAP_AND_ADD.run(conn, {**swap, **row}) == 1
+        elif moved := _SWAP.run(conn, swap) == 1:
             _ADD.run(conn, row)
+        if moved:
             heads[tenant_id] = (row["seq"], row["hash"])
             return int(row["seq"])
     head = _lock_head(conn, tenant_id)

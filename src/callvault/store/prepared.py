@@ -36,6 +36,7 @@ class _Compiled:
     binds: tuple[tuple[str, str | None, Any, Processor], ...]
     results: tuple[Processor, ...]
     row: Any  # the namedtuple class of a result row
+    reads: tuple[tuple[int, Callable[[Any], Any]], ...]  # the results' conversions, by position
 
 
 class Prepared:
@@ -65,53 +66,64 @@ class Prepared:
         )
         row = namedtuple("Row", [c.key for c in columns])  # type: ignore[misc]
         named, insert = compiled.positiontup is None, isinstance(self._statement, Insert)
-        return _Compiled(compiled.string, named, insert, binds, results, row)
+        reads = tuple((i, process) for i, process in enumerate(results) if process is not None)
+        return _Compiled(compiled.string, named, insert, binds, results, row, reads)
 
     def first(self, conn: Connection, values: Mapping[str, Any]) -> Any | None:
         """The first row for ``values`` (by bind parameter name), or None."""
-        compiled, cursor = self._execute(conn, [values])
-        found = cursor.fetchone()
+        compiled = self._compiled.get(conn.dialect.name) or self._for(conn)
+        found = self._execute(conn, compiled, _params(compiled, values), many=False).fetchone()
         if found is None:
             return None
-        return compiled.row._make(
-            [
-                v if process is None else process(v)
-                for process, v in zip(compiled.results, found, strict=True)
-            ]
-        )
+        if compiled.reads:
+            found = list(found)
+            for i, process in compiled.reads:
+                if found[i] is not None:  # NULL reads back as None through every type
+                    found[i] = process(found[i])
+        return compiled.row._make(found)
 
     def run(self, conn: Connection, values: Mapping[str, Any]) -> int:
         """Execute with ``values``; the number of rows written."""
-        return int(self._execute(conn, [values])[1].rowcount)
+        compiled = self._compiled.get(conn.dialect.name) or self._for(conn)
+        return int(self._execute(conn, compiled, _params(compiled, values), many=False).rowcount)
 
     def run_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Execute once per row of ``rows`` (the driver's executemany)."""
         if rows:
-            self._execute(conn, rows)
+            compiled = self._for(conn)
+            params = [_params(compiled, values) for values in rows]
+            one = len(params) == 1
+            self._execute(conn, compiled, params[0] if one else params, many=not one)
 
-    def _execute(
-        self, conn: Connection, rows: Sequence[Mapping[str, Any]]
-    ) -> tuple[_Compiled, Any]:
+    def _for(self, conn: Connection) -> _Compiled:
         dialect = conn.dialect
         compiled = self._compiled.get(dialect.name)
         if compiled is None:
             compiled = self._compiled[dialect.name] = self._compile(dialect)
-        params = [_params(compiled, values) for values in rows]
+        return compiled
+
+    def _execute(self, conn: Connection, compiled: _Compiled, params: Any, *, many: bool) -> Any:
+        """Run on the driver's cursor (one row's ``params``, or with ``many`` a list of them)."""
         if not conn.in_transaction():
             conn.begin()  # what conn.execute would do: the BEGIN of this connection's reads
-        cursor = _cursor(conn)
+        fairy = conn.connection  # one cursor per driver connection, kept in its info, reused
+        driver, info = fairy.dbapi_connection, fairy.info
+        held = info.get(_CURSOR)
+        if held is None or held[0] is not driver:
+            held = info[_CURSOR] = (driver, driver.cursor())  # type: ignore[union-attr]
+        cursor = held[1]
         try:
-            if len(params) == 1:
-                cursor.execute(compiled.sql, params[0])
-            else:
+            if many:
                 cursor.executemany(compiled.sql, params)
-        except dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy would wrap it, values hidden
+            else:
+                cursor.execute(compiled.sql, params)
+        except conn.dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy would wrap it, values hidden
             busy = busy_error(exc)
             if busy is not None:
                 raise busy from exc
-            error = dialect.loaded_dbapi.Error
+            error = conn.dialect.loaded_dbapi.Error
             raise DBAPIError.instance(compiled.sql, None, exc, error, hide_parameters=True) from exc
-        return compiled, cursor
+        return cursor
 
 
 def _params(compiled: _Compiled, values: Mapping[str, Any]) -> Any:
@@ -139,11 +151,5 @@ class _Nulls(dict[str, Any]):
 _CURSOR = "callvault_prepared_cursor"  # connection info: (driver connection, its cursor)
 
 
-def _cursor(conn: Connection) -> Any:
-    """One cursor per driver connection, reused: a prepared query fetches its one row at once,
-    so the cursor holds nothing open between calls."""
-    driver = conn.connection.dbapi_connection
-    held = conn.info.get(_CURSOR)
-    if held is None or held[0] is not driver:
-        held = conn.info[_CURSOR] = (driver, driver.cursor())  # type: ignore[union-attr]
-    return held[1]
+# One cursor per driver connection, reused (Prepared._execute): a prepared query fetches its one
+# row at once, so the cursor holds nothing open between calls.
