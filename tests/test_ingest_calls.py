@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import select
 
-from callvault import InvalidInput, PolicyRefusal, ingest_calls
+from callvault import InvalidInput, PolicyRefusal, Vault, ingest_calls
 from callvault.accountability.audit import entries
 from callvault.store.schema.core import calls
 from clihelp import run_cli
@@ -157,3 +157,16 @@ def test_concurrent_ingests_of_one_file_store_it_once(vault):
         )
     assert sorted((r.stored, r.duplicates) for r in reports) == [(0, 3), (3, 0)]
     assert count(vault) == 3 and externals(vault) == 2
+
+
+def test_an_in_memory_sqlite_vault_ingests_in_its_own_thread(master_key):
+    # Its connection may be used by its own thread only: the batches are written at once there,
+    # not behind by a worker.
+    memory = Vault.open("sqlite://", master_key=master_key, create=True)
+    try:
+        setup_acme(memory)
+        text, n = SAMPLES["asterisk-csv"]
+        assert ingest_calls(memory, "acme", stream(text), format="asterisk-csv").stored == n
+        assert count(memory) == n
+    finally:
+        memory.close()

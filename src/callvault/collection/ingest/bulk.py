@@ -8,6 +8,7 @@ naive UTC datetimes (psycopg pipelines ``executemany``). Values are bound parame
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table
 
+_LOG = logging.getLogger(__name__)
 TimeEncoder = Callable[[datetime | None], object]
 
 
@@ -126,10 +128,15 @@ class WriteBehind:
     waiting for it. The connection is used by one thread at a time: :meth:`wait` must be called
     before the caller touches the connection again (the next batch's SELECTs, the audit entry).
     Same transaction, same rows: a failure in the worker is raised by the next :meth:`wait`.
+    An in-memory SQLite database is bound to its thread: there, each write runs at once.
     """
 
-    def __init__(self) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="callvault-write")
+    def __init__(self, conn: Connection) -> None:
+        self._pool = (
+            None
+            if _thread_bound(conn)
+            else ThreadPoolExecutor(max_workers=1, thread_name_prefix="callvault-write")
+        )
         self._pending: Future[None] | None = None
 
     def submit(
@@ -140,7 +147,10 @@ class WriteBehind:
         rows: Sequence[tuple[Any, ...]],
     ) -> None:
         self.wait()
-        self._pending = self._pool.submit(insert_rows, conn, table, columns, rows)
+        if self._pool is None:
+            insert_rows(conn, table, columns, rows)
+        else:
+            self._pending = self._pool.submit(insert_rows, conn, table, columns, rows)
 
     def wait(self) -> None:
         pending, self._pending = self._pending, None
@@ -149,7 +159,22 @@ class WriteBehind:
 
     def close(self) -> None:
         """Stop the worker once its write is over. Raises nothing: on the way out of an error the
-        caller's own error is the one to report (and the transaction rolls back either way); on
-        success the caller has called :meth:`wait`, which raises the worker's error."""
-        self._pending = None
+        caller's own error is the one to report (and the transaction rolls back either way), and
+        the worker's is logged by its class; on success the caller has called :meth:`wait`, which
+        raises the worker's error."""
+        pending, self._pending = self._pending, None
+        if self._pool is None:
+            return
         self._pool.shutdown(wait=True)
+        error = pending.exception() if pending is not None else None
+        if error is not None:  # the class only: a driver's message could quote a value
+            _LOG.warning("ingest: the write behind failed too (%s)", type(error).__name__)
+
+
+def _thread_bound(conn: Connection) -> bool:
+    """An in-memory SQLite database, whose connection only its own thread may use."""
+    url = conn.engine.url
+    database = url.database or ""
+    return url.get_backend_name() == "sqlite" and (
+        database in ("", ":memory:") or "mode=memory" in str(url)
+    )

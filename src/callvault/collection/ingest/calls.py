@@ -185,7 +185,7 @@ def _store(
     oldest = held_from(parties.vault, get_tenant(conn, tenant_id), now)["call_record"]
     expired: list[str] = []  # ids of fresh calls already past their period
     dropped: Counter[tuple[str, ...]] = Counter()
-    writer = WriteBehind()
+    writer = WriteBehind(conn)
     try:
         for batch in batched(items, BATCH):  # the parser reads while the last batch is written
             good: list[ParsedCall] = []
