@@ -446,7 +446,7 @@ def test_callbacks_reach_no_private_address_and_follow_no_redirect(
     from callvault.rights.callbacks import _post
 
     monkeypatch.delenv("CALLVAULT_CALLBACK_PRIVATE")
-    assert _post(controller.url, b"{}", {}, 2.0) == (False, "PermissionError")
+    assert _post(controller.url, b"{}", {}, 2.0) == (False, "address not allowed")
     assert controller.received == []  # nothing reached the loopback receiver
 
     class Redirect(BaseHTTPRequestHandler):
@@ -468,3 +468,28 @@ def test_callbacks_reach_no_private_address_and_follow_no_redirect(
         server.shutdown()
         server.server_close()
     assert controller.received == []
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [("93.184.215.14", True), ("2606:2800:21f:cb07:6820:80da:af6b:8b2c", True),
+     ("127.0.0.1", False), ("10.0.0.5", False), ("169.254.169.254", False), ("::1", False),
+     ("fd00::1", False), ("::ffff:10.0.0.5", False), ("64:ff9b::a00:5", False),
+     ("2002:7f00:1::", False), ("64:ff9b::5db8:d70e", True)],
+)  # fmt: skip
+def test_a_callback_address_must_be_public_embedded_ipv4_too(address: str, public: bool) -> None:
+    import ipaddress
+
+    from callvault.rights.callbacks import _public
+
+    assert _public(ipaddress.ip_address(address)) is public
+
+
+def test_callbacks_take_no_proxy_from_the_environment() -> None:
+    """Through a proxy, the address checked would be the proxy's, not the controller's."""
+    import urllib.request
+
+    from callvault.rights.callbacks import _OPENER
+
+    # (build_opener would add a ProxyHandler with the environment's proxies, were one set)
+    assert not [h for h in _OPENER.handlers if isinstance(h, urllib.request.ProxyHandler)]

@@ -146,27 +146,47 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def _check_peer(sock: socket.socket) -> None:
-    """Refuse a connection to a loopback, private, link-local or otherwise non-public address
-    (checked on the connected socket, so a DNS answer cannot change between check and use)."""
-    if os.environ.get("CALLVAULT_CALLBACK_PRIVATE") == "allow":
-        return
-    address = ipaddress.ip_address(sock.getpeername()[0])
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+NOT_ALLOWED = "address not allowed"
+
+
+def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """A global address, and for IPv6 one whose embedded IPv4 address (v4-mapped, 6to4, NAT64)
+    is global too: ``64:ff9b::a00:5`` reaches 10.0.0.5 through a NAT64 gateway."""
     if not address.is_global:
+        return False
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is None and any(address in net for net in _NAT64):
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if embedded is not None and not embedded.is_global:
+            return False
+    return True
+
+
+def _public_connection(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
+    """``socket.create_connection``, then the peer checked before anything is sent on it (no
+    TLS handshake either): one refusal for every non-public address, which says nothing of what
+    listens there."""
+    sock = socket.create_connection(address, *args, **kwargs)
+    if os.environ.get("CALLVAULT_CALLBACK_PRIVATE") == "allow":
+        return sock
+    if not _public(ipaddress.ip_address(sock.getpeername()[0])):
         sock.close()
-        raise PermissionError("callback address is not public")
+        raise PermissionError(NOT_ALLOWED)
+    return sock
 
 
 class _PublicHTTPConnection(http.client.HTTPConnection):
-    def connect(self) -> None:
-        super().connect()
-        _check_peer(self.sock)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = _public_connection
 
 
 class _PublicHTTPSConnection(http.client.HTTPSConnection):
-    def connect(self) -> None:
-        super().connect()
-        _check_peer(self.sock)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = _public_connection
 
 
 class _PublicHTTP(urllib.request.HTTPHandler):
@@ -181,7 +201,10 @@ class _PublicHTTPS(urllib.request.HTTPSHandler):
         return self.do_open(_PublicHTTPSConnection, req, context=context)
 
 
-_OPENER = urllib.request.build_opener(_PublicHTTP, _PublicHTTPS, _NoRedirect)
+# No proxy from the environment: through a proxy the address checked would be the proxy's.
+_OPENER = urllib.request.build_opener(
+    urllib.request.ProxyHandler({}), _PublicHTTP, _PublicHTTPS, _NoRedirect
+)
 
 
 def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[bool, str]:
@@ -196,6 +219,8 @@ def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tup
     except urllib.error.HTTPError as exc:
         return False, str(exc.code)
     except urllib.error.URLError as exc:
+        if isinstance(exc.reason, PermissionError):
+            return False, NOT_ALLOWED
         return False, type(exc.reason).__name__ if isinstance(exc.reason, OSError) else "URLError"
     except (OSError, ValueError) as exc:
         return False, type(exc).__name__
