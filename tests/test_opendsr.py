@@ -426,16 +426,45 @@ def test_an_installed_certificate_is_not_served_once_expired_or_for_another_doma
     assert other.issuer == other.subject  # self-signed, naming the domain served
     check_certificate(other, "dsr.example")
     entry = audit_entries(world.vault, "_operator", limit=1, action="opendsr.certificate")[0]
-    assert entry["details"]["replaced_installed"] is True
+    assert entry["details"]["installed_not_served"] is True
+    # serving it did not overwrite what the operator installed
+    assert discovered_certificate(world.client).issuer.rfc4514_string() == "CN=Test CA"
     # expired: after its not-after, the installed certificate is never served
-    (tmp_path / "again.pem").write_text(_ca_signed(made.out, days=10))
-    assert run_cli(capsys, "opendsr", "install", str(tmp_path / "again.pem")).code == 0
     later = datetime.now(UTC) + timedelta(days=11)
     monkeypatch.setattr(certificates, "utcnow", lambda: later)
     served = x509.load_pem_x509_certificate(
         certificates.callback_certificate(world.vault, "localhost").encode()
     )
     assert served.issuer == served.subject and served.not_valid_after_utc > later
+    monkeypatch.setattr(certificates, "utcnow", lambda: datetime.now(UTC))
+    # a renewed certificate, installed, is served again
+    (tmp_path / "renewed.pem").write_text(_ca_signed(made.out, days=90))
+    assert run_cli(capsys, "opendsr", "install", str(tmp_path / "renewed.pem")).code == 0
+    assert discovered_certificate(world.client).issuer.rfc4514_string() == "CN=Test CA"
+
+
+@pytest.mark.parametrize(
+    ("name", "domain", "matches"),
+    [("dsr.example.com", "DSR.example.com", True), ("*.example.com", "dsr.example.com", True),
+     ("*.example.com", "a.b.example.com", False), ("*.example.com", "example.com", False),
+     ("dsr.example.com", "other.example.com", False)],
+)  # fmt: skip
+def test_a_certificate_names_a_domain_as_rfc_6125_says(
+    name: str, domain: str, matches: bool
+) -> None:
+    from callvault.rights.certificate import _names_domain
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "t")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+        .public_key(key.public_key()).serial_number(1).not_valid_before(now)
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    assert _names_domain(certificate, domain) is matches
 
 
 def test_callbacks_reach_no_private_address_and_follow_no_redirect(

@@ -34,21 +34,24 @@ from callvault.store.schema.core import vault_meta
 from callvault.vault import Vault
 
 _NAME = "opendsr.certificate"  # vault_meta row: {"pem": ..., "installed": bool}
+# The self-signed stand-in while an installed certificate cannot be served: a row of its own, so
+# that serving never overwrites what the operator installed.
+_STAND_IN = "opendsr.certificate.self_signed"
 SELF_SIGNED_FOR = timedelta(days=365)
 _RENEW_BEFORE = timedelta(days=30)
 
 
-def _stored(conn: Connection) -> dict[str, object] | None:
+def _stored(conn: Connection, name: str = _NAME) -> dict[str, object] | None:
     value = conn.scalar(select(vault_meta.c.value).where(
-        vault_meta.c.tenant_id == OPERATOR, vault_meta.c.name == _NAME))  # fmt: skip
+        vault_meta.c.tenant_id == OPERATOR, vault_meta.c.name == name))  # fmt: skip
     return json.loads(value) if value else None
 
 
-def _store(conn: Connection, pem: str, installed: bool) -> None:
+def _store(conn: Connection, pem: str, installed: bool, name: str = _NAME) -> None:
     value = json.dumps({"pem": pem, "installed": installed})
-    where = (vault_meta.c.tenant_id == OPERATOR) & (vault_meta.c.name == _NAME)
+    where = (vault_meta.c.tenant_id == OPERATOR) & (vault_meta.c.name == name)
     if conn.execute(update(vault_meta).where(where).values(value=value)).rowcount == 0:
-        conn.execute(insert(vault_meta), [{"tenant_id": OPERATOR, "name": _NAME, "value": value}])
+        conn.execute(insert(vault_meta), [{"tenant_id": OPERATOR, "name": name, "value": value}])
 
 
 def _names(certificate: x509.Certificate) -> list[str]:
@@ -59,8 +62,23 @@ def _names(certificate: x509.Certificate) -> list[str]:
     return [str(name) for name in san.value.get_values_for_type(x509.DNSName)]
 
 
+def _names_domain(certificate: x509.Certificate, domain: str) -> bool:
+    """Does a DNS name of the certificate match ``domain`` (RFC 6125 6.4: case-insensitive; a
+    wildcard only as the whole left-most label, standing for exactly one label)?"""
+    wanted = domain.lower().rstrip(".")
+    for name in (n.lower().rstrip(".") for n in _names(certificate)):
+        if name == wanted:
+            return True
+        first, _, rest = wanted.partition(".")
+        if name.startswith("*.") and first and rest and name[2:] == rest:
+            return True
+    return False
+
+
 def _fits(certificate: x509.Certificate, domain: str, now: datetime) -> bool:
-    return domain in _names(certificate) and certificate.not_valid_after_utc - _RENEW_BEFORE > now
+    return (
+        _names_domain(certificate, domain) and certificate.not_valid_after_utc - _RENEW_BEFORE > now
+    )
 
 
 def _self_signed(vault: Vault, domain: str, now: datetime) -> str:
@@ -87,38 +105,52 @@ def _self_signed(vault: Vault, domain: str, now: datetime) -> str:
     return certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
 
-def _usable(stored: dict[str, object] | None, domain: str, now: datetime) -> bool:
-    """May the stored certificate be served for ``domain`` at ``now``? An installed (CA-issued)
-    one while it names the domain and has not expired; a self-signed one while it names the
-    domain and has 30 days left (it is renewed before, a CA-issued one cannot be)."""
-    if not stored:
-        return False
-    certificate = _load(str(stored["pem"]))
-    if stored["installed"]:
-        return domain in _names(certificate) and certificate.not_valid_after_utc > now
-    return _fits(certificate, domain, now)
+def _installed(conn: Connection, domain: str, now: datetime) -> tuple[str | None, bool]:
+    """(the installed certificate if it can be served for ``domain`` at ``now``, whether one is
+    installed). It can while it names the domain and has not expired."""
+    stored = _stored(conn)
+    if not stored or not stored["installed"]:
+        return None, False
+    pem = str(stored["pem"])
+    certificate = _load(pem)
+    usable = _names_domain(certificate, domain) and certificate.not_valid_after_utc > now
+    return (pem if usable else None), True
+
+
+def _stand_in(conn: Connection, domain: str, now: datetime) -> str | None:
+    """The self-signed certificate kept for ``domain``, while it has 30 days left (a vault from
+    before the stand-in row keeps it in the main row, not installed)."""
+    for name in (_STAND_IN, _NAME):
+        stored = _stored(conn, name)
+        if stored and not stored["installed"] and _fits(_load(str(stored["pem"])), domain, now):
+            return str(stored["pem"])
+    return None
 
 
 def callback_certificate(vault: Vault, domain: str) -> str:
     """The PEM certificate of the signing key: the installed (CA-issued) one while it names
-    ``domain`` and has not expired, else a self-signed one naming ``domain``, made (and audited)
-    on first use, when the domain changed, or within 30 days of its expiry. A controller would
-    reject an expired certificate or one of another domain: none is served."""
-    with vault.engine.connect() as conn:
-        stored = _stored(conn)
+    ``domain`` and has not expired; else a self-signed one naming ``domain``, made (and audited) on
+    first use, when the domain changed, or within 30 days of its expiry. An installed certificate
+    is never overwritten here (only :func:`install_certificate` replaces it): once renewed and
+    installed again it is served again. A controller would reject an expired certificate or one of
+    another domain, so none is served."""
     now = utcnow()
-    if _usable(stored, domain, now):
-        return str(stored["pem"])  # type: ignore[index]
-    with vault.transaction() as conn:
-        stored = _stored(conn)  # another process may have made it meanwhile
-        if _usable(stored, domain, now):
-            return str(stored["pem"])  # type: ignore[index]
-        replaced = {"replaced_installed": True} if stored and stored["installed"] else {}
+    with vault.engine.connect() as conn:
+        pem, installed = _installed(conn, domain, now)
+        pem = pem or _stand_in(conn, domain, now)
+    if pem is not None:
+        return pem
+    with vault.transaction() as conn:  # another process may have made it meanwhile
+        pem, installed = _installed(conn, domain, now)
+        pem = pem or _stand_in(conn, domain, now)
+        if pem is not None:
+            return pem
         pem = _self_signed(vault, domain, now)
-        _store(conn, pem, installed=False)
+        _store(conn, pem, installed=False, name=_STAND_IN if installed else _NAME)
+        details = {"self_signed": True, "domain": domain,
+                   **({"installed_not_served": True} if installed else {})}  # fmt: skip
         vault.audit(conn, OPERATOR, AuditEntry(actor="operator", action="opendsr.certificate",
-                                               details={"self_signed": True, "domain": domain,
-                                                        **replaced}))  # fmt: skip
+                                               details=details))  # fmt: skip
     return pem
 
 
