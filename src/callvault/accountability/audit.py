@@ -105,8 +105,8 @@ def entries(
 ) -> Iterator[dict[str, Any]]:
     """The newest entries first, as plain dicts (they hold no identifier values).
 
-    One tenant's: in its chain's order (newest ``seq`` first), which walks the primary key
-    backwards and reads ``limit`` rows however long the log is; its ``at`` follows ``seq``.
+    One tenant's: in its chain's order (newest ``seq`` first, the order entries were appended),
+    which walks the primary key backwards and reads ``limit`` rows however long the log is.
     Every tenant's: by time, then ``seq``.
     """
     c = audit_log.c

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import os
@@ -72,11 +73,9 @@ def open_sealed(key: bytes | AESGCM, sealed: bytes, aad: bytes) -> bytes:
 
 
 def blind_index(index_key: bytes, normalised: str) -> bytes:
-    """HMAC-SHA256 of the normalised value, truncated: the one blind index of the vault.
-
-    ``hmac.digest`` is OpenSSL's one-shot HMAC, fast enough for a million rows per ingest.
-    """
-    return hmac.digest(index_key, normalised.encode("utf-8"), "sha256")[:INDEX_BYTES]
+    """HMAC-SHA256 of the normalised value, truncated: the one blind index of the vault, computed
+    by :func:`blind_indexer` (kept per key: a vault has a handful of index keys)."""
+    return _indexer(index_key)(normalised)
 
 
 _BLOCK = hashlib.sha256().block_size
@@ -85,7 +84,7 @@ _OPAD = bytes(x ^ 0x5C for x in range(256))
 
 
 def blind_indexer(index_key: bytes) -> Callable[[str], bytes]:
-    """:func:`blind_index` under one key, for many values: the same bytes, about 40 % less time.
+    """The blind index under one key: HMAC-SHA256 (RFC 2104) of a value, truncated.
 
     HMAC (RFC 2104) hashes the key's inner and outer pads before every message; OpenSSL's one-shot
     ``hmac.digest`` does so on each call. Here they are hashed once and the two SHA-256 states
@@ -128,3 +127,6 @@ def write_key_file(path: Path, key: bytes) -> None:
         handle.write(encode_key(key) + "\n")
         handle.flush()
         os.fsync(handle.fileno())
+
+
+_indexer = functools.lru_cache(maxsize=256)(blind_indexer)
