@@ -19,6 +19,7 @@ from sqlalchemy import (
     delete,
     literal_column,
     select,
+    union,
     update,
 )
 
@@ -119,11 +120,17 @@ def calls_in_batch(
 def external_parties(conn: Connection, tenant_id: str, batch: ColumnElement[bool]) -> list[str]:
     """External subjects that appear in the batch: candidates for shredding once it is gone.
 
-    One pass over the batch for its distinct pairs of parties, then primary-key probes of those."""
-    pairs = conn.execute(
-        select(calls.c.caller_subject_id, calls.c.callee_subject_id).where(batch).distinct()
-    ).all()
-    parties = sorted({sid for pair in pairs for sid in pair if sid is not None})
+    One UNION of the batch's callers and its callees (each arm a range scan of the batch), then
+    primary-key probes of those. Not a DISTINCT over the (caller, callee) pair: for that, SQLite's
+    planner walked ``ix_calls_caller`` over all the tenant's calls in caller order (to skip the
+    sort), a cost that grew with the table rather than the batch (0.8 s instead of 0.1 s for
+    200,000 expired calls among 400,000)."""
+    c = calls.c
+    both = union(
+        select(c.caller_subject_id.label("party")).where(batch),
+        select(c.callee_subject_id.label("party")).where(batch),
+    )
+    parties = sorted(sid for sid in conn.scalars(both) if sid is not None)
     found: list[str] = []
     for start in range(0, len(parties), _CHUNK):
         found += conn.scalars(
