@@ -52,9 +52,11 @@ def aggregate_calls(conn: Connection, batch: ColumnElement[bool]) -> None:
     population (:func:`callvault.store.cells.population`: the tenant's users, never their
     correspondents), merged with the max across batches (an undercount).
 
-    One pass over the batch: it is grouped by cell and by which of its two parties are users
-    (each party's kind is one primary-key probe), and the cells' totals and populations come
-    from those few groups, not from two more scans of the calls.
+    One pass over the batch, each party's kind one probe of ``subjects``. PostgreSQL groups the
+    calls by cell alone, as a plain GROUP BY would, and counts each cell's distinct users from
+    the arrays of its callers and callees who are users; SQLite, without arrays, groups them by
+    cell and by their pair of users, and the cells' totals and populations come from those few
+    groups (on PostgreSQL that second grouping sorted every call by two subject ids as well).
     """
     c = calls.c
     bucket = bucket_start(conn, c.started_at, "hour")
@@ -62,24 +64,48 @@ def aggregate_calls(conn: Connection, batch: ColumnElement[bool]) -> None:
     parties = calls.outerjoin(first, _user(first, c.caller_subject_id)).outerjoin(
         second, _user(second, c.callee_subject_id)
     )
+    cell = (c.tenant_id, bucket.label("bucket"), c.direction, c.outcome)
+    sums = (
+        func.count().label("calls"),
+        func.sum(rounded(c.duration_s)).label("duration_s"),
+        func.sum(rounded(c.billsec_s)).label("billsec_s"),
+    )
+    grouped = (c.tenant_id, bucket, c.direction, c.outcome)
+    if conn.dialect.name == "postgresql":
+        users = func.array_cat(
+            func.array_agg(first.c.subject_id).filter(first.c.subject_id.is_not(None)),
+            func.array_agg(second.c.subject_id).filter(second.c.subject_id.is_not(None)),
+        )
+        user = func.unnest(users).column_valued("cell_user")
+        people = select(func.count(user.distinct())).scalar_subquery()
+        calls_n, duration, billsec = sums
+        query = (
+            select(*cell, calls_n, people, duration, billsec)
+            .select_from(parties)
+            .where(batch)
+            .group_by(*grouped)
+        )
+        merge_statistics(conn, query)
+        return
     groups = (
         select(
-            c.tenant_id,
-            bucket.label("bucket"),
-            c.direction,
-            c.outcome,
+            *cell,
             first.c.subject_id.label("caller_user"),
             second.c.subject_id.label("callee_user"),
-            func.count().label("calls"),
-            func.sum(rounded(c.duration_s)).label("duration_s"),
-            func.sum(rounded(c.billsec_s)).label("billsec_s"),
+            *sums,
         )
         .select_from(parties)
         .where(batch)
-        .group_by(c.tenant_id, bucket, c.direction, c.outcome)
+        .group_by(*grouped)
         .group_by(first.c.subject_id, second.c.subject_id)
         .cte("cell_groups")
     )
+    merge_statistics(conn, _cells_of_groups(groups))
+
+
+def _cells_of_groups(groups: Any) -> Select[Any]:
+    """The cells (tenant, bucket, direction, outcome, calls, people, durations) of ``groups``:
+    grouped by cell and pair of users, with their counts and sums."""
     g = groups.c
     key = (g.tenant_id, g.bucket, g.direction, g.outcome)
     sums = [func.sum(g[name]).label(name) for name in ("calls", "duration_s", "billsec_s")]
@@ -96,7 +122,7 @@ def aggregate_calls(conn: Connection, batch: ColumnElement[bool]) -> None:
     )
     t, p = totals.c, people.c
     same = and_(t.bucket == p.bucket, t.direction == p.direction, t.outcome == p.outcome)
-    query = select(
+    return select(
         t.tenant_id,
         t.bucket,
         t.direction,
@@ -106,7 +132,6 @@ def aggregate_calls(conn: Connection, batch: ColumnElement[bool]) -> None:
         t.duration_s,
         t.billsec_s,
     ).select_from(totals.outerjoin(people, same))
-    merge_statistics(conn, query)
 
 
 def _user(alias: Any, party: Any) -> ColumnElement[bool]:
@@ -163,6 +188,7 @@ def copy_billing(
     ).where(billing_subset(batch, billing_from))
     names = ["tenant_id", "record_id", "call_date", "billsec_s", "payer_subject_id", "created_at"]
     statement = _insert(conn, billing_records).from_select(names, query)
-    if conn.dialect.name == "postgresql":  # psycopg reports no rowcount for INSERT ... SELECT
-        return len(conn.execute(statement.returning(literal_column("1"))).all())
+    if conn.dialect.name == "postgresql":  # psycopg reports no rowcount for INSERT ... SELECT:
+        copied = statement.returning(literal_column("1")).cte("copied")  # counted in the server
+        return int(conn.scalar(select(func.count()).select_from(copied)) or 0)
     return conn.execute(statement).rowcount or 0

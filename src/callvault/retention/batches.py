@@ -7,7 +7,7 @@ the cost grows with the records that expire, never with the table (DESIGN, "Stor
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import date, datetime
 from typing import Any
@@ -17,9 +17,12 @@ from sqlalchemy import (
     Connection,
     and_,
     delete,
+    func,
     literal_column,
+    null,
     select,
     union,
+    union_all,
     update,
 )
 
@@ -130,14 +133,19 @@ def external_parties(conn: Connection, tenant_id: str, batch: ColumnElement[bool
         select(c.caller_subject_id.label("party")).where(batch),
         select(c.callee_subject_id.label("party")).where(batch),
     )
-    parties = sorted(sid for sid in conn.scalars(both) if sid is not None)
+    return _externals(conn, tenant_id, conn.scalars(both))
+
+
+def _externals(conn: Connection, tenant_id: str, parties: Iterable[str | None]) -> list[str]:
+    """The external subjects among ``parties`` (primary-key probes, a chunk of ids at a time)."""
+    ids = sorted({sid for sid in parties if sid is not None})
     found: list[str] = []
-    for start in range(0, len(parties), _CHUNK):
+    for start in range(0, len(ids), _CHUNK):
         found += conn.scalars(
             select(subjects.c.subject_id).where(
                 subjects.c.tenant_id == tenant_id,
                 subjects.c.kind == "external",
-                subjects.c.subject_id.in_(parties[start : start + _CHUNK]),
+                subjects.c.subject_id.in_(ids[start : start + _CHUNK]),
             )
         ).all()
     return found
@@ -145,6 +153,35 @@ def external_parties(conn: Connection, tenant_id: str, batch: ColumnElement[bool
 
 def delete_calls(conn: Connection, batch: ColumnElement[bool]) -> int:
     return conn.execute(delete(calls).where(batch)).rowcount or 0
+
+
+def delete_calls_and_parties(
+    conn: Connection, tenant_id: str, batch: ColumnElement[bool]
+) -> tuple[int, list[str]]:
+    """Delete the batch's calls: how many, and the external subjects among their parties (the
+    candidates for shredding, :func:`shred_orphans`).
+
+    PostgreSQL in one statement: the DELETE returns each call's two parties to the query around
+    it, which answers their distinct values and the count, so the batch is read once. SQLite has
+    no DELETE in a WITH clause: :func:`external_parties` reads the batch first."""
+    if conn.dialect.name != "postgresql":
+        candidates = external_parties(conn, tenant_id, batch)
+        return delete_calls(conn, batch), candidates
+    c = calls.c
+    gone = delete(calls).where(batch).returning(c.caller_subject_id, c.callee_subject_id)
+    deleted = gone.cte("gone")
+    party = union(
+        select(deleted.c.caller_subject_id.label("party")),
+        select(deleted.c.callee_subject_id.label("party")),
+    ).subquery()
+    rows = conn.execute(
+        union_all(
+            select(null().label("party"), func.count().label("deleted")).select_from(deleted),
+            select(party.c.party, null()).where(party.c.party.is_not(None)),
+        )
+    ).all()
+    count = next(int(n) for sid, n in rows if sid is None)
+    return count, _externals(conn, tenant_id, (sid for sid, _ in rows))
 
 
 # --- voicemail: delete -----------------------------------------------------------------------
