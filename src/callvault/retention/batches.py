@@ -19,12 +19,12 @@ from sqlalchemy import (
     delete,
     func,
     literal_column,
-    null,
     select,
+    true,
     union,
-    union_all,
     update,
 )
+from sqlalchemy.dialects import postgresql
 
 from callvault.store.schema.consent import consent_events, consent_records
 from callvault.store.schema.core import audit_heads, calls, subjects, voicemails
@@ -162,25 +162,21 @@ def delete_calls_and_parties(
     candidates for shredding, :func:`shred_orphans`).
 
     PostgreSQL in one statement: the DELETE returns each call's two parties to the query around
-    it, which answers their distinct values and the count, so the batch is read once. SQLite has
-    no DELETE in a WITH clause: :func:`external_parties` reads the batch first."""
+    it, which counts the calls of each distinct party, so the batch is read once. SQLite has no
+    DELETE in a WITH clause: :func:`external_parties` reads the batch first."""
     if conn.dialect.name != "postgresql":
         candidates = external_parties(conn, tenant_id, batch)
         return delete_calls(conn, batch), candidates
     c = calls.c
     gone = delete(calls).where(batch).returning(c.caller_subject_id, c.callee_subject_id)
     deleted = gone.cte("gone")
-    party = union(
-        select(deleted.c.caller_subject_id.label("party")),
-        select(deleted.c.callee_subject_id.label("party")),
-    ).subquery()
+    pair = postgresql.array([deleted.c.caller_subject_id, deleted.c.callee_subject_id])
+    each = func.unnest(pair).table_valued("party").render_derived(name="parties")
+    party = each.c.party
     rows = conn.execute(
-        union_all(
-            select(null().label("party"), func.count().label("deleted")).select_from(deleted),
-            select(party.c.party, null()).where(party.c.party.is_not(None)),
-        )
+        select(party, func.count()).select_from(deleted.join(each, true())).group_by(party)
     ).all()
-    count = next(int(n) for sid, n in rows if sid is None)
+    count = sum(int(n) for _, n in rows) // 2  # each call counted once per party, NULL too
     return count, _externals(conn, tenant_id, (sid for sid, _ in rows))
 
 
