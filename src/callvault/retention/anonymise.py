@@ -47,7 +47,7 @@ def _insert(conn: Connection, table: Any) -> Any:
     return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
 
 
-def aggregate_calls(conn: Connection, batch: ColumnElement[bool]) -> None:
+def aggregate_calls(conn: Connection, batch: ColumnElement[bool]) -> list[str | None] | None:
     """Upsert the batch into call_statistics hour cells: counts add; ``subjects`` is the cell's
     population (:func:`callvault.store.cells.population`: the tenant's users, never their
     correspondents), merged with the max across batches (an undercount).
@@ -57,6 +57,10 @@ def aggregate_calls(conn: Connection, batch: ColumnElement[bool]) -> None:
     the arrays of its callers and callees who are users; SQLite, without arrays, groups them by
     cell and by their pair of users, and the cells' totals and populations come from those few
     groups (on PostgreSQL that second grouping sorted every call by two subject ids as well).
+
+    On PostgreSQL the same pass collects each cell's distinct parties who are not users, and the
+    statement answers them (the candidates for shredding, read here rather than by another pass
+    over the batch); on SQLite, None.
     """
     c = calls.c
     bucket = bucket_start(conn, c.started_at, "hour")
@@ -77,16 +81,24 @@ def aggregate_calls(conn: Connection, batch: ColumnElement[bool]) -> None:
             func.array_agg(second.c.subject_id).filter(second.c.subject_id.is_not(None)),
         )
         user = func.unnest(users).column_valued("cell_user")
-        people = select(func.count(user.distinct())).scalar_subquery()
+        people = select(func.count(user.distinct())).scalar_subquery().label("people")
+        others = func.array_cat(
+            func.array_agg(c.caller_subject_id.distinct()).filter(first.c.subject_id.is_(None)),
+            func.array_agg(c.callee_subject_id.distinct()).filter(second.c.subject_id.is_(None)),
+        ).label("others")
         calls_n, duration, billsec = sums
-        query = (
-            select(*cell, calls_n, people, duration, billsec)
+        cells = (
+            select(*cell, calls_n, people, duration, billsec, others)
             .select_from(parties)
             .where(batch)
             .group_by(*grouped)
+            .cte("cells")
         )
-        merge_statistics(conn, query)
-        return
+        k = cells.c
+        merged = _merge(conn, select(k.tenant_id, k.bucket, k.direction, k.outcome, k.calls,
+                                     k.people, k.duration_s, k.billsec_s))  # fmt: skip
+        party = func.unnest(k.others).label("party")
+        return list(conn.scalars(select(party).distinct().add_cte(merged.cte("merged"))))
     groups = (
         select(
             *cell,
@@ -101,6 +113,7 @@ def aggregate_calls(conn: Connection, batch: ColumnElement[bool]) -> None:
         .cte("cell_groups")
     )
     merge_statistics(conn, _cells_of_groups(groups))
+    return None
 
 
 def _cells_of_groups(groups: Any) -> Select[Any]:
@@ -147,6 +160,11 @@ def merge_statistics(conn: Connection, query: Select[Any]) -> None:
     """Upsert cells selected by ``query`` (tenant, bucket, direction, outcome, calls, subjects,
     duration, billsec) into call_statistics: counts and sums add, subjects take the max, an
     undercount, so k-suppression errs on the side of suppressing (Recital 26)."""
+    conn.execute(_merge(conn, query))
+
+
+def _merge(conn: Connection, query: Select[Any]) -> Any:
+    """The upsert of :func:`merge_statistics`, not executed."""
     stats = call_statistics.c
     names = ["tenant_id", "bucket_start", "direction", "outcome"]
     names += ["calls", "subjects", "duration_s", "billsec_s"]
@@ -160,7 +178,7 @@ def merge_statistics(conn: Connection, query: Select[Any]) -> None:
             "billsec_s": stats.billsec_s + statement.excluded.billsec_s,
         },
     )
-    conn.execute(statement)
+    return statement
 
 
 def billing_subset(batch: ColumnElement[bool], billing_from: datetime) -> ColumnElement[bool]:

@@ -17,14 +17,11 @@ from sqlalchemy import (
     Connection,
     and_,
     delete,
-    func,
     literal_column,
     select,
-    true,
     union,
     update,
 )
-from sqlalchemy.dialects import postgresql
 
 from callvault.store.schema.consent import consent_events, consent_records
 from callvault.store.schema.core import audit_heads, calls, subjects, voicemails
@@ -120,24 +117,29 @@ def calls_in_batch(
     return and_(clause, calls.c.started_at <= bound) if bound is not None else clause
 
 
-def external_parties(conn: Connection, tenant_id: str, batch: ColumnElement[bool]) -> list[str]:
+def external_parties(
+    conn: Connection,
+    tenant_id: str,
+    batch: ColumnElement[bool],
+    parties: Iterable[str | None] | None = None,
+) -> list[str]:
     """External subjects that appear in the batch: candidates for shredding once it is gone.
 
-    One UNION of the batch's callers and its callees (each arm a range scan of the batch), then
-    primary-key probes of those. Not a DISTINCT over the (caller, callee) pair: for that, SQLite's
-    planner walked ``ix_calls_caller`` over all the tenant's calls in caller order (to skip the
-    sort), a cost that grew with the table rather than the batch (0.8 s instead of 0.1 s for
-    200,000 expired calls among 400,000)."""
-    c = calls.c
-    both = union(
-        select(c.caller_subject_id.label("party")).where(batch),
-        select(c.callee_subject_id.label("party")).where(batch),
-    )
-    return _externals(conn, tenant_id, conn.scalars(both))
-
-
-def _externals(conn: Connection, tenant_id: str, parties: Iterable[str | None]) -> list[str]:
-    """The external subjects among ``parties`` (primary-key probes, a chunk of ids at a time)."""
+    ``parties`` are the batch's parties when they have been read already (by
+    :func:`callvault.retention.anonymise.aggregate_calls` on PostgreSQL); else one UNION of the
+    batch's callers and its callees (each arm a range scan of the batch). Then primary-key probes
+    of those. Not a DISTINCT over the (caller, callee) pair: for that, SQLite's planner walked
+    ``ix_calls_caller`` over all the tenant's calls in caller order (to skip the sort), a cost
+    that grew with the table rather than the batch (0.8 s instead of 0.1 s for 200,000 expired
+    calls among 400,000)."""
+    if parties is None:
+        c = calls.c
+        parties = conn.scalars(
+            union(
+                select(c.caller_subject_id.label("party")).where(batch),
+                select(c.callee_subject_id.label("party")).where(batch),
+            )
+        )
     ids = sorted({sid for sid in parties if sid is not None})
     found: list[str] = []
     for start in range(0, len(ids), _CHUNK):
@@ -153,31 +155,6 @@ def _externals(conn: Connection, tenant_id: str, parties: Iterable[str | None]) 
 
 def delete_calls(conn: Connection, batch: ColumnElement[bool]) -> int:
     return conn.execute(delete(calls).where(batch)).rowcount or 0
-
-
-def delete_calls_and_parties(
-    conn: Connection, tenant_id: str, batch: ColumnElement[bool]
-) -> tuple[int, list[str]]:
-    """Delete the batch's calls: how many, and the external subjects among their parties (the
-    candidates for shredding, :func:`shred_orphans`).
-
-    PostgreSQL in one statement: the DELETE returns each call's two parties to the query around
-    it, which counts the calls of each distinct party, so the batch is read once. SQLite has no
-    DELETE in a WITH clause: :func:`external_parties` reads the batch first."""
-    if conn.dialect.name != "postgresql":
-        candidates = external_parties(conn, tenant_id, batch)
-        return delete_calls(conn, batch), candidates
-    c = calls.c
-    gone = delete(calls).where(batch).returning(c.caller_subject_id, c.callee_subject_id)
-    deleted = gone.cte("gone")
-    pair = postgresql.array([deleted.c.caller_subject_id, deleted.c.callee_subject_id])
-    each = func.unnest(pair).table_valued("party").render_derived(name="parties")
-    party = each.c.party
-    rows = conn.execute(
-        select(party, func.count()).select_from(deleted.join(each, true())).group_by(party)
-    ).all()
-    count = sum(int(n) for _, n in rows) // 2  # each call counted once per party, NULL too
-    return count, _externals(conn, tenant_id, (sid for sid, _ in rows))
 
 
 # --- voicemail: delete -----------------------------------------------------------------------
@@ -235,11 +212,20 @@ def _queue_messages(conn: Connection, deleted: Sequence[Any]) -> None:
 # --- externals left with nothing ----------------------------------------------------------
 def _unused(tenant_id: str, table: Any, column: str, sid: Any) -> ColumnElement[bool]:
     """No row of ``table`` names ``sid`` in ``column``: one index probe that stops at the first
-    hit (the LIMIT keeps the planner from turning it into a join over the whole table)."""
+    hit (the LIMIT keeps the planner from turning it into a join over the whole table).
+
+    The probe reads the index backwards, newest rows first: on PostgreSQL the entries of the rows
+    this batch has just deleted stay in the index until vacuumed, oldest first among a party's
+    entries, and a forward probe of a party with live calls visited each of those (and its heap
+    row) before reaching one (0.08 s instead of 0.004 s for 200 parties of 200,000 deleted calls).
+    Written as a one-value range because PostgreSQL drops an ORDER BY on a column it knows equal
+    to a constant, and with it the backward scan."""
+    col = table.c[column]
     probe = (
         select(literal_column("1"))
         .select_from(table)
-        .where(table.c.tenant_id == tenant_id, table.c[column] == sid)
+        .where(table.c.tenant_id == tenant_id, col >= sid, col <= sid)
+        .order_by(col.desc())
         .limit(1)
         .scalar_subquery()
     )

@@ -176,9 +176,10 @@ def _anonymise_calls(
     def step(conn: Connection) -> dict[str, int]:
         bound = B.call_batch_bound(conn, tenant_id, cutoff, after[0], size)
         batch = B.calls_in_batch(tenant_id, cutoff, after[0], bound)
-        A.aggregate_calls(conn, batch)
+        parties = A.aggregate_calls(conn, batch)
         billed = A.copy_billing(conn, batch, billing_from, utcnow())
-        anonymised, candidates = B.delete_calls_and_parties(conn, tenant_id, batch)
+        candidates = B.external_parties(conn, tenant_id, batch, parties)
+        anonymised = B.delete_calls(conn, batch)
         shredded = B.shred_orphans(vault, conn, tenant_id, candidates)
         after[0] = bound
         # The last batch suppresses the small cells, in its transaction with its audit entry.
