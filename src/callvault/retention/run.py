@@ -47,8 +47,9 @@ ACTOR = "retention"
 # Records per transaction. On SQLite each batch rewrites nearly every leaf page of the indexes of
 # ``calls`` keyed by random ids (its primary key, ``ux_calls_source``), whatever its size: at 1,000,000
 # expired calls among 2,000,000, batches of 50,000 spent 34 s deleting where batches of 250,000 spent
-# 20 s and a single transaction 19 s. A batch holds no rows in Python, so its size bounds the
-# transaction (SQLite's write lock, a few seconds; the WAL) rather than memory.
+# 20 s and a single transaction 19 s. A batch holds no call rows in Python (only the distinct
+# external parties it names), so its size bounds the transaction (SQLite's write lock, a few
+# seconds, well within the 30 s busy timeout of other writers; the WAL) rather than memory.
 DEFAULT_BATCH = 250_000
 _PROFILE_BATCH = 1_000
 # What each kind's records hold, named in the evidence (categories, never values).
