@@ -1,27 +1,46 @@
 """Benchmark retention: N expired call records among 2N, ``run_retention`` against a raw baseline.
 
     .venv/bin/python bench/retention.py [--rows N] [--backend sqlite|postgresql|both] [--pg URL]
+                                        [--repeat R]
 
-``--rows`` is N, the expired records (default 200,000; the issue's figure is 1,000,000).
+``--rows`` is N, the expired records: by default the issue's 1,000,000 among 2,000,000 (``make
+bench``); ``--rows 200000`` gives the figures measured before. ``--repeat`` runs R rounds and
+prints the median of each side (the machine is shared; compare ratios of the same run).
 
-The baseline writes the same rows callvault must write, with plain SQL in one transaction: the
-statistics with one INSERT ... SELECT, **the billing subset** (outbound, answered, billed calls:
-the Bookkeeping Act's legal hold, with its foreign key to the paying user checked) with a second,
-and deletes the expired calls with one DELETE. Without the billing copy ("stats+delete", printed
-for comparison with earlier figures) the baseline skipped a third of the rows callvault is obliged
-to write, which made that ratio unfair (issue 17 allows the baseline to be changed to do the same
-rows); the aim is judged against "stats+billing+delete".
+**The like-for-like baseline is "stats+billing+delete"**, the line the aim (ratio <= 1.3) is judged
+against. In one transaction of plain SQL it writes the rows callvault must write for the expired
+calls: their statistics cells (one INSERT ... SELECT), the billing subset the policy keeps under
+the Bookkeeping Act's legal hold (outbound, answered, billed calls: a second INSERT ... SELECT, a
+third of the calls here) and the deletion of the calls (one DELETE). "stats+delete" is still
+printed, for comparison with earlier figures, but it is not like for like: it leaves out the
+billing rows callvault is obliged to write, so its ratio overstates callvault's cost.
+
+What callvault does beyond that is its privacy work, counted against it: each cell's population
+is the number of distinct *users* among its parties (each party's kind looked up; the baseline
+takes the larger count of distinct callers or callees, with no lookup), cells of fewer than k
+people are deleted, the external parties of the deleted calls are checked for shredding, each
+batch of 250,000 calls is a transaction of its own with its audit entry, the run is recorded, and
+on SQLite deleted content is zeroed (``secure_delete``). The baseline is given the same SQLite
+page cache as callvault's retention connection.
+
+The vault is populated once (the driver's bulk paths, not timed; ``VACUUM ANALYZE`` on PostgreSQL
+and ``ANALYZE`` on SQLite, as a live database has its planner statistics and, for months-old rows,
+its visibility map) and each run, callvault's or a baseline's, starts from a copy of it (a file
+copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL), so all change the same rows of
+the same database.
 
 ``run_retention`` runs in a child process of its own (bench/_child.py), which reports its peak
-resident memory: the aim is under 300 MB for 1,000,000 expired calls. The rows are loaded with
-the driver's bulk paths (not timed).
+resident memory: the aim is under 300 MB for 1,000,000 expired calls.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import random
 import secrets
+import shutil
+import statistics
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -33,7 +52,7 @@ from sqlalchemy import bindparam, create_engine, delete, func, select, text
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _child import in_child
-from _common import arguments, backends, report, timed
+from _common import DEFAULT_PG, backends, report, timed
 
 from callvault.collection.ingest.bulk import insert_rows, time_encoder
 from callvault.crypto.master_key import MasterKey
@@ -41,7 +60,6 @@ from callvault.crypto.primitives import new_key
 from callvault.retention.run import run_retention
 from callvault.store import connect, migrate, sqlalchemy_url
 from callvault.store.schema.core import UTCDateTime, calls
-from callvault.store.schema.retention import billing_records
 from callvault.store.schema.statistics import call_statistics
 from callvault.subjects.directory import create_subject
 from callvault.tenants import add_tenant
@@ -133,19 +151,24 @@ def populate(vault: Vault, n: int, pairs: list[tuple[str, str]]) -> None:
                          callee, now)
                     )  # fmt: skip
                 insert_rows(conn, calls, COLUMNS, rows)
-    with vault.engine.begin() as conn:  # planner statistics, as a live database has them
-        conn.exec_driver_sql("ANALYZE")
+    # Planner statistics, as a live database has them; on PostgreSQL also the visibility map that
+    # autovacuum has long set on months-old rows (without, the first reader of each page pays for
+    # setting its hint bits, and no index-only scan is possible).
+    autocommit = vault.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    with autocommit as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE" if conn.dialect.name == "postgresql" else "ANALYZE")
 
 
-def reset(vault: Vault) -> None:
-    with vault.transaction() as conn:
-        for table in (calls, call_statistics, billing_records):
-            conn.execute(delete(table))
-
-
-def statistics_total(vault: Vault) -> int:
-    with vault.engine.connect() as conn:
-        return int(conn.scalar(select(func.coalesce(func.sum(call_statistics.c.calls), 0))))
+def check(url: str, keystore: str, key: bytes, n: int) -> None:
+    """The run did the work: every expired call counted in the statistics, none left."""
+    vault = _vault(url, keystore, key)
+    try:
+        with vault.engine.connect() as conn:
+            counted = conn.scalar(select(func.coalesce(func.sum(call_statistics.c.calls), 0)))
+            left = conn.scalar(select(func.count()).select_from(calls))
+    finally:
+        vault.close()
+    assert (counted, left) == (n, n), (counted, left, n)
 
 
 def raw_baseline(vault: Vault, backend: str, billing: bool) -> None:
@@ -164,28 +187,89 @@ def raw_baseline(vault: Vault, backend: str, billing: bool) -> None:
         conn.execute(delete(calls).where(calls.c.tenant_id == "acme", calls.c.started_at < cutoff))
 
 
+class Scratch:
+    """A migrated vault (its data database and key store) populated once, and fresh copies of it.
+
+    Every run starts from a copy of the same populated state: a file copy on SQLite (the source
+    closed, so its WAL is checkpointed into the file), ``CREATE DATABASE ... TEMPLATE`` on
+    PostgreSQL. Populating 2,000,000 calls once instead of once per run, and no run works on the
+    dead rows or the free pages of another.
+    """
+
+    def __init__(self, backend: str, pg_url: str, folder: str) -> None:
+        self.backend, self.folder = backend, folder
+        self.pg_base = pg_url.rsplit("/", 1)[0]
+        self.name = f"callvault_bench_{secrets.token_hex(4)}"
+        self.copies: list[str] = []
+        self.admin = create_engine(sqlalchemy_url(pg_url), isolation_level="AUTOCOMMIT")
+        self.url, self.keystore = self._urls(self.name)
+        if backend == "postgresql":
+            self._admin(f'CREATE DATABASE "{self.name}"')
+        _migrate(self.url)
+
+    def _urls(self, name: str) -> tuple[str, str]:
+        keystore = f"sqlite:///{self.folder}/{name}.keys.db"
+        if self.backend == "sqlite":
+            return f"sqlite:///{self.folder}/{name}.db", keystore
+        return f"{self.pg_base}/{name}", keystore
+
+    def _admin(self, sql: str) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(sql))
+
+    def fresh(self) -> tuple[str, str]:
+        """The URLs of a new copy of the populated vault (the previous copy is removed first:
+        at 2,000,000 calls a SQLite copy is a gigabyte)."""
+        self._drop_copies()
+        name = f"{self.name}_{len(self.copies) + 1}"
+        self.copies.append(name)
+        url, keystore = self._urls(name)
+        _copy_file(f"{self.folder}/{self.name}.keys.db", f"{self.folder}/{name}.keys.db")
+        if self.backend == "sqlite":
+            _copy_file(f"{self.folder}/{self.name}.db", f"{self.folder}/{name}.db")
+        else:  # FILE_COPY: the files as they are, then a checkpoint (no gigabyte of WAL)
+            self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.name}" STRATEGY FILE_COPY')
+        return url, keystore
+
+    def _drop_copies(self) -> None:
+        for name in self.copies:
+            for suffix in (".keys.db", ".db"):
+                for extra in ("", "-wal", "-shm"):
+                    Path(f"{self.folder}/{name}{suffix}{extra}").unlink(missing_ok=True)
+            if self.backend == "postgresql":
+                self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def close(self) -> None:
+        self._drop_copies()
+        if self.backend == "postgresql":
+            self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        self.admin.dispose()
+
+
+def _copy_file(source: str, target: str) -> None:
+    """Copy and fsync, so that writing the copy back does not fall into the timed run."""
+    shutil.copyfile(source, target)
+    with open(target, "rb+") as copied:
+        os.fsync(copied.fileno())
+
+
+def raw_run(url: str, keystore: str, key: bytes, backend: str, billing: bool) -> float:
+    """The raw baseline timed, on the same engine configuration as callvault's."""
+    vault = _vault(url, keystore, key)
+    try:
+        return timed(lambda: raw_baseline(vault, backend, billing))
+    finally:
+        vault.close()
+
+
 @contextmanager
-def scratch(backend: str, pg_url: str) -> Iterator[tuple[str, str]]:
-    """The URLs of a migrated, empty vault and of its key store, removed afterwards."""
+def scratch(backend: str, pg_url: str) -> Iterator[Scratch]:
     with tempfile.TemporaryDirectory() as folder:
-        keystore = f"sqlite:///{folder}/keystore.db"
-        if backend == "sqlite":
-            url = f"sqlite:///{folder}/bench.db"
-            _migrate(url)
-            yield url, keystore
-            return
-        name = f"callvault_bench_{secrets.token_hex(4)}"
-        admin = create_engine(sqlalchemy_url(pg_url), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        state = Scratch(backend, pg_url, folder)
         try:
-            url = f"{pg_url.rsplit('/', 1)[0]}/{name}"
-            _migrate(url)
-            yield url, keystore
+            yield state
         finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+            state.close()
 
 
 def _migrate(url: str) -> None:
@@ -207,36 +291,58 @@ def retention_child(url: str, keystore: str, key: bytes) -> float:
         vault.close()
 
 
-def bench(backend: str, n: int, pg: str) -> None:
+def bench(backend: str, n: int, pg: str, repeat: int) -> None:
     key = new_key()
-    with scratch(backend, pg) as (url, keystore):
-        vault = _vault(url, keystore, key)
+    with scratch(backend, pg) as state:
+        vault = _vault(state.url, state.keystore, key)
         try:
             add_tenant(vault, "acme", name="Acme", collect=["name", "phone", "call_history"])
-            pairs = parties(vault)
-            populate(vault, n, pairs)
-            ours, peak_mb, cpu_s = in_child(retention_child, url, keystore, key)
-            counted = statistics_total(vault)
-            assert counted == n, (counted, n)
-            print(
-                f"retention {backend:<10} peak RSS {peak_mb:.0f} MB, client CPU {cpu_s:.1f} s "
-                f"({n:,} expired calls)"
-            )
-            for label, billing in (("stats+delete", False), ("stats+billing+delete", True)):
-                reset(vault)
-                populate(vault, n, pairs)
-                raw = timed(lambda billing=billing: raw_baseline(vault, backend, billing))
-                assert statistics_total(vault) == n
-                report(f"retention vs {label}", backend, "calls", n, ours, raw)
+            populate(vault, n, parties(vault))
         finally:
-            vault.close()
+            vault.close()  # SQLite: the WAL is checkpointed into the file that is copied
+        runs: dict[str, list[float]] = {
+            "callvault": [],
+            "stats+delete": [],
+            "stats+billing+delete": [],
+        }
+        peaks, cpus = [], []
+        for _ in range(repeat):  # each round: callvault, then each baseline, each on a fresh copy
+            url, keystore = state.fresh()
+            ours, peak_mb, cpu_s = in_child(retention_child, url, keystore, key)
+            check(url, keystore, key, n)
+            runs["callvault"].append(ours)
+            peaks.append(peak_mb)
+            cpus.append(cpu_s)
+            for label in ("stats+delete", "stats+billing+delete"):
+                url, keystore = state.fresh()
+                runs[label].append(raw_run(url, keystore, key, backend, "billing" in label))
+                check(url, keystore, key, n)
+        ours = statistics.median(runs["callvault"])
+        print(
+            f"retention {backend:<10} peak RSS {max(peaks):.0f} MB, client CPU "
+            f"{statistics.median(cpus):.1f} s ({n:,} expired calls"
+            + (f", median of {repeat} runs)" if repeat > 1 else ")")
+        )
+        for label in ("stats+delete", "stats+billing+delete"):
+            raw = statistics.median(runs[label])
+            report(f"retention vs {label}", backend, "calls", n, ours, raw)
+
+
+def _arguments() -> argparse.Namespace:
+    """bench/_common.py's options (--rows, --pg, --backend), and --repeat."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--pg", default=os.environ.get("CALLVAULT_TEST_PG", DEFAULT_PG))
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds; each figure their median")
+    return parser.parse_args()
 
 
 def main() -> None:
-    args = arguments(__doc__ or "", 200_000)
+    args = _arguments()
     print(f"retention: {args.rows:,} expired call records among {2 * args.rows:,}")
     for backend in backends(args.backend):
-        bench(backend, args.rows, args.pg)
+        bench(backend, args.rows, args.pg, args.repeat)
 
 
 if __name__ == "__main__":

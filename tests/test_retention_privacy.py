@@ -65,6 +65,24 @@ def test_quiet_hours_are_suppressed_not_kept(vault, cli_env, capsys):
     assert run_retention(vault, as_of=AS_OF).counts["acme"]["call_record"]["cells_suppressed"] == 0
 
 
+def test_a_cells_population_counts_each_user_once_on_either_side(vault):
+    """The population is the distinct users among callers and callees together (the rule of
+    store.cells.population): a user on both sides counts once, a callee counts as much as a
+    caller, externals and unknown parties not at all. Five here, so the cell meets k and is kept
+    with its population; miscounting either side would keep 6 or suppress it."""
+    make_tenant(vault, "acme")
+    u1, u2, u3, u4, u5 = make_users(vault, 5)
+    ext = make_external(vault, phone="+4540404050")
+    hour = "2026-06-01T10:{:02d}:00Z"
+    for minute, (caller, callee) in enumerate(
+        [(u1, u2), (u2, u1), (u3, ext), (ext, u4), (u5, None), (None, ext), (u1, u2)]
+    ):
+        make_call(vault, caller_id=caller, callee_id=callee, started_at=hour.format(minute),
+                  direction="outbound")  # fmt: skip
+    run_retention(vault, as_of=AS_OF)
+    assert cells(vault) == [("2026-06-01T10:00:00+00:00", "outbound", "answered", 7, 5)]
+
+
 def test_a_cell_of_no_user_is_never_kept(vault):
     make_tenant(vault, "acme")
     make_call(vault, caller_id=None, callee_id=None, started_at=QUIET[0])

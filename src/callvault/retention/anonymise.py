@@ -47,14 +47,20 @@ def _insert(conn: Connection, table: Any) -> Any:
     return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
 
 
-def aggregate_calls(conn: Connection, batch: ColumnElement[bool]) -> None:
+def aggregate_calls(conn: Connection, batch: ColumnElement[bool]) -> list[str | None] | None:
     """Upsert the batch into call_statistics hour cells: counts add; ``subjects`` is the cell's
     population (:func:`callvault.store.cells.population`: the tenant's users, never their
     correspondents), merged with the max across batches (an undercount).
 
-    One pass over the batch: it is grouped by cell and by which of its two parties are users
-    (each party's kind is one primary-key probe), and the cells' totals and populations come
-    from those few groups, not from two more scans of the calls.
+    One pass over the batch, each party's kind one probe of ``subjects``. PostgreSQL groups the
+    calls by cell alone, as a plain GROUP BY would, and counts each cell's distinct users from
+    the arrays of its callers and callees who are users; SQLite, without arrays, groups them by
+    cell and by their pair of users, and the cells' totals and populations come from those few
+    groups (on PostgreSQL that second grouping sorted every call by two subject ids as well).
+
+    On PostgreSQL the same pass collects each cell's distinct parties who are not users, and the
+    statement answers them (the candidates for shredding, read here rather than by another pass
+    over the batch); on SQLite, None.
     """
     c = calls.c
     bucket = bucket_start(conn, c.started_at, "hour")
@@ -62,24 +68,57 @@ def aggregate_calls(conn: Connection, batch: ColumnElement[bool]) -> None:
     parties = calls.outerjoin(first, _user(first, c.caller_subject_id)).outerjoin(
         second, _user(second, c.callee_subject_id)
     )
+    cell = (c.tenant_id, bucket.label("bucket"), c.direction, c.outcome)
+    sums = (
+        func.count().label("calls"),
+        func.sum(rounded(c.duration_s)).label("duration_s"),
+        func.sum(rounded(c.billsec_s)).label("billsec_s"),
+    )
+    grouped = (c.tenant_id, bucket, c.direction, c.outcome)
+    if conn.dialect.name == "postgresql":
+        users = func.array_cat(
+            func.array_agg(first.c.subject_id).filter(first.c.subject_id.is_not(None)),
+            func.array_agg(second.c.subject_id).filter(second.c.subject_id.is_not(None)),
+        )
+        user = func.unnest(users).column_valued("cell_user")
+        people = select(func.count(user.distinct())).scalar_subquery().label("people")
+        others = func.array_cat(
+            func.array_agg(c.caller_subject_id.distinct()).filter(first.c.subject_id.is_(None)),
+            func.array_agg(c.callee_subject_id.distinct()).filter(second.c.subject_id.is_(None)),
+        ).label("others")
+        calls_n, duration, billsec = sums
+        cells = (
+            select(*cell, calls_n, people, duration, billsec, others)
+            .select_from(parties)
+            .where(batch)
+            .group_by(*grouped)
+            .cte("cells")
+        )
+        k = cells.c
+        merged = _merge(conn, select(k.tenant_id, k.bucket, k.direction, k.outcome, k.calls,
+                                     k.people, k.duration_s, k.billsec_s))  # fmt: skip
+        party = func.unnest(k.others).label("party")
+        return list(conn.scalars(select(party).distinct().add_cte(merged.cte("merged"))))
     groups = (
         select(
-            c.tenant_id,
-            bucket.label("bucket"),
-            c.direction,
-            c.outcome,
+            *cell,
             first.c.subject_id.label("caller_user"),
             second.c.subject_id.label("callee_user"),
-            func.count().label("calls"),
-            func.sum(rounded(c.duration_s)).label("duration_s"),
-            func.sum(rounded(c.billsec_s)).label("billsec_s"),
+            *sums,
         )
         .select_from(parties)
         .where(batch)
-        .group_by(c.tenant_id, bucket, c.direction, c.outcome)
+        .group_by(*grouped)
         .group_by(first.c.subject_id, second.c.subject_id)
         .cte("cell_groups")
     )
+    merge_statistics(conn, _cells_of_groups(groups))
+    return None
+
+
+def _cells_of_groups(groups: Any) -> Select[Any]:
+    """The cells (tenant, bucket, direction, outcome, calls, people, durations) of ``groups``:
+    grouped by cell and pair of users, with their counts and sums."""
     g = groups.c
     key = (g.tenant_id, g.bucket, g.direction, g.outcome)
     sums = [func.sum(g[name]).label(name) for name in ("calls", "duration_s", "billsec_s")]
@@ -96,7 +135,7 @@ def aggregate_calls(conn: Connection, batch: ColumnElement[bool]) -> None:
     )
     t, p = totals.c, people.c
     same = and_(t.bucket == p.bucket, t.direction == p.direction, t.outcome == p.outcome)
-    query = select(
+    return select(
         t.tenant_id,
         t.bucket,
         t.direction,
@@ -106,7 +145,6 @@ def aggregate_calls(conn: Connection, batch: ColumnElement[bool]) -> None:
         t.duration_s,
         t.billsec_s,
     ).select_from(totals.outerjoin(people, same))
-    merge_statistics(conn, query)
 
 
 def _user(alias: Any, party: Any) -> ColumnElement[bool]:
@@ -122,6 +160,11 @@ def merge_statistics(conn: Connection, query: Select[Any]) -> None:
     """Upsert cells selected by ``query`` (tenant, bucket, direction, outcome, calls, subjects,
     duration, billsec) into call_statistics: counts and sums add, subjects take the max, an
     undercount, so k-suppression errs on the side of suppressing (Recital 26)."""
+    conn.execute(_merge(conn, query))
+
+
+def _merge(conn: Connection, query: Select[Any]) -> Any:
+    """The upsert of :func:`merge_statistics`, not executed."""
     stats = call_statistics.c
     names = ["tenant_id", "bucket_start", "direction", "outcome"]
     names += ["calls", "subjects", "duration_s", "billsec_s"]
@@ -135,7 +178,7 @@ def merge_statistics(conn: Connection, query: Select[Any]) -> None:
             "billsec_s": stats.billsec_s + statement.excluded.billsec_s,
         },
     )
-    conn.execute(statement)
+    return statement
 
 
 def billing_subset(batch: ColumnElement[bool], billing_from: datetime) -> ColumnElement[bool]:
@@ -163,6 +206,7 @@ def copy_billing(
     ).where(billing_subset(batch, billing_from))
     names = ["tenant_id", "record_id", "call_date", "billsec_s", "payer_subject_id", "created_at"]
     statement = _insert(conn, billing_records).from_select(names, query)
-    if conn.dialect.name == "postgresql":  # psycopg reports no rowcount for INSERT ... SELECT
-        return len(conn.execute(statement.returning(literal_column("1"))).all())
+    if conn.dialect.name == "postgresql":  # psycopg reports no rowcount for INSERT ... SELECT:
+        copied = statement.returning(literal_column("1")).cte("copied")  # counted in the server
+        return int(conn.scalar(select(func.count()).select_from(copied)) or 0)
     return conn.execute(statement).rowcount or 0

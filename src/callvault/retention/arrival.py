@@ -77,9 +77,9 @@ def calls_expired_on_arrival(
     with _secure_delete(conn), _arrivals(conn, call_ids) as arrived:
         batch = and_(calls.c.tenant_id == tenant_id,
                      calls.c.call_id.in_(select(arrived.c.call_id)))  # fmt: skip
-        candidates = B.external_parties(conn, tenant_id, batch)
-        A.aggregate_calls(conn, batch)
+        parties = A.aggregate_calls(conn, batch)
         counts["billing_copied"] += A.copy_billing(conn, batch, billing_from, at)
+        candidates = B.external_parties(conn, tenant_id, batch, parties)
         counts["anonymised"] += B.delete_calls(conn, batch)
         counts["externals_shredded"] += B.shred_orphans(vault, conn, tenant_id, candidates)
     k = vault.policy.policy.k_anonymity

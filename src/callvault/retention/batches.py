@@ -7,7 +7,7 @@ the cost grows with the records that expire, never with the table (DESIGN, "Stor
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import date, datetime
 from typing import Any
@@ -19,6 +19,7 @@ from sqlalchemy import (
     delete,
     literal_column,
     select,
+    union,
     update,
 )
 
@@ -116,21 +117,37 @@ def calls_in_batch(
     return and_(clause, calls.c.started_at <= bound) if bound is not None else clause
 
 
-def external_parties(conn: Connection, tenant_id: str, batch: ColumnElement[bool]) -> list[str]:
+def external_parties(
+    conn: Connection,
+    tenant_id: str,
+    batch: ColumnElement[bool],
+    parties: Iterable[str | None] | None = None,
+) -> list[str]:
     """External subjects that appear in the batch: candidates for shredding once it is gone.
 
-    One pass over the batch for its distinct pairs of parties, then primary-key probes of those."""
-    pairs = conn.execute(
-        select(calls.c.caller_subject_id, calls.c.callee_subject_id).where(batch).distinct()
-    ).all()
-    parties = sorted({sid for pair in pairs for sid in pair if sid is not None})
+    ``parties`` are the batch's parties when they have been read already (by
+    :func:`callvault.retention.anonymise.aggregate_calls` on PostgreSQL); else one UNION of the
+    batch's callers and its callees (each arm a range scan of the batch). Then primary-key probes
+    of those. Not a DISTINCT over the (caller, callee) pair: for that, SQLite's planner walked
+    ``ix_calls_caller`` over all the tenant's calls in caller order (to skip the sort), a cost
+    that grew with the table rather than the batch (0.8 s instead of 0.1 s for 200,000 expired
+    calls among 400,000)."""
+    if parties is None:
+        c = calls.c
+        parties = conn.scalars(
+            union(
+                select(c.caller_subject_id.label("party")).where(batch),
+                select(c.callee_subject_id.label("party")).where(batch),
+            )
+        )
+    ids = sorted({sid for sid in parties if sid is not None})
     found: list[str] = []
-    for start in range(0, len(parties), _CHUNK):
+    for start in range(0, len(ids), _CHUNK):
         found += conn.scalars(
             select(subjects.c.subject_id).where(
                 subjects.c.tenant_id == tenant_id,
                 subjects.c.kind == "external",
-                subjects.c.subject_id.in_(parties[start : start + _CHUNK]),
+                subjects.c.subject_id.in_(ids[start : start + _CHUNK]),
             )
         ).all()
     return found
@@ -195,11 +212,20 @@ def _queue_messages(conn: Connection, deleted: Sequence[Any]) -> None:
 # --- externals left with nothing ----------------------------------------------------------
 def _unused(tenant_id: str, table: Any, column: str, sid: Any) -> ColumnElement[bool]:
     """No row of ``table`` names ``sid`` in ``column``: one index probe that stops at the first
-    hit (the LIMIT keeps the planner from turning it into a join over the whole table)."""
+    hit (the LIMIT keeps the planner from turning it into a join over the whole table).
+
+    The probe reads the index backwards, newest rows first: on PostgreSQL the entries of the rows
+    this batch has just deleted stay in the index until vacuumed, oldest first among a party's
+    entries, and a forward probe of a party with live calls visited each of those (and its heap
+    row) before reaching one (0.08 s instead of 0.004 s for 200 parties of 200,000 deleted calls).
+    Written as a one-value range because PostgreSQL drops an ORDER BY on a column it knows equal
+    to a constant, and with it the backward scan."""
+    col = table.c[column]
     probe = (
         select(literal_column("1"))
         .select_from(table)
-        .where(table.c.tenant_id == tenant_id, table.c[column] == sid)
+        .where(table.c.tenant_id == tenant_id, col >= sid, col <= sid)
+        .order_by(col.desc())
         .limit(1)
         .scalar_subquery()
     )
