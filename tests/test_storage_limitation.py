@@ -158,3 +158,36 @@ def test_an_error_while_reducing_arrivals_is_the_error_raised(vault):
     with vault.transaction() as conn:
         done = calls_expired_on_arrival(vault, conn, "acme", ["b" * 32], at)
     assert done["anonymised"] == 0
+
+
+def test_retention_prunes_the_sign_in_rows_nobody_came_back_for(vault, monkeypatch):
+    """Codes, entry attempts and expired sessions hold keyed hashes of addresses (personal data):
+    a tenant nobody signs in to again keeps none of them past retention (Art. 5(1)(e))."""
+    from callvault import SignInCodes, WebSessions, run_retention
+    from callvault.store.schema.web import sign_in_attempts, sign_in_codes, web_sessions
+    from callvault.subjects import codes, sessions
+
+    alice, _ = setup_acme(vault)
+    earlier = datetime.now(UTC) - timedelta(hours=2)
+    monkeypatch.setattr(codes, "utcnow", lambda: earlier)
+    monkeypatch.setattr(sessions, "utcnow", lambda: earlier)
+    signing_in = SignInCodes(vault)
+    assert signing_in.issue("acme", "alice@acme.dk", client="198.51.100.7") is not None
+    assert signing_in.issue("acme", "nobody@acme.dk") is None  # a decoy row all the same
+    with pytest.raises(Exception, match="wrong"):
+        signing_in.redeem("acme", "alice@acme.dk", "000000x", client="198.51.100.7")
+    WebSessions(vault).store("sid", "acme", "subject", alice, {}, earlier + timedelta(minutes=30))
+    monkeypatch.setattr(codes, "utcnow", lambda: datetime.now(UTC))
+    monkeypatch.setattr(sessions, "utcnow", lambda: datetime.now(UTC))
+
+    def held() -> list[int]:
+        with vault.engine.connect() as conn:
+            return [conn.scalar(select(func.count()).select_from(t).where(t.c.tenant_id == "acme"))
+                    for t in (sign_in_codes, sign_in_attempts, web_sessions)]  # fmt: skip
+
+    assert held() == [2, 1, 1]
+    run_retention(vault, tenant="acme")
+    assert held() == [0, 0, 0]
+    with vault.engine.connect() as conn:
+        entry = next(iter(entries(conn, "acme", action="retention.run")))
+    assert entry["details"]["sign_in_rows_deleted"] == 4

@@ -39,7 +39,9 @@ from callvault.store.audit_chain import OPERATOR, AuditEntry
 from callvault.store.cells import floor
 from callvault.store.schema.core import calls
 from callvault.store.schema.retention import retention_runs
+from callvault.subjects.codes import prune_sign_in_codes
 from callvault.subjects.directory import new_id, shred_subjects
+from callvault.subjects.sessions import prune_web_sessions
 from callvault.tenants import get_tenant, list_tenants
 from callvault.vault import Vault
 
@@ -299,6 +301,13 @@ def _finish_tenant(vault: Vault, report: RetentionReport, tenant_id: str, elapse
     counts = report.counts[tenant_id]
     with vault.transaction() as conn:
         _set_state(conn, report.run_id, tenant_id, state="done", counts=counts)
+        # Sign-in rows outlive their use unless pruned: the next sign-in prunes them, and so does
+        # retention, for a tenant nobody signs in to (Art. 5(1)(e)). Wall-clock, not ``as_of``:
+        # they expire by the time they were made.
+        now = utcnow()
+        signed_in = prune_sign_in_codes(conn, tenant_id, now) + prune_web_sessions(
+            conn, tenant_id, now
+        )
         vault.audit(
             conn,
             tenant_id,
@@ -310,6 +319,7 @@ def _finish_tenant(vault: Vault, report: RetentionReport, tenant_id: str, elapse
                     "as_of": report.as_of.isoformat(),
                     "rules": report.rules[tenant_id],
                     "counts": counts,
+                    "sign_in_rows_deleted": signed_in,
                     "elapsed_s": round(elapsed, 3),
                 },
             ),
