@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import hashlib
 import hmac
 import os
@@ -74,8 +73,8 @@ def open_sealed(key: bytes | AESGCM, sealed: bytes, aad: bytes) -> bytes:
 
 def blind_index(index_key: bytes, normalised: str) -> bytes:
     """HMAC-SHA256 of the normalised value, truncated: the one blind index of the vault, computed
-    by :func:`blind_indexer` (kept per key: a vault has a handful of index keys)."""
-    return _indexer(index_key)(normalised)
+    by :func:`blind_indexer` (nothing of the key is kept after the call)."""
+    return blind_indexer(index_key)(normalised)
 
 
 _BLOCK = hashlib.sha256().block_size
@@ -127,6 +126,3 @@ def write_key_file(path: Path, key: bytes) -> None:
         handle.write(encode_key(key) + "\n")
         handle.flush()
         os.fsync(handle.fileno())
-
-
-_indexer = functools.lru_cache(maxsize=256)(blind_indexer)

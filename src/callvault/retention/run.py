@@ -54,6 +54,9 @@ ACTOR = "retention"
 # seconds, well within the 30 s busy timeout of other writers; the WAL) rather than memory.
 DEFAULT_BATCH = 250_000
 _PROFILE_BATCH = 1_000
+# Voicemails carry their audio in the row, and SQLite's secure_delete overwrites every page of it:
+# a batch of them is bounded apart (a few hundred MB of audio at most per transaction).
+_VOICEMAIL_BATCH = 2_000
 # What each kind's records hold, named in the evidence (categories, never values).
 CATEGORIES = {
     "call_record": (CALL_HISTORY, PHONE),
@@ -206,7 +209,9 @@ def _delete_voicemails(
     after: list[datetime | None] = [None]
 
     def step(conn: Connection) -> dict[str, int]:
-        bound = B.voicemail_batch_bound(conn, tenant_id, cutoff, after[0], size)
+        bound = B.voicemail_batch_bound(
+            conn, tenant_id, cutoff, after[0], min(size, _VOICEMAIL_BATCH)
+        )
         batch = B.voicemails_in_batch(tenant_id, cutoff, after[0], bound)
         candidates = B.voicemail_callers(conn, tenant_id, batch)
         deleted = B.delete_voicemails(conn, batch)
