@@ -30,7 +30,10 @@ def run(
     ),
     tenant: str = typer.Option(None, "--tenant", help="One tenant only."),
     batch_size: int | None = typer.Option(
-        None, "--batch-size", min=1, help="Records per transaction (default 50,000)."
+        None,
+        "--batch-size",
+        min=1,
+        help="Records per transaction (default 250,000; voicemails at most 2,000).",
     ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
