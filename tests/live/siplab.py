@@ -77,17 +77,41 @@ def _bound(port: int) -> bool:
     return False
 
 
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports (a port probed free can be taken again before it is used)."""
+    ports: list[int] = []
+    while len(ports) < count:
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+    return ports
+
+
 class Lab:
     def __init__(self, root: Path, calls_each: int) -> None:
         self.root, self.db = root, accounting_db(root / "kamailio.db")
-        self.port = free_port()
-        self.uas_ports = {b: free_port() for b in BEHAVIOURS}
         self.procs: list[subprocess.Popen[bytes]] = []
+        # A port found free may be bound by another process before Kamailio or SIPp binds it
+        # ("Address already in use"): start again on other ports, a bounded number of times.
+        for attempt in range(3):
+            try:
+                self._launch(calls_each)
+                return
+            except RuntimeError:
+                self.stop()
+                self.procs = []
+                if attempt == 2:
+                    raise
+
+    def _launch(self, calls_each: int) -> None:
+        self.port, *others = free_ports(1 + len(BEHAVIOURS))
+        self.uas_ports = dict(zip(BEHAVIOURS, others, strict=True))
         config = (HERE / "kamailio.cfg.tmpl").read_text()
         for key, value in (("PORT", self.port), ("DB", self.db),
                            *((b.upper(), p) for b, p in self.uas_ports.items())):  # fmt: skip
             config = config.replace(f"@{key}@", str(value))
-        (root / "kamailio.cfg").write_text(config)
+        (self.root / "kamailio.cfg").write_text(config)
+        root = self.root
         self._start(["kamailio", "-f", str(root / "kamailio.cfg"), "-DD", "-E", "-w", str(root),
                      "-Y", str(root), "-P", str(root / "kamailio.pid")], "kamailio.log")  # fmt: skip
         for behaviour, port in self.uas_ports.items():
@@ -107,9 +131,13 @@ class Lab:
     def _wait_bound(self, ports: list[int]) -> None:
         deadline = time.monotonic() + 15
         while not all(map(_bound, ports)):
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline or any(p.poll() is not None for p in self.procs):
                 raise RuntimeError("Kamailio or SIPp did not start: see " + str(self.root))
             time.sleep(0.1)
+        # A port bound by someone else looks bound too: the process that failed to bind it exits.
+        time.sleep(0.5)
+        if any(p.poll() is not None for p in self.procs):
+            raise RuntimeError("Kamailio or SIPp did not start: see " + str(self.root))
 
     def call(self, behaviour: str, caller: str, callee: str, count: int, *, rate: float = 10,
              talk_ms: int = 1000) -> subprocess.CompletedProcess[bytes]:  # fmt: skip
