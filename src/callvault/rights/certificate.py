@@ -66,11 +66,9 @@ def _names_domain(certificate: x509.Certificate, domain: str) -> bool:
     """Does a DNS name of the certificate match ``domain`` (RFC 6125 6.4: case-insensitive; a
     wildcard only as the whole left-most label, standing for exactly one label)?"""
     wanted = domain.lower().rstrip(".")
+    first, _, rest = wanted.partition(".")
     for name in (n.lower().rstrip(".") for n in _names(certificate)):
-        if name == wanted:
-            return True
-        first, _, rest = wanted.partition(".")
-        if name.startswith("*.") and first and rest and name[2:] == rest:
+        if name == wanted or (name.startswith("*.") and first and rest and name[2:] == rest):
             return True
     return False
 
@@ -117,6 +115,13 @@ def _installed(conn: Connection, domain: str, now: datetime) -> tuple[str | None
     return (pem if usable else None), True
 
 
+def _servable(conn: Connection, domain: str, now: datetime) -> tuple[str | None, bool]:
+    """(the certificate to serve for ``domain`` at ``now``, installed or stand-in, if one fits;
+    whether one is installed)."""
+    pem, installed = _installed(conn, domain, now)
+    return pem or _stand_in(conn, domain, now), installed
+
+
 def _stand_in(conn: Connection, domain: str, now: datetime) -> str | None:
     """The self-signed certificate kept for ``domain``, while it has 30 days left (a vault from
     before the stand-in row keeps it in the main row, not installed)."""
@@ -136,13 +141,11 @@ def callback_certificate(vault: Vault, domain: str) -> str:
     another domain, so none is served."""
     now = utcnow()
     with vault.engine.connect() as conn:
-        pem, installed = _installed(conn, domain, now)
-        pem = pem or _stand_in(conn, domain, now)
+        pem, installed = _servable(conn, domain, now)
     if pem is not None:
         return pem
     with vault.transaction() as conn:  # another process may have made it meanwhile
-        pem, installed = _installed(conn, domain, now)
-        pem = pem or _stand_in(conn, domain, now)
+        pem, installed = _servable(conn, domain, now)
         if pem is not None:
             return pem
         pem = _self_signed(vault, domain, now)
