@@ -50,6 +50,21 @@ def test_asterisk_directions_outcomes_and_legs(vault):
     assert externals(vault) == 2
 
 
+def test_stored_times_do_not_depend_on_the_session_time_zone(db_url, master_key, monkeypatch):
+    """PostgreSQL's COPY takes aware datetimes as timestamptz (bulk.time_encoder): the columns must
+    hold naive UTC whatever the session's TimeZone (PGTZ sets it for libpq's connections)."""
+    monkeypatch.setenv("PGTZ", "America/New_York")
+    vault = Vault.open(db_url, master_key=master_key)
+    try:
+        setup_acme(vault)
+        ingest_calls(vault, "acme", stream(SAMPLES["asterisk-csv"][0]), format="asterisk-csv")
+        with vault.engine.connect() as conn:
+            started = conn.exec_driver_sql("SELECT min(started_at) FROM calls").scalar()
+    finally:
+        vault.close()
+    assert str(started)[:19] == "2026-11-02 09:00:00"  # 10:00 in Copenhagen, as UTC
+
+
 def test_internal_call_between_users(vault):
     alice, bob = setup_acme(vault)
     ingest_calls(vault, "acme", stream(SAMPLES["jsonl"][0]), format="jsonl")

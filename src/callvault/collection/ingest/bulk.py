@@ -2,22 +2,24 @@
 
 SQLAlchemy Core's per-parameter type processing costs more than the insert itself at a million
 rows, so the hot paths pass tuples straight to the driver: SQLite gets timestamps in the exact text
-form SQLAlchemy writes (``YYYY-MM-DD HH:MM:SS.ffffff``, so comparisons stay correct), PostgreSQL
-naive UTC datetimes (psycopg pipelines ``executemany``). Values are bound parameters, never SQL text.
+form SQLAlchemy writes (``YYYY-MM-DD HH:MM:SS.ffffff``, so comparisons stay correct), PostgreSQL's
+binary COPY aware datetimes (see :func:`time_encoder`). Values are bound parameters, never SQL text.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Table
 
 _LOG = logging.getLogger(__name__)
 TimeEncoder = Callable[[datetime | None], object]
+T = TypeVar("T")
 
 
 def _sqlite_time(value: datetime | None) -> object:
@@ -28,17 +30,20 @@ def _sqlite_time(value: datetime | None) -> object:
     return value.isoformat(" ", "microseconds")[:26]  # without the "+00:00"
 
 
-def _naive_utc(value: datetime | None) -> object:
-    if value is None:
-        return None
-    if value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    return value.replace(tzinfo=None)
+def _as_is(value: datetime | None) -> object:
+    return value
 
 
 def time_encoder(conn: Connection) -> TimeEncoder:
-    """How this database takes a UTC timestamp as a raw driver parameter."""
-    return _sqlite_time if conn.dialect.name == "sqlite" else _naive_utc
+    """How this database takes a UTC timestamp as a raw driver parameter.
+
+    PostgreSQL takes the aware datetime as it is: :func:`_copy` dumps it as ``timestamptz``, whose
+    binary form is the one a ``timestamp`` column receives (microseconds since 2000-01-01), counted
+    in UTC, so the column holds the naive UTC time the vault stores (``UTCDateTime``) whatever the
+    session's time zone, with no conversion per value in Python; a naive datetime is refused there
+    (TypeError), as the vault refuses it everywhere.
+    """
+    return _sqlite_time if conn.dialect.name == "sqlite" else _as_is
 
 
 def insert_rows(
@@ -56,8 +61,9 @@ def insert_rows(
     conn.exec_driver_sql(sql, list(rows))
 
 
+# Timestamps go as timestamptz: see time_encoder (same binary form, UTC, aware values only).
 _PG_TYPES = {"VARCHAR": "text", "TEXT": "text", "BYTEA": "bytea", "INTEGER": "int4",
-             "TIMESTAMP": "timestamp", "DATETIME": "timestamp"}  # fmt: skip
+             "TIMESTAMP": "timestamptz", "DATETIME": "timestamptz"}  # fmt: skip
 
 
 def _pg_type(table: Table, column: str, conn: Connection) -> str:
@@ -121,14 +127,17 @@ def serialise_ingest(conn: Connection, tenant_id: str) -> None:
 
 
 class WriteBehind:
-    """One batch's INSERT runs in a worker thread while the caller reads and keys the next batch.
+    """Database work on the ingest's connection, run in order by a worker thread while the caller
+    reads and keys the next batch.
 
-    The database's own work on a batch (SQLite's b-tree inserts, PostgreSQL's COPY on the server)
-    runs without the GIL, so parsing and blind-indexing the next batch overlap it instead of
-    waiting for it. The connection is used by one thread at a time: :meth:`wait` must be called
-    before the caller touches the connection again (the next batch's SELECTs, the audit entry).
-    Same transaction, same rows: a failure in the worker is raised by the next :meth:`wait`.
-    An in-memory SQLite database is bound to its thread: there, each write runs at once.
+    The database's own work on a batch (SQLite's b-tree inserts, PostgreSQL's COPY on the server,
+    the next batch's duplicate probe) runs without the GIL, so parsing, blind-indexing and building
+    the next batch's rows overlap it instead of waiting for it. Jobs run one after the other in the
+    order submitted, so a probe submitted after a write sees that write. The connection is used by
+    one thread at a time: :meth:`wait` must be called before the caller touches the connection
+    itself (a lookup, the audit entry). Same transaction, same rows: a failure in the worker is
+    raised by :meth:`wait` once every job is over. An in-memory SQLite database is bound to its
+    thread: there, each job runs at once.
     """
 
     def __init__(self, conn: Connection) -> None:
@@ -137,36 +146,47 @@ class WriteBehind:
             if _thread_bound(conn)
             else ThreadPoolExecutor(max_workers=1, thread_name_prefix="callvault-write")
         )
-        self._pending: Future[None] | None = None
+        self._pending: list[Future[Any]] = []
 
-    def submit(
+    def submit(self, work: Callable[..., T], *args: Any) -> Future[T]:
+        """Run ``work(*args)`` after the jobs submitted before; its future."""
+        if self._pool is None:
+            done: Future[T] = Future()
+            done.set_result(work(*args))  # an error is raised here and now
+            return done
+        future = self._pool.submit(work, *args)
+        self._pending.append(future)
+        return future
+
+    def write(
         self,
         conn: Connection,
         table: Table,
         columns: Sequence[str],
         rows: Sequence[tuple[Any, ...]],
     ) -> None:
-        self.wait()
-        if self._pool is None:
-            insert_rows(conn, table, columns, rows)
-        else:
-            self._pending = self._pool.submit(insert_rows, conn, table, columns, rows)
+        """INSERT ``rows`` (:func:`insert_rows`) behind."""
+        self.submit(insert_rows, conn, table, columns, rows)
 
     def wait(self) -> None:
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.result()
+        """Until every job submitted is over; then the first job's error, if one failed."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        futures.wait(pending)  # all of them: none may still use the connection after this
+        for future in pending:
+            future.result()
 
     def close(self) -> None:
-        """Stop the worker once its write is over. Raises nothing: on the way out of an error the
+        """Stop the worker once its jobs are over. Raises nothing: on the way out of an error the
         caller's own error is the one to report (and the transaction rolls back either way), and
         the worker's is logged by its class; on success the caller has called :meth:`wait`, which
         raises the worker's error."""
-        pending, self._pending = self._pending, None
+        pending, self._pending = self._pending, []
         if self._pool is None:
             return
         self._pool.shutdown(wait=True)
-        error = pending.exception() if pending is not None else None
+        error = next((f.exception() for f in pending if f.exception() is not None), None)
         if error is not None:  # the class only: a driver's message could quote a value
             _LOG.warning("ingest: the write behind failed too (%s)", type(error).__name__)
 

@@ -29,7 +29,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from sqlalchemy import Connection
 
@@ -57,7 +57,7 @@ from callvault.collection.parsers.formats import parse_calls
 from callvault.collection.parsers.kamailio_db import is_database
 from callvault.collection.parsers.records import ParsedCall, RowError
 from callvault.collection.profile import profile, require
-from callvault.errors import UsageError
+from callvault.errors import CallvaultError, UsageError
 from callvault.policy.taxonomy import CALL_HISTORY, PHONE
 from callvault.retention.arrival import calls_expired_on_arrival
 from callvault.retention.rules import held_from
@@ -176,44 +176,63 @@ def _store(
     bad: Rejects,
     parties: Parties,
 ) -> IngestReport:
+    """Batch by batch: key the records, probe which are held, draft their rows, write them.
+
+    The pipeline keeps the worker busy: while it writes batch k and then probes which of batch
+    k+1's keys are held (one job after the other, so the probe sees batch k), this thread parses
+    and keys batch k+1 and drafts its rows with the parties already resolved in this ingest. Only
+    then does it wait, drop the rows already held and resolve the parties not yet seen (which
+    needs the connection), and hand the batch over.
+    """
     serialise_ingest(conn, tenant_id)
     now = parties.now
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql(f"PRAGMA cache_size={SQLITE_CACHE}")  # index pages stay in memory
     report = IngestReport(expired_on_arrival=0)
-    unparsed = 0
     oldest = held_from(parties.vault, get_tenant(conn, tenant_id), now)["call_record"]
-    expired: list[str] = []  # ids of fresh calls already past their period
+    rows = _CallRows(parties, tenant_id, format, oldest)
     dropped: Counter[tuple[str, ...]] = Counter()
     writer = WriteBehind(conn)
     try:
         for batch in batched(items, BATCH):  # the parser reads while the last batch is written
-            good: list[ParsedCall] = []
-            for item in batch:
-                if isinstance(item, RowError):
-                    bad.add(item)
-                else:
-                    good.append(item)
-            for record in good:  # every accepted row: its values were seen and not kept
-                dropped[record.dropped_fields] += 1
-                if record.caller_name is not None:
-                    report.dropped_fields[_CALLER_NAME] += 1
-            keyed = _keyed(parties, format, good, report)
+            keyed = _keyed(parties, format, _accepted(batch, bad, dropped, report), report)
+            held = writer.submit(_held, conn, tenant_id, list(keyed))  # after the last write
+            draft = rows.draft(keyed.items())
             writer.wait()  # the connection is ours again: the earlier batches are in
-            fresh = _new_records(conn, tenant_id, keyed, report)
-            unparsed += _insert(parties, writer, tenant_id, format, fresh, now, (oldest, expired))
+            fresh = rows.complete(draft, held.result(), report)
+            writer.write(conn, calls, _CALL_COLUMNS, fresh)
             report.stored += len(fresh)
         writer.wait()
     finally:
         writer.close()
-    kept = calls_expired_on_arrival(parties.vault, conn, tenant_id, expired, now)
+    kept = calls_expired_on_arrival(parties.vault, conn, tenant_id, rows.expired, now)
     report.expired_on_arrival = kept["anonymised"]
     report.stored -= kept["anonymised"]  # never an event: only what retention keeps of it
     count_dropped(report.dropped_fields, dropped)
     report.rejected = bad.count
     report.created_subjects = parties.created
-    report.unparsed_numbers = unparsed
+    report.unparsed_numbers = rows.unparsed
     return report
+
+
+def _accepted(
+    batch: list[ParsedCall | RowError],
+    bad: Rejects,
+    dropped: Counter[tuple[str, ...]],
+    report: IngestReport,
+) -> list[ParsedCall]:
+    """The records of ``batch``; its bad rows go to ``bad``. Every accepted row's fields that
+    were seen and not kept are counted (names only)."""
+    good: list[ParsedCall] = []
+    for item in batch:
+        if isinstance(item, RowError):
+            bad.add(item)
+        else:
+            good.append(item)
+            dropped[item.dropped_fields] += 1
+            if item.caller_name is not None:
+                report.dropped_fields[_CALLER_NAME] += 1
+    return good
 
 
 def _keyed(
@@ -231,97 +250,126 @@ def _keyed(
     return keyed
 
 
-def _new_records(
-    conn: Connection, tenant_id: str, keyed: dict[bytes, ParsedCall], report: IngestReport
-) -> list[tuple[ParsedCall, bytes]]:
-    """The records of ``keyed`` not yet held (one SELECT, which sees the earlier batches)."""
+def _held(conn: Connection, tenant_id: str, keys: list[bytes]) -> set[bytes]:
+    """Those of ``keys`` already held (one SELECT, which sees the earlier batches)."""
     sql = "SELECT source_key FROM calls WHERE tenant_id = {p} AND source_key {in}"
-    held = {bytes(row[0]) for row in fetch_in(conn, sql, tenant_id, list(keyed))}
-    report.duplicates += len(held)
-    return [(record, key) for key, record in keyed.items() if key not in held]
+    return {bytes(row[0]) for row in fetch_in(conn, sql, tenant_id, keys)}
 
 
-def _insert(
-    parties: Parties,
-    writer: WriteBehind,
-    tenant_id: str,
-    format: str,
-    fresh: list[tuple[ParsedCall, bytes]],
-    now: Any,
-    expiry: tuple[Any, list[str]],
-) -> int:
-    """Insert ``fresh`` (written behind, by ``writer``); the ids of those started before
-    ``expiry[0]`` go to ``expiry[1]``. Returns the number of parties among them that are unparsed
-    numbers."""
-    if not fresh:
-        return 0
-    # By number and the call's time: a recycled number's earlier calls stay its previous holder's.
-    # Resolved once per party as written (a cache across batches); only the parties whose user
-    # holds the number from a date need the record's time, and only their earlier records.
-    resolved = parties.resolve({r.caller for r, _ in fresh} | {r.callee for r, _ in fresh})
-    since = parties.since_of
-    prior = parties.prior_holders(_earlier(fresh, since)) if since else {}
-    link, index = f"link:{format}:", parties.index
-    linked: dict[str, bytes] = {}
-    conn = parties.conn
-    encode = time_encoder(conn)
-    ids = ordered_ids()
-    created = encode(now)
-    rows = []
-    unparsed = 0
-    oldest, expired = expiry
-    for record, key in fresh:
-        started = record.started_at
-        caller, caller_user, odd_caller = (
-            prior[record.caller]
-            if record.caller in prior and started < since[record.caller]
-            else resolved[record.caller]
-        )
-        callee, callee_user, odd_callee = (
-            prior[record.callee]
-            if record.callee in prior and started < since[record.callee]
-            else resolved[record.callee]
-        )
-        unparsed += odd_caller + odd_callee
-        if _swapped(record.user_side, caller_user, callee_user):
-            caller, caller_user, callee, callee_user = callee, callee_user, caller, caller_user
-        call_id = next(ids)
-        if record.started_at < oldest:
-            expired.append(call_id)
-        linked_key = None
-        if record.linked_id is not None:
-            linked_key = linked.get(record.linked_id)
-            if linked_key is None:
-                linked_key = linked[record.linked_id] = index(link + record.linked_id)
-        rows.append(
-            (
-                tenant_id,
-                call_id,
-                key,
-                linked_key,
-                encode(record.started_at),
-                encode(record.answered_at),
-                encode(record.ended_at),
-                record.duration_s,
-                record.billsec_s,
-                _DIRECTIONS[caller_user, callee_user],
-                record.outcome,
-                caller,
-                callee,
-                created,
+class _Draft(NamedTuple):
+    rows: list[tuple[Any, ...]]  # complete rows of ``calls``
+    waiting: list[tuple[bytes, ParsedCall]]  # records (by key) with a party not yet resolved
+    odd: dict[bytes, int]  # source key -> how many of its parties are unparsed numbers
+
+
+class _CallRows:
+    """The ``calls`` rows of keyed records, their parties resolved once per ingest.
+
+    By number and the call's time: a recycled number's earlier calls stay its previous holder's
+    (:meth:`Parties.resolve_at`). Only the parties whose user holds the number from a date need
+    the record's time, and only their earlier records the previous holder.
+    """
+
+    def __init__(self, parties: Parties, tenant_id: str, format: str, oldest: Any) -> None:
+        self.parties, self.tenant_id = parties, tenant_id
+        self.encode = time_encoder(parties.conn)
+        self.link = f"link:{format}:"
+        self.linked: dict[str, bytes] = {}  # linked id -> its blind index (legs are adjacent)
+        self.ids = ordered_ids()
+        self.created = self.encode(parties.now)
+        self.oldest = self.encode(oldest)  # encoded times compare as the times do
+        self.expired: list[str] = []  # ids of the calls stored already past their period
+        self.unparsed = 0  # parties stored that are unparsed numbers
+
+    def draft(self, records: Iterable[tuple[bytes, ParsedCall]]) -> _Draft:
+        """Rows for the records whose parties are resolved already (no database work); the
+        others wait for :meth:`complete`."""
+        parties, known, since = self.parties, self.parties.known, self.parties.since_of
+        index, link, linked = parties.index, self.link, self.linked
+        encode, ids, tenant_id, created = self.encode, self.ids, self.tenant_id, self.created
+        rows: list[tuple[Any, ...]] = []
+        waiting: list[tuple[bytes, ParsedCall]] = []
+        odd: dict[bytes, int] = {}
+        for key, record in records:
+            caller, callee = known.get(record.caller), known.get(record.callee)
+            if since:
+                started = record.started_at
+                if record.caller in since and started < since[record.caller]:
+                    caller = parties.known_prior(record.caller)
+                if record.callee in since and started < since[record.callee]:
+                    callee = parties.known_prior(record.callee)
+            if caller is None or callee is None:
+                waiting.append((key, record))
+                continue
+            caller_id, caller_user, odd_caller = caller
+            callee_id, callee_user, odd_callee = callee
+            if odd_caller or odd_callee:
+                odd[key] = odd_caller + odd_callee
+            if record.user_side is not None and _swapped(
+                record.user_side, caller_user, callee_user
+            ):
+                caller_id, caller_user, callee_id, callee_user = (
+                    callee_id, callee_user, caller_id, caller_user,
+                )  # fmt: skip
+            linked_key = None
+            if record.linked_id is not None:
+                linked_key = linked.get(record.linked_id)
+                if linked_key is None:
+                    if len(linked) > BATCH:
+                        linked.clear()  # bounded: a call's legs are written close together
+                    linked_key = linked[record.linked_id] = index(link + record.linked_id)
+            rows.append(
+                (
+                    tenant_id,
+                    next(ids),
+                    key,
+                    linked_key,
+                    encode(record.started_at),
+                    encode(record.answered_at),
+                    encode(record.ended_at),
+                    record.duration_s,
+                    record.billsec_s,
+                    _DIRECTIONS[caller_user, callee_user],
+                    record.outcome,
+                    caller_id,
+                    callee_id,
+                    created,
+                )
             )
-        )
-    writer.submit(conn, calls, _CALL_COLUMNS, rows)
-    return unparsed
+        return _Draft(rows, waiting, odd)
+
+    def complete(self, draft: _Draft, held: set[bytes], report: IngestReport) -> list[Any]:
+        """The rows of ``draft`` not ``held`` already, its waiting records' rows added once their
+        parties are resolved (the connection must be free: found, or created, in one batch)."""
+        report.duplicates += len(held)
+        waiting = [(key, record) for key, record in draft.waiting if key not in held]
+        rows = draft.rows if not held else [row for row in draft.rows if row[2] not in held]
+        odd = draft.odd
+        if waiting:
+            late = self._resolved(waiting)
+            rows, odd = rows + late.rows, {**odd, **late.odd}
+        self.unparsed += sum(n for key, n in odd.items() if key not in held)
+        self.expired.extend(row[1] for row in rows if row[4] < self.oldest)
+        return rows
+
+    def _resolved(self, waiting: list[tuple[bytes, ParsedCall]]) -> _Draft:
+        parties = self.parties
+        parties.resolve({r.caller for _, r in waiting} | {r.callee for _, r in waiting})
+        if parties.since_of:
+            parties.prior_holders(_earlier(waiting, parties.since_of))
+        late = self.draft(waiting)
+        if late.waiting:  # every party was just resolved: never a silent loss of records
+            raise CallvaultError(f"ingest: {len(late.waiting)} records' parties were not resolved")
+        return late
 
 
 def _earlier(
-    fresh: list[tuple[ParsedCall, bytes]], since: dict[str | None, Any]
+    records: list[tuple[bytes, ParsedCall]], since: dict[str | None, Any]
 ) -> set[str | None]:
-    """The parties of ``fresh`` with a record from before their user held the number."""
+    """The parties of ``records`` with a record from before their user held the number."""
     return {
         raw
-        for record, _ in fresh
+        for _, record in records
         for raw in (record.caller, record.callee)
         if raw in since and record.started_at < since[raw]
     }

@@ -113,6 +113,17 @@ class Parties:
             self._held_since(raw, p)
         return known
 
+    @property
+    def known(self) -> dict[str | None, Resolved]:
+        """Every party resolved so far in this ingest (read only): what :meth:`resolve` caches."""
+        return self._by_raw
+
+    def known_prior(self, raw: str | None) -> Resolved | None:
+        """The previous holder of ``raw`` (a party in :attr:`since_of`) if already resolved in
+        this ingest, else None (:meth:`prior_holders` finds or creates it)."""
+        found = self._found.get(self._prior_party[raw].form)
+        return None if found is None else Resolved(*found, False)
+
     def _pick(self, p: Party | None) -> Resolved:
         if p is None:
             return NOBODY
