@@ -4,16 +4,19 @@ decisions differ per tenant profile, and subject lookups by id still find identi
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, text
 
 from callvault.accountability.audit import verify_audit
+from callvault.collection.ingest.bulk import WriteBehind
 from callvault.consent.acts import consent_state, give_consent
 from callvault.errors import InvalidInput, NotFound
 from callvault.processing.context import rules_for
 from callvault.processing.gate import GateContext, decide
+from callvault.store import connect
 from callvault.store.audit_chain import AuditEntry
 from callvault.store.schema.core import audit_heads, audit_log
 from callvault.subjects.actors import check_actor
@@ -146,3 +149,41 @@ def test_actor_check_still_refuses_numbers(actor):
     else:
         with pytest.raises(InvalidInput):
             check_actor(actor)
+
+
+def test_write_behind_runs_jobs_in_order_and_raises_only_once_all_are_over(tmp_path):
+    """A failed write must not let the caller touch the connection while a later job (the next
+    batch's probe) still uses it: wait() raises the first error once every job is over."""
+    engine = connect(f"sqlite:///{tmp_path / 'w.db'}")
+    order: list[str] = []
+
+    def fail() -> None:
+        order.append("write")
+        raise ValueError("the write failed")
+
+    def probe() -> int:
+        time.sleep(0.3)
+        order.append("probe")
+        return 7
+
+    with engine.connect() as conn:
+        writer = WriteBehind(conn)
+        writer.submit(fail)
+        later = writer.submit(probe)
+        with pytest.raises(ValueError, match="the write failed"):
+            writer.wait()
+        assert order == ["write", "probe"] and later.result() == 7
+        writer.close()
+    engine.dispose()
+
+
+def test_write_behind_on_an_in_memory_database_runs_each_job_at_once():
+    engine = connect("sqlite://")
+    with engine.connect() as conn:
+        writer = WriteBehind(conn)
+        done = writer.submit(lambda: conn.exec_driver_sql("SELECT 41 + 1").scalar())
+        assert done.done() and done.result() == 42  # same thread: the database is bound to it
+        with pytest.raises(ZeroDivisionError):
+            writer.submit(lambda: 1 / 0)
+        writer.close()
+    engine.dispose()
