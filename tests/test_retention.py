@@ -247,7 +247,9 @@ def test_callvault_stats_counts_the_same_after_anonymisation(vault):
     assert after["cells"] == before["cells"]
 
 
-def test_ingested_voicemail_and_its_key_shares_expire(vault, tmp_path):
+def test_ingested_voicemail_and_its_key_shares_expire(vault, tmp_path, samples_clock):
+    # A message of 2026-11-02, judged at its arrival as of samples_clock: from 2026-12-02 on the
+    # real clock it would expire on arrival (30 days) and never be stored.
     from callvault import ingest_voicemail
     from callvault.store.schema.voicemail_keys import voicemail_keys
 
