@@ -26,6 +26,7 @@ from sqlalchemy import (
     Connection,
     Date,
     Select,
+    and_,
     cast,
     func,
     literal_column,
@@ -87,10 +88,13 @@ def population(
 ) -> Select[Any]:
     """(bucket, direction, outcome, people) of the calls matching ``where`` (the calls of
     ``tenant_id``): ``people`` counts the distinct tenant users among their callers and callees
-    (external correspondents never count). Cells whose calls involve no user are absent.
+    (external correspondents never count; 0 when the cell's calls involve no user).
 
-    The users are the tenant's own, found under the tenant's key: a join over every tenant's
-    subjects (the query's plan before) grows with the whole vault, not with the window.
+    Each party is looked up among the tenant's users by a LEFT JOIN on the subjects' key: the
+    parties are the join's outer side, so the work grows with the window's calls. An IN over the
+    tenant's users let the planner put the users outside and scan the whole window again for each
+    of them (read at 1,000,000 calls: 102 scans, 2.9 s; 77 s at 10,000,000) whenever it guessed
+    the tenant had one user.
     """
     c = calls.c
     parties = union_all(
@@ -100,9 +104,11 @@ def population(
                c.callee_subject_id.label("party")).where(where),
     ).subquery()  # fmt: skip
     s, p = subjects.c, parties.c
-    users = select(s.subject_id).where(s.tenant_id == tenant_id, s.kind == "user")
+    user = and_(s.tenant_id == tenant_id, s.subject_id == p.party, s.kind == "user")
     return (
-        select(p.bucket, p.direction, p.outcome, func.count(p.party.distinct()).label("people"))
-        .where(p.party.in_(users))
+        select(
+            p.bucket, p.direction, p.outcome, func.count(s.subject_id.distinct()).label("people")
+        )
+        .select_from(parties.outerjoin(subjects, user))
         .group_by(p.bucket, p.direction, p.outcome)
     )
