@@ -50,7 +50,14 @@ from callvault.store.schema.consent import consent_events, consent_records
 from callvault.store.schema.core import UTCDateTime, subjects, tenants
 from callvault.subjects.actors import check_actor
 from callvault.subjects.directory import find_subject_kind, is_surrogate, new_id
-from callvault.tenants import Tenant, get_tenant, no_tenant, region, tenant_from
+from callvault.tenants import (
+    Tenant,
+    get_tenant,
+    no_tenant,
+    read_tenant,
+    region,
+    tenant_columns,
+)
 from callvault.vault import Vault
 
 __all__ = [
@@ -110,7 +117,7 @@ def _context(state: bool) -> Prepared:
     source = tenants.outerjoin(
         subjects, and_(s.tenant_id == t.tenant_id, s.subject_id == bindparam("id"))
     )
-    columns = [col.label(f"t_{col.name}") for col in tenants.columns]
+    columns = tenant_columns("t_")  # made into a Tenant by read_tenant
     query = select(*columns, s.subject_id.label("s_subject_id"), s.kind.label("s_kind"))
     if state:  # the newest record by the index, as consent_state finds it; then joined by key
         newest = (
@@ -157,7 +164,7 @@ def _read(
         if row is None:
             raise no_tenant(tenant_id)
         if row.s_subject_id is not None:
-            tenant = tenant_from(row, "t_")
+            tenant = read_tenant(row, "t_")
             found = row if purpose is not None and row.record_id is not None else None
             state = None if purpose is None else judge(found, purpose, vault.policy.version, at)
             return str(row.s_subject_id), str(row.s_kind), tenant, state
@@ -285,8 +292,10 @@ class _Act:
             _INSERT_RECORD.run(conn, row)
             self.add_event(record.record_id, state, first=True)
 
-        # Written with the act's audit entry (audit() below): on PostgreSQL in its statement.
-        values = {f"r_{name}": value for name, value in row.items()}
+        # Written with the act's audit entry (audit() below): on PostgreSQL in its statement, bound
+        # by these names; SQLite writes them with ``write``, so they are not made there.
+        postgres = self.conn.dialect.name == "postgresql"
+        values = {f"r_{name}": value for name, value in row.items()} if postgres else {}
         self.pending = WithRows(_RECORD_AND_EVENT, values, write)
         return record
 
