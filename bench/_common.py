@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import secrets
+import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from sqlalchemy import create_engine, text
@@ -20,9 +22,12 @@ from callvault.vault import Vault
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 
 
-def arguments(description: str, rows: int) -> argparse.Namespace:
+def arguments(description: str, rows: int, rounds: int | None = None) -> argparse.Namespace:
+    """The common options; with ``rounds``, also ``--rounds`` (see :func:`interleaved`)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--rows", type=int, default=rows)
+    if rounds is not None:
+        parser.add_argument("--rounds", type=int, default=rounds)
     parser.add_argument("--pg", default=os.environ.get("CALLVAULT_TEST_PG", DEFAULT_PG))
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     return parser.parse_args()
@@ -61,6 +66,48 @@ def timed(work: Callable[[], object]) -> float:
     start = time.perf_counter()
     work()
     return time.perf_counter() - start
+
+
+def interleaved(
+    ours: Sequence[Callable[[], object]],
+    raw: Sequence[Callable[[], object]],
+    *,
+    settle: Callable[[], object] = lambda: None,
+    close: Callable[[], object] = lambda: None,
+) -> tuple[float, float]:
+    """Time ``ours[i]`` and ``raw[i]`` in round ``i``, alternating which goes first, and return
+    each side's median part time multiplied by the number of rounds (for :func:`report`).
+
+    A part's time is its wall time less the time this thread waited for a CPU that other processes
+    held (:func:`waited`): on the shared machine that wait, not the work, is what swings. Both
+    sides see the same moments: what the wait leaves of a burst of other work falls into a part or
+    two of each side, which the median drops. Before each part, ``settle`` (untimed) and a garbage
+    collection of what the previous part left; ``close`` ends each part on its clock (e.g. a
+    checkpoint of what the part wrote), so each side pays for its own work, never the other's.
+    """
+    if len(ours) != len(raw) or not ours:
+        raise ValueError("one part of each side per round")
+    times: tuple[list[float], list[float]] = ([], [])
+    for i, parts in enumerate(zip(ours, raw, strict=True)):
+        for side in (0, 1) if i % 2 == 0 else (1, 0):
+            settle()
+            gc.collect()
+            start, wait = time.perf_counter(), waited()
+            parts[side]()
+            close()
+            times[side].append(time.perf_counter() - start - (waited() - wait))
+    return statistics.median(times[0]) * len(ours), statistics.median(times[1]) * len(raw)
+
+
+def waited() -> float:
+    """Seconds this thread has spent runnable but waiting for a CPU (Linux schedstat; 0 where it
+    is not kept): time taken by other processes, not by the work timed. Not the time it slept on
+    I/O (an fsync) or on another process (the PostgreSQL server): that is the work's."""
+    try:
+        with open("/proc/thread-self/schedstat") as stats:
+            return int(stats.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def report(label: str, backend: str, units: str, count: int, ours: float, raw: float) -> None:

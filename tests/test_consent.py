@@ -1,6 +1,8 @@
 """Consent: only from an explicit act, withdrawable at the next decision, bound to the purpose text."""
 
+import contextlib
 import itertools
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -8,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from callvault.consent import acts
 from callvault.consent.acts import consent_state, give_consent, refuse_consent, withdraw_consent
 from callvault.consent.expiry import expire_consents
 from callvault.errors import NotFound, PolicyRefusal
@@ -195,3 +198,33 @@ def test_expiry_works_in_bounded_batches(vault, master_key, monkeypatch):
     batches = audit_entries(lifetime, "acme", action="consent.expire")
     assert sorted(e["details"]["records"] for e in batches) == [1, 2, 2]
     lifetime.close()
+
+
+def test_two_concurrent_gives_record_one_consent(vault, monkeypatch):
+    """Two gives of the same consent at once (a double click, two tabs) record it once: the second
+    reads the first's record, on PostgreSQL too (there both would otherwise read "no consent"
+    before either committed, READ COMMITTED, and both record it)."""
+    make_tenant(vault)
+    alice = make_user(vault)
+    # Each act waits, after reading the subject's state, for the other to have read it too (or
+    # for 2 s, when the other cannot read before this one commits).
+    both_read = threading.Barrier(2, timeout=2)
+    checked = acts._actor
+
+    def after_reading(*args, **kwargs):  # type: ignore[no-untyped-def]
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_read.wait()
+        return checked(*args, **kwargs)
+
+    monkeypatch.setattr(acts, "_actor", after_reading)
+
+    def give() -> None:
+        give_consent(vault, "acme", alice, "personalisation", actor=f"subject:{alice}", at=AT)
+
+    threads = [threading.Thread(target=give) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert _count(vault, consent_records) == 1
+    assert _state(vault, alice).valid

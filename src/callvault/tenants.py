@@ -7,6 +7,7 @@ that error diagnosis relies on, Art. 6(1)(b)) and retention overrides that may o
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select
+from sqlalchemy import JSON, Connection, Label, Text, bindparam, cast, func, insert, select
 
 from callvault.clock import utcnow
 from callvault.errors import InvalidInput, NotFound
@@ -197,6 +198,47 @@ def tenant_from(row: Any, prefix: str = "") -> Tenant:
     )
     agreement = Agreement(agreement_id, valid_from, valid_to) if agreement_id else None
     return Tenant(tenant_id, name, tuple(collect), agreement, dict(retention), created_at, country)
+
+
+def tenant_columns(prefix: str) -> list[Label[Any]]:
+    """The ``tenants`` columns, each labelled ``prefix`` + its name, the JSON ones as the text they
+    are stored as: for a query that reads the tenant beside other tables, see :func:`read_tenant`."""
+    return [
+        (cast(c, Text) if isinstance(c.type, JSON) else c).label(prefix + c.name)
+        for c in tenants.columns
+    ]
+
+
+_READ: dict[tuple[Any, ...], Tenant] = {}  # by the profile as read, JSON as text
+
+
+def read_tenant(row: Any, prefix: str) -> Tenant:
+    """The tenant of a row read with :func:`tenant_columns`. The row is read from the database each
+    time; only turning it into a :class:`Tenant` (two JSON texts) is done once per profile as
+    read: a frequent act (a consent) of a tenant whose profile has not changed finds it made."""
+    pick = _PICK.get(prefix)
+    if pick is None:
+        pick = _PICK[prefix] = attrgetter(*(prefix + name for name in _FIELDS))
+    read = pick(row)
+    tenant = _READ.get(read)
+    if tenant is None:
+        if len(_READ) >= 1024:  # bounded: tenants and their profile changes are few
+            _READ.clear()
+        (
+            tenant_id,
+            name,
+            collect,
+            agreement_id,
+            valid_from,
+            valid_to,
+            retention,
+            created,
+            country,
+        ) = read
+        agreement = Agreement(agreement_id, valid_from, valid_to) if agreement_id else None
+        collected, kept = tuple(json.loads(collect)), json.loads(retention)
+        tenant = _READ[read] = Tenant(tenant_id, name, collected, agreement, kept, created, country)
+    return tenant
 
 
 def region(vault: Vault, tenant: Tenant) -> str:

@@ -50,7 +50,14 @@ from callvault.store.schema.consent import consent_events, consent_records
 from callvault.store.schema.core import UTCDateTime, subjects, tenants
 from callvault.subjects.actors import check_actor
 from callvault.subjects.directory import find_subject_kind, is_surrogate, new_id
-from callvault.tenants import Tenant, get_tenant, no_tenant, region, tenant_from
+from callvault.tenants import (
+    Tenant,
+    get_tenant,
+    no_tenant,
+    read_tenant,
+    region,
+    tenant_columns,
+)
 from callvault.vault import Vault
 
 __all__ = [
@@ -110,7 +117,7 @@ def _context(state: bool) -> Prepared:
     source = tenants.outerjoin(
         subjects, and_(s.tenant_id == t.tenant_id, s.subject_id == bindparam("id"))
     )
-    columns = [col.label(f"t_{col.name}") for col in tenants.columns]
+    columns = tenant_columns("t_")  # made into a Tenant by read_tenant
     query = select(*columns, s.subject_id.label("s_subject_id"), s.kind.label("s_kind"))
     if state:  # the newest record by the index, as consent_state finds it; then joined by key
         newest = (
@@ -136,6 +143,25 @@ _CONTEXT = _context(state=False)
 _CONTEXT_AND_STATE = _context(state=True)
 
 
+# PostgreSQL: the subject's row, locked against the other acts on the subject's consent (not
+# against the foreign-key checks of rows naming the subject, which take KEY SHARE).
+_LOCK = Prepared(
+    select(subjects.c.subject_id)
+    .where(subjects.c.tenant_id == bindparam("t"), subjects.c.subject_id == bindparam("id"))
+    .with_for_update(key_share=True)
+)
+
+
+def _lock(conn: Connection, tenant_id: str, subject_id: str) -> None:
+    """Serialise the consent acts on one subject, before the state they act on is read: two gives
+    at once (a double click) must not both read "no consent" and both record one. SQLite's BEGIN
+    IMMEDIATE already serialises every writer; on PostgreSQL (READ COMMITTED) the lock is taken
+    in a statement of its own, so that the read after it sees what the act it waited for
+    committed (a statement sees what committed before it began)."""
+    if conn.dialect.name == "postgresql":
+        _LOCK.first(conn, {"t": tenant_id, "id": subject_id})
+
+
 def _read(
     vault: Vault,
     conn: Connection,
@@ -143,12 +169,17 @@ def _read(
     text: str,
     purpose: CompiledPurpose | None,
     at: datetime,
+    *,
+    act: bool = False,
 ) -> tuple[str, str, Tenant, ConsentState | None]:
     """The subject's id and kind and its tenant (NotFound for either), and with ``purpose`` the
     subject's consent state for it at ``at``: one indexed SELECT for a subject named by its
-    surrogate id (the privacy centre, the API), else one per question."""
+    surrogate id (the privacy centre, the API), else one per question. For an ``act``, the
+    subject is locked first (:func:`_lock`)."""
     key = text.strip()
     if is_surrogate(key):
+        if act:
+            _lock(conn, tenant_id, key)
         if purpose is None:
             row = _CONTEXT.first(conn, {"t": tenant_id, "id": key})
         else:
@@ -157,11 +188,13 @@ def _read(
         if row is None:
             raise no_tenant(tenant_id)
         if row.s_subject_id is not None:
-            tenant = tenant_from(row, "t_")
+            tenant = read_tenant(row, "t_")
             found = row if purpose is not None and row.record_id is not None else None
             state = None if purpose is None else judge(found, purpose, vault.policy.version, at)
             return str(row.s_subject_id), str(row.s_kind), tenant, state
     subject_id, kind, tenant = _subject(vault, conn, tenant_id, text)
+    if act:
+        _lock(conn, tenant_id, subject_id)
     if purpose is None:
         return subject_id, kind, tenant, None
     version = vault.policy.version
@@ -285,8 +318,10 @@ class _Act:
             _INSERT_RECORD.run(conn, row)
             self.add_event(record.record_id, state, first=True)
 
-        # Written with the act's audit entry (audit() below): on PostgreSQL in its statement.
-        values = {f"r_{name}": value for name, value in row.items()}
+        # Written with the act's audit entry (audit() below): on PostgreSQL in its statement, bound
+        # by these names; SQLite writes them with ``write``, so they are not made there.
+        postgres = self.conn.dialect.name == "postgresql"
+        values = {f"r_{name}": value for name, value in row.items()} if postgres else {}
         self.pending = WithRows(_RECORD_AND_EVENT, values, write)
         return record
 
@@ -393,7 +428,9 @@ def _act(
         when = when.astimezone(UTC) if when.tzinfo is not None else when
         ask = ask if when.tzinfo is not None else None
         # NotFound (no tenant, no subject): no audit
-        subject_id, kind, tenant, current = _read(vault, conn, tenant_id, subject, ask, when)
+        subject_id, kind, tenant, current = _read(
+            vault, conn, tenant_id, subject, ask, when, act=True
+        )
         try:
             compiled = _purpose(vault, purpose)
             audited_actor = _actor(subject_id, kind, actor, verb)
