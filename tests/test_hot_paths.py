@@ -4,6 +4,7 @@ decisions differ per tenant profile, and subject lookups by id still find identi
 
 from __future__ import annotations
 
+import itertools
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -158,11 +159,13 @@ def test_write_behind_runs_jobs_in_order_and_raises_only_once_all_are_over(tmp_p
     order: list[str] = []
 
     def fail() -> None:
+        time.sleep(0.2)  # a second worker, or no order, would start the probe meanwhile
         order.append("write")
         raise ValueError("the write failed")
 
     def probe() -> int:
-        time.sleep(0.3)
+        order.append("probe starts")
+        time.sleep(0.2)
         order.append("probe")
         return 7
 
@@ -172,7 +175,7 @@ def test_write_behind_runs_jobs_in_order_and_raises_only_once_all_are_over(tmp_p
         later = writer.submit(probe)
         with pytest.raises(ValueError, match="the write failed"):
             writer.wait()
-        assert order == ["write", "probe"] and later.result() == 7
+        assert order == ["write", "probe starts", "probe"] and later.result() == 7
         writer.close()
     engine.dispose()
 
@@ -187,3 +190,15 @@ def test_write_behind_on_an_in_memory_database_runs_each_job_at_once():
             writer.submit(lambda: 1 / 0)
         writer.close()
     engine.dispose()
+
+
+def test_ordered_ids_rise_and_stay_unique_when_their_counter_wraps(monkeypatch):
+    from callvault.collection.ingest import calls as ingest
+
+    monkeypatch.setattr(ingest, "_COUNTER", 7)  # wraps after 7 ids
+    monkeypatch.setattr(ingest, "BATCH", 3)
+    ids = list(itertools.islice(ingest.ordered_ids(), 20))
+    assert len(set(ids)) == 20 and all(len(i) == 32 for i in ids)
+    counters = [int(i[10:16], 16) for i in ids]
+    assert counters[:8] == [0, 1, 2, 3, 4, 5, 6, 0]  # the counter wraps ...
+    assert ids[7][:10] > ids[6][:10]  # ... under a later time prefix: still rising

@@ -138,3 +138,45 @@ def test_bad_number_since_names_the_field_not_the_value(vault, cli_env, capsys):
     assert "number_since" in result.err and "carl@private.dk" not in result.err
     with vault.engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(subjects)) == 2  # Alice and Bob
+
+
+def test_batches_of_two_resolve_deduplicate_and_link_across_batches(vault, monkeypatch):
+    """Batches of two records: a party resolved in an earlier batch, the previous holder found
+    (batch 2) and then taken from the ingest's cache (batch 3), a record held since batch 1, and
+    the legs of one call on both sides of a batch boundary."""
+    from callvault.collection.ingest import calls as ingest
+
+    monkeypatch.setattr(ingest, "BATCH", 2)
+    setup_acme(vault)
+    carl = _carl(vault)
+    leg_one, leg_two, earliest = (
+        AFTER + timedelta(hours=1),
+        AFTER + timedelta(hours=2),
+        BEFORE - timedelta(days=1),
+    )
+
+    def record(source_id: str, started: datetime, linked: str | None = None) -> str:
+        line = json.loads(_call(started, source_id))
+        return json.dumps({**line, **({"linked_id": linked} if linked else {})}) + "\n"
+
+    text = "".join([
+        record("c-1", AFTER), record("c-4", leg_one, "L-1"),  # batch 1
+        record("c-2", BEFORE), record("c-5", leg_two, "L-1"),  # batch 2
+        record("c-3", earliest), record("c-1", AFTER),  # batch 3: c-1 is held since batch 1
+    ])  # fmt: skip
+    report = ingest_calls(vault, "acme", stream(text), format="jsonl")
+    assert (report.stored, report.duplicates) == (5, 1)
+    callers = _callers(vault)
+    assert {at: callers[at.isoformat()] for at in (AFTER, leg_one, leg_two)} == {
+        at: ("user", "internal") for at in (AFTER, leg_one, leg_two)
+    }
+    assert callers[BEFORE.isoformat()] == callers[earliest.isoformat()] == ("external", "inbound")
+    assert externals(vault) == 1  # batch 3's record found batch 2's previous holder
+    with vault.engine.connect() as conn:
+        linked = conn.execute(
+            select(calls.c.linked_key).where(calls.c.started_at.in_([leg_one, leg_two]))
+        ).scalars()
+        assert len(set(linked)) == 1  # one call's two legs, written in two batches
+    assert sorted(_seen_by(vault, carl)) == sorted(
+        at.isoformat() for at in (AFTER, leg_one, leg_two)
+    )

@@ -26,6 +26,8 @@ def _sqlite_time(value: datetime | None) -> object:
     if value is None:
         return None
     if value.tzinfo is not UTC:
+        if value.tzinfo is None:  # as PostgreSQL's COPY and the vault's UTCDateTime refuse it
+            raise TypeError("naive datetime given to the vault; use timezone-aware UTC")
         value = value.astimezone(UTC)
     return value.isoformat(" ", "microseconds")[:26]  # without the "+00:00"
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import gc
 import io
-import itertools
 import os
 import time
 from collections import Counter
@@ -379,13 +378,18 @@ def ordered_ids() -> Iterator[str]:
     """Random surrogate ids with a time prefix, so a batch appends to the primary key's b-tree.
 
     32 hex digits like :func:`callvault.subjects.directory.new_id`: 10 of time (creation time is stored
-    anyway), 6 of a counter, 16 random. Never derived from a number, e-mail or name.
+    anyway), 6 of a counter, 16 random. Never derived from a number, e-mail or name. When the
+    counter wraps (16,777,216 ids), the ids go on under a new, later time prefix.
     """
-    prefix = f"{time.time_ns() // 1000:014x}"[-10:]
-    for start in itertools.count(0, BATCH):
-        noise = os.urandom(8 * BATCH).hex()  # one system call per batch, not per row
-        for n in range(BATCH):
-            yield f"{prefix}{(start + n) & 0xFFFFFF:06x}{noise[16 * n : 16 * n + 16]}"
+    while True:
+        prefix = f"{time.time_ns() // 1000:014x}"[-10:]
+        for start in range(0, _COUNTER, BATCH):
+            noise = os.urandom(8 * BATCH).hex()  # one system call per batch, not per row
+            for n in range(min(BATCH, _COUNTER - start)):
+                yield f"{prefix}{start + n:06x}{noise[16 * n : 16 * n + 16]}"
+
+
+_COUNTER = 1 << 24  # six hex digits
 
 
 def _swapped(user_side: str | None, caller_is_user: bool, callee_is_user: bool) -> bool:
