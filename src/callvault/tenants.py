@@ -187,17 +187,34 @@ _FIELDS = ("tenant_id", "name", "collect", "agreement_id", "agreement_from", "ag
 _PICK: dict[str, Callable[[Any], tuple[Any, ...]]] = {}
 
 
-def tenant_from(row: Any, prefix: str = "") -> Tenant:
-    """The tenant of a row holding the ``tenants`` columns, each named ``prefix`` + its name (a
-    query that reads the tenant beside other tables labels them so)."""
+def _picked(row: Any, prefix: str) -> tuple[Any, ...]:
+    """The ``tenants`` fields of ``row``, its columns named ``prefix`` + their names."""
     pick = _PICK.get(prefix)
     if pick is None:
         pick = _PICK[prefix] = attrgetter(*(prefix + name for name in _FIELDS))
+    return pick(row)
+
+
+def _tenant(fields: tuple[Any, ...], decode: Callable[[Any], Any]) -> Tenant:
+    """The :class:`Tenant` of :func:`_picked` fields, its JSON columns read by ``decode``."""
     tenant_id, name, collect, agreement_id, valid_from, valid_to, retention, created_at, country = (
-        pick(row)
+        fields
     )
     agreement = Agreement(agreement_id, valid_from, valid_to) if agreement_id else None
-    return Tenant(tenant_id, name, tuple(collect), agreement, dict(retention), created_at, country)
+    return Tenant(
+        tenant_id, name, tuple(decode(collect)), agreement, dict(decode(retention)), created_at,
+        country,
+    )  # fmt: skip
+
+
+def _as_read(value: Any) -> Any:
+    return value
+
+
+def tenant_from(row: Any, prefix: str = "") -> Tenant:
+    """The tenant of a row holding the ``tenants`` columns, each named ``prefix`` + its name (a
+    query that reads the tenant beside other tables labels them so)."""
+    return _tenant(_picked(row, prefix), _as_read)
 
 
 def tenant_columns(prefix: str) -> list[Label[Any]]:
@@ -216,28 +233,12 @@ def read_tenant(row: Any, prefix: str) -> Tenant:
     """The tenant of a row read with :func:`tenant_columns`. The row is read from the database each
     time; only turning it into a :class:`Tenant` (two JSON texts) is done once per profile as
     read: a frequent act (a consent) of a tenant whose profile has not changed finds it made."""
-    pick = _PICK.get(prefix)
-    if pick is None:
-        pick = _PICK[prefix] = attrgetter(*(prefix + name for name in _FIELDS))
-    read = pick(row)
+    read = _picked(row, prefix)
     tenant = _READ.get(read)
     if tenant is None:
         if len(_READ) >= 1024:  # bounded: tenants and their profile changes are few
             _READ.clear()
-        (
-            tenant_id,
-            name,
-            collect,
-            agreement_id,
-            valid_from,
-            valid_to,
-            retention,
-            created,
-            country,
-        ) = read
-        agreement = Agreement(agreement_id, valid_from, valid_to) if agreement_id else None
-        collected, kept = tuple(json.loads(collect)), json.loads(retention)
-        tenant = _READ[read] = Tenant(tenant_id, name, collected, agreement, kept, created, country)
+        tenant = _READ[read] = _tenant(read, json.loads)
     return tenant
 
 
