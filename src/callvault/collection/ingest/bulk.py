@@ -188,7 +188,7 @@ class WriteBehind:
         if self._pool is None:
             return
         self._pool.shutdown(wait=True)
-        error = next((f.exception() for f in pending if f.exception() is not None), None)
+        error = next((e for e in map(Future.exception, pending) if e is not None), None)
         if error is not None:  # the class only: a driver's message could quote a value
             _LOG.warning("ingest: the write behind failed too (%s)", type(error).__name__)
 
