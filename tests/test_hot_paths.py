@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select, text
 
 from callvault.accountability.audit import verify_audit
+from callvault.collection.ingest import calls as ingest
 from callvault.collection.ingest.bulk import WriteBehind
 from callvault.consent.acts import consent_state, give_consent
 from callvault.errors import InvalidInput, NotFound
@@ -193,8 +194,6 @@ def test_write_behind_on_an_in_memory_database_runs_each_job_at_once():
 
 
 def test_ordered_ids_rise_and_stay_unique_when_their_counter_wraps(monkeypatch):
-    from callvault.collection.ingest import calls as ingest
-
     monkeypatch.setattr(ingest, "_COUNTER", 7)  # wraps after 7 ids
     monkeypatch.setattr(ingest, "BATCH", 3)
     ids = list(itertools.islice(ingest.ordered_ids(), 20))

@@ -50,11 +50,10 @@ def test_asterisk_directions_outcomes_and_legs(vault):
     assert externals(vault) == 2
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # a session time zone is PG's
 def test_stored_times_do_not_depend_on_the_session_time_zone(db_url, master_key, monkeypatch):
     """PostgreSQL's COPY takes aware datetimes as timestamptz (bulk.time_encoder): the columns must
     hold naive UTC whatever the session's TimeZone (PGTZ sets it for libpq's connections)."""
-    if not db_url.startswith("postgresql"):
-        pytest.skip("a session time zone is PostgreSQL's")
     monkeypatch.setenv("PGTZ", "America/New_York")
     vault = Vault.open(db_url, master_key=master_key)
     try:

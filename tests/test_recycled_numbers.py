@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from callvault.collection.ingest import calls as ingest
 from callvault.collection.ingest.calls import ingest_calls
 from callvault.collection.ingest.subjects import ingest_subjects
 from callvault.collection.ingest.voicemail import ingest_voicemail
@@ -144,8 +145,6 @@ def test_batches_of_two_resolve_deduplicate_and_link_across_batches(vault, monke
     """Batches of two records: a party resolved in an earlier batch, the previous holder found
     (batch 2) and then taken from the ingest's cache (batch 3), a record held since batch 1, and
     the legs of one call on both sides of a batch boundary."""
-    from callvault.collection.ingest import calls as ingest
-
     monkeypatch.setattr(ingest, "BATCH", 2)
     setup_acme(vault)
     carl = _carl(vault)
