@@ -311,14 +311,7 @@ def delete_subject_records(conn: Connection, tenant_id: str, user_ids: list[str]
     deleted = 0
     for start in range(0, len(user_ids), _CHUNK):
         chunk = user_ids[start : start + _CHUNK]
-        records = select(consent_records.c.record_id).where(
-            consent_records.c.tenant_id == tenant_id, consent_records.c.subject_id.in_(chunk)
-        )
-        conn.execute(
-            delete(consent_events).where(
-                consent_events.c.tenant_id == tenant_id, consent_events.c.record_id.in_(records)
-            )
-        )
+        _delete_consent_events(conn, tenant_id, chunk)
         for table in (consent_records, subject_restrictions, subject_objections):
             deleted += (
                 conn.execute(
@@ -329,6 +322,29 @@ def delete_subject_records(conn: Connection, tenant_id: str, user_ids: list[str]
                 or 0
             )
     return deleted
+
+
+def _delete_consent_events(conn: Connection, tenant_id: str, user_ids: list[str]) -> None:
+    """The event history of the users' consent records, by the records' keys.
+
+    The records are read first, then their events deleted by primary key. As one statement (the
+    events whose record is IN a subquery on the subject), PostgreSQL planned a nested loop that
+    read every consent record of the tenant once per event of the tenant whenever the tables
+    had no statistics yet (rows=1 estimates): 180 ms for one erasure at 1,000 records,
+    quadratic in the tenant's size.
+    """
+    records = conn.scalars(
+        select(consent_records.c.record_id).where(
+            consent_records.c.tenant_id == tenant_id, consent_records.c.subject_id.in_(user_ids)
+        )
+    ).all()
+    for start in range(0, len(records), _CHUNK):
+        conn.execute(
+            delete(consent_events).where(
+                consent_events.c.tenant_id == tenant_id,
+                consent_events.c.record_id.in_(records[start : start + _CHUNK]),
+            )
+        )
 
 
 def mailbox_callers(conn: Connection, tenant_id: str, user_ids: list[str]) -> list[str]:
