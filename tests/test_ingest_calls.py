@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import select
 
+import callvault.collection.ingest.calls as calls_ingest
 from callvault import InvalidInput, PolicyRefusal, Vault, ingest_calls
 from callvault.accountability.audit import entries
 from callvault.store.schema.core import calls
@@ -100,6 +101,21 @@ def test_reingest_stores_nothing_twice(vault):
     again = ingest_calls(vault, "acme", stream(text + text), format="asterisk-csv")
     assert (again.stored, again.duplicates) == (0, 6)
     assert count(vault) == 3 and externals(vault) == 2
+
+
+def test_a_record_repeated_in_a_later_batch_is_stored_once(vault, monkeypatch):
+    """Batches of two: the repeats of the first batch's records come in the second and third.
+    An earlier batch's rows are not committed yet, so this ingest's own keys are asked about
+    apart from what was stored before it (on PostgreSQL through a Bloom filter): one it missed
+    would fail the ingest on the unique source key."""
+    monkeypatch.setattr(calls_ingest, "BATCH", 2)
+    setup_acme(vault)
+    text = SAMPLES["asterisk-csv"][0]
+    report = ingest_calls(vault, "acme", stream(text + text), format="asterisk-csv")
+    assert (report.stored, report.duplicates) == (3, 3)
+    assert count(vault) == 3 and externals(vault) == 2
+    again = ingest_calls(vault, "acme", stream(text), format="asterisk-csv")
+    assert (again.stored, again.duplicates) == (0, 3)  # held before this ingest
 
 
 def test_a_bad_row_rejects_the_whole_file(vault):

@@ -9,8 +9,8 @@ not even copy them, and the gate counts their names. The caller-id *name* is dro
 Atomicity: one transaction per file. A bad row (default ``on_error="fail"``), a crash or a kill
 leaves the vault exactly as before the ingest; a re-run then starts from scratch. Re-ingesting a
 file stores nothing twice: every record carries ``source_key``, the tenant's blind index over
-``src:<format>:<source id>``, and each batch is checked against what is held with one SELECT (which
-also sees the earlier batches of the same transaction).
+``src:<format>:<source id>``, and each batch is checked against what is held, stored before or by an
+earlier batch of the same transaction (:mod:`callvault.collection.ingest.duplicates`).
 
 A call already past the tenant's period for call records when it arrives is never kept as an event
 (Art. 5(1)(e)): in the same transaction it becomes what retention keeps of it (statistics cells, the
@@ -33,12 +33,8 @@ from typing import IO, Any, NamedTuple
 from sqlalchemy import Connection
 
 from callvault.clock import utcnow
-from callvault.collection.ingest.bulk import (
-    WriteBehind,
-    fetch_in,
-    serialise_ingest,
-    time_encoder,
-)
+from callvault.collection.ingest.bulk import WriteBehind, serialise_ingest, time_encoder
+from callvault.collection.ingest.duplicates import Probe
 from callvault.collection.ingest.parties import Parties, source_region
 from callvault.collection.ingest.report import (
     IngestReport,
@@ -178,7 +174,8 @@ def _store(
     """Batch by batch: key the records, probe which are held, draft their rows, write them.
 
     The pipeline keeps the worker busy: while it writes batch k and then probes which of batch
-    k+1's keys are held (one job after the other, so the probe sees batch k), this thread parses
+    k+1's keys are held (one job after the other, so the probe sees batch k; on PostgreSQL it asks
+    a reader about what was stored before, see :class:`Probe`), this thread parses
     and keys batch k+1 and drafts its rows with the parties already resolved in this ingest. Only
     then does it wait, drop the rows already held and resolve the parties not yet seen (which
     needs the connection), and hand the batch over.
@@ -192,17 +189,20 @@ def _store(
     rows = _CallRows(parties, tenant_id, format, oldest)
     dropped: Counter[tuple[str, ...]] = Counter()
     writer = WriteBehind(conn)
+    probe = Probe(conn, tenant_id, writer)
     try:
         for batch in batched(items, BATCH):  # the parser reads while the last batch is written
             keyed = _keyed(parties, format, _accepted(batch, bad, dropped, report), report)
-            held = writer.submit(_held, conn, tenant_id, list(keyed))  # after the last write
+            held = probe.ask(list(keyed))
             draft = rows.draft(keyed.items())
             writer.wait()  # the connection is ours again: the earlier batches are in
             fresh = rows.complete(draft, held.result(), report)
             writer.write(conn, calls, _CALL_COLUMNS, fresh)
+            probe.stored(keyed)
             report.stored += len(fresh)
         writer.wait()
     finally:
+        probe.close()
         writer.close()
     kept = calls_expired_on_arrival(parties.vault, conn, tenant_id, rows.expired, now)
     report.expired_on_arrival = kept["anonymised"]
@@ -247,12 +247,6 @@ def _keyed(
         else:
             keyed[key] = record
     return keyed
-
-
-def _held(conn: Connection, tenant_id: str, keys: list[bytes]) -> set[bytes]:
-    """Those of ``keys`` already held (one SELECT, which sees the earlier batches)."""
-    sql = "SELECT source_key FROM calls WHERE tenant_id = {p} AND source_key {in}"
-    return {bytes(row[0]) for row in fetch_in(conn, sql, tenant_id, keys)}
 
 
 class _Draft(NamedTuple):
