@@ -63,6 +63,19 @@ def _pg_database(prefix: str) -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture
+def fresh_pg_vault(tmp_path, master_key: MasterKey) -> Iterator[Vault]:
+    """A vault in a PostgreSQL database of its own, made for the test: its tables have never been
+    analysed, as in a new deployment, so the planner works from its default estimates."""
+    for url in _pg_database("callvault_fresh"):
+        engine = connect(url)
+        migrate(engine)
+        engine.dispose()
+        vault = Vault.open(url, master_key=master_key, keystore=f"sqlite:///{tmp_path / 'keys.db'}")
+        yield vault
+        vault.close()
+
+
 @pytest.fixture(scope="session")
 def sqlite_session_dir(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     return tmp_path_factory.mktemp("sqlite")
