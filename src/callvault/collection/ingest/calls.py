@@ -142,7 +142,10 @@ def store_calls(
     actor: str,
     details: dict[str, Any] | None = None,
 ) -> IngestReport:
-    """Store ``items`` in ``conn``'s transaction, with its audit entry (``details`` added to it)."""
+    """Store ``items`` in ``conn``'s transaction, with its audit entry (``details`` added to it).
+
+    The transaction must not have changed ``calls`` before: on PostgreSQL the duplicate probe asks
+    a second connection what was stored before the ingest (:mod:`.duplicates`)."""
     parties = Parties(vault, conn, tenant_id, create=keep_parties, now=utcnow(), region=region)
     # The cyclic collector would re-scan every long-lived object of the process (modules, the
     # vault, metadata) a thousand times over a million rows, for cycles a bulk insert does not
@@ -202,8 +205,10 @@ def _store(
             report.stored += len(fresh)
         writer.wait()
     finally:
-        probe.close()
-        writer.close()
+        try:
+            writer.close()  # first: its thread uses the transaction's connection
+        finally:
+            probe.close()
     kept = calls_expired_on_arrival(parties.vault, conn, tenant_id, rows.expired, now)
     report.expired_on_arrival = kept["anonymised"]
     report.stored -= kept["anonymised"]  # never an event: only what retention keeps of it

@@ -9,7 +9,9 @@ every batch waits for; 1,000,000 rows took 28-29 s, now 26):
 - **before this ingest:** one SELECT per batch on a second connection, a reader, which another
   server process answers while the ingest's own connection writes. It sees what is committed,
   which is all that was stored before: ingests of one tenant are serialised
-  (:func:`callvault.collection.ingest.bulk.serialise_ingest`).
+  (:func:`callvault.collection.ingest.bulk.serialise_ingest`), only an ingest writes a source
+  key, and the ingest's transaction has changed no call before it stores (``store_calls``
+  requires it).
 - **by this ingest:** its rows are not committed, so the reader cannot see them. A Bloom filter
   (:class:`SeenKeys`) remembers this ingest's keys; only the keys it may have seen are asked on the
   ingest's own connection, after its last write. It never misses a key it was given; a false
@@ -23,14 +25,18 @@ the writer's cache; a reader reads them a second time, into its own).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
 
 from callvault.collection.ingest.bulk import WriteBehind, fetch_in
 
+_LOG = logging.getLogger(__name__)
 _BITS = 1 << 25  # 4 MiB: with three positions a key, 0.4 % false positives at 2,000,000 keys
 _MASK = _BITS - 1
 _HELD = "SELECT source_key FROM calls WHERE tenant_id = {p} AND source_key {in}"
@@ -78,36 +84,64 @@ class SeenKeys:
 
 
 class Probe:
-    """The duplicate probe of one ingest on ``conn``, whose writes go through ``writer``: with a
-    reader and a filter of its own keys on PostgreSQL, on the ingest's connection alone elsewhere."""
+    """The duplicate probe of one ingest on ``conn``, whose writes go through ``writer``.
+
+    On PostgreSQL, from the second batch on, with a reader and a filter of the ingest's own keys;
+    the first batch (all of most ingests: a follow step, an API upload) asks the ingest's
+    connection alone. The reader is a connection of its own, outside the vault's pool: an ingest
+    holding a pooled connection must never wait for a second one (concurrent ingests would each
+    hold one and wait). If the server refuses it, the ingest's connection answers everything.
+    """
 
     def __init__(self, conn: Connection, tenant_id: str, writer: WriteBehind) -> None:
         self.conn, self.tenant_id, self.writer = conn, tenant_id, writer
-        self.seen = SeenKeys()
+        self.seen = SeenKeys() if conn.dialect.name == "postgresql" else None
+        self._asked = 0
+        self._engine: Engine | None = None
         self._reader: Connection | None = None
         self._pool: ThreadPoolExecutor | None = None
-        if conn.dialect.name == "postgresql":
-            self._reader = conn.engine.connect()  # not a write: SQLite begins it DEFERRED
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="callvault-probe")
 
     def ask(self, keys: list[bytes]) -> Held:
         """Which of ``keys`` are held, once :meth:`Held.result` is asked (after ``writer.wait()``)."""
-        if self._pool is None:
+        self._asked += 1
+        pool = None if self.seen is None or self._asked == 1 else self._opened()
+        if pool is None or self.seen is None:
             return Held(self.writer.submit(held, self.conn, self.tenant_id, keys))
-        before = self._pool.submit(self._committed, keys)
+        before = pool.submit(self._committed, keys)
         mine = self.writer.submit(held, self.conn, self.tenant_id, self.seen.maybe(keys))
         return Held(mine, before)
 
     def stored(self, keys: Iterable[bytes]) -> None:
         """``keys`` are this ingest's now (stored, or held already)."""
-        if self._pool is not None:
+        if self.seen is not None:
             self.seen.add(keys)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-        if self._reader is not None:
-            self._reader.close()
+        """Join the reader's thread, then close the reader (on every path, each in turn)."""
+        try:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+        finally:
+            try:
+                if self._reader is not None:
+                    self._reader.close()
+            finally:
+                if self._engine is not None:
+                    self._engine.dispose()
+
+    def _opened(self) -> ThreadPoolExecutor | None:
+        """The reader's thread, the reader opened once; None (and the filter dropped) when the
+        server refuses a second connection."""
+        if self._pool is None:
+            try:
+                self._engine = create_engine(self.conn.engine.url, poolclass=NullPool)
+                self._reader = self._engine.connect()
+            except OperationalError as exc:  # the class only: a driver's message names the host
+                _LOG.warning("ingest: no second connection for the probe (%s)", type(exc).__name__)
+                self.seen = None
+                return None
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="callvault-probe")
+        return self._pool
 
     def _committed(self, keys: list[bytes]) -> set[bytes]:
         reader: Any = self._reader
