@@ -22,10 +22,13 @@ from callvault import (
     rectify,
     refuse_request,
     restrict,
+    withdraw_consent,
 )
 from callvault.accountability.audit import entries
+from callvault.retention import batches
 from callvault.retention.batches import delete_subject_records
 from callvault.rights.tombstones import subject_markers
+from callvault.store.schema.consent import consent_events, consent_records
 from callvault.store.schema.core import calls, subject_identifiers, voicemails
 from callvault.store.schema.retention import billing_records
 from callvault.vault import Vault
@@ -290,3 +293,29 @@ def test_erasing_one_subjects_consents_reads_its_records_alone(fresh_pg_vault):
             buffers += plan.scalar()[0]["Plan"]["Shared Hit Blocks"]
         transaction.rollback()
     assert ran and buffers < 10 * len(users)
+
+
+def test_consent_cleanup_pages_through_the_records_of_a_subject(vault, monkeypatch):
+    """Pages of one record: every event of the erased subject's records goes, no other's."""
+    make_tenant(vault)
+    alice, bob = make_users(vault, 2)
+    for user in (alice, bob):
+        give_consent(vault, "acme", user, "personalisation")
+        withdraw_consent(vault, "acme", user, "personalisation")
+        give_consent(vault, "acme", user, "personalisation")
+    monkeypatch.setattr(batches, "_CHUNK", 1)
+    with vault.transaction() as conn:
+        records = select(consent_records.c.record_id).where(consent_records.c.subject_id == alice)
+        assert len(conn.scalars(records).all()) > 1  # more than one page
+        delete_subject_records(conn, "acme", [alice])
+        left = conn.execute(
+            select(consent_records.c.subject_id, func.count())
+            .join(consent_events, consent_events.c.record_id == consent_records.c.record_id)
+            .group_by(consent_records.c.subject_id)
+        ).all()
+        orphans = conn.scalar(
+            select(func.count())
+            .select_from(consent_events)
+            .where(consent_events.c.record_id.not_in(select(consent_records.c.record_id)))
+        )
+    assert [subject for subject, _ in left] == [bob] and orphans == 0
