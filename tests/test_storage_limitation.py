@@ -112,6 +112,19 @@ def test_call_arriving_past_its_period_keeps_only_statistics_and_billing(vault):
     assert audit["details"]["expired_on_arrival"] == 1 and audit["details"]["stored"] == 1
 
 
+@pytest.mark.xfail(strict=True, reason="known defect: a call no longer held leaves no source key")
+def test_a_call_expired_on_arrival_is_not_taken_twice(vault):
+    """Ingested again, a call kept only as statistics and billing must not be counted again.
+    Known defect (README): its event row is gone, and its source key with it, so the second
+    ingest takes it as new and bills it a second time. Remove the mark once keys outlive calls."""
+    setup_acme(vault)
+    ingest_calls(vault, "acme", stream(_jsonl(OLD)), format="jsonl")
+    again = ingest_calls(vault, "acme", stream(_jsonl(OLD)), format="jsonl")
+    with vault.engine.connect() as conn:
+        billed = conn.scalar(select(func.count()).select_from(billing_records))
+    assert (again.expired_on_arrival, again.duplicates, billed) == (0, 1, 1)
+
+
 def test_only_expired_calls_leave_no_external_behind(vault):
     setup_acme(vault)
     report = ingest_calls(vault, "acme", stream(_jsonl(OLD)), format="jsonl")
