@@ -71,7 +71,8 @@ def fresh_pg_vault(tmp_path, master_key: MasterKey) -> Iterator[Vault]:
         engine = connect(url)
         migrate(engine)
         engine.dispose()
-        vault = Vault.open(url, master_key=master_key, keystore=f"sqlite:///{tmp_path / 'keys.db'}")
+        keys = f"sqlite:///{tmp_path / 'keys.db'}"
+        vault = Vault.open(url, master_key=master_key, keystore=keys)
         yield vault
         vault.close()
 

@@ -11,9 +11,9 @@ leaves the vault exactly as before the ingest; a re-run then starts from scratch
 file stores nothing twice while its calls are held: every record carries ``source_key``, the
 tenant's blind index over ``src:<format>:<source id>``, and each batch is checked against what is
 held, stored before or by an earlier batch of the same transaction
-(:mod:`callvault.collection.ingest.duplicates`). A call no longer held (expired on arrival, deleted by retention, erased) has left no key: ingested again, it
-is taken again, its statistics and billing copy a second time (a known defect: the keys would
-have to outlive the calls).
+(:mod:`callvault.collection.ingest.duplicates`). A call no longer held (expired on arrival,
+deleted by retention, erased) has left no key: ingested again, it is taken again, its statistics
+and billing copy a second time (a known defect: the keys would have to outlive the calls).
 
 A call already past the tenant's period for call records when it arrives is never kept as an event
 (Art. 5(1)(e)): in the same transaction it becomes what retention keeps of it (statistics cells, the

@@ -102,7 +102,7 @@ class Probe:
         self._pool: ThreadPoolExecutor | None = None
 
     def ask(self, keys: list[bytes]) -> Held:
-        """Which of ``keys`` are held, once :meth:`Held.result` is asked (after ``writer.wait()``)."""
+        """Which of ``keys`` are held: :meth:`Held.result`, asked after ``writer.wait()``."""
         self._asked += 1
         pool = None if self.seen is None or self._asked == 1 else self._opened()
         if pool is None or self.seen is None:
